@@ -1,0 +1,55 @@
+# Sluice: `make demo` runs the local stack, `make test` runs every check. Both run `setup` first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test test-slow lint typecheck contracts bench-gas clean
+
+help:
+	@echo "make demo       start anvil, deploy the contracts and print their addresses"
+	@echo "make test       lint, type-check, artifact drift check and the whole test suite"
+	@echo "make test-slow  the long runs (10,000 escrow invariant examples)"
+	@echo "make setup      install Python and npm dependencies (idempotent)"
+
+setup: $(VENV)/.installed node_modules/.installed
+
+# Node.js and npm come from Debian when the machine has none.
+node_modules/.installed: package.json package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/sluice dev
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+contracts: setup
+	$(VENV)/bin/sluice contracts build
+
+test: setup lint typecheck
+	$(VENV)/bin/sluice contracts build --check
+	$(PY) -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
+
+test-slow: setup
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+bench-gas: setup
+	$(PY) benchmarks/gas.py
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache

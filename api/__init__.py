@@ -1,0 +1,1 @@
+"""Sluice merchant API (FastAPI). HTTP only: it validates, authorises and calls sluice/ services."""

@@ -1,0 +1,1 @@
+"""Sluice indexer: follows the contracts' events into PostgreSQL."""

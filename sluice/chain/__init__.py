@@ -1,0 +1,1 @@
+"""Chain-facing helpers: EIP-712 intents, networks, deployment."""

@@ -1,0 +1,149 @@
+"""EIP-712 payment intents as the contracts verify them: the one Python source of the type strings.
+
+`SluiceBase.sol` declares the same types; tests/contracts check that the contract's INTENT_TYPEHASH
+equals `INTENT_TYPEHASH` here, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak, to_checksum_address
+
+ContractKind = Literal["payments", "escrow"]
+
+#: EIP-712 domain name of each contract (version "1"); the domain also binds chain id and address.
+DOMAIN_NAMES: dict[ContractKind, str] = {"payments": "Sluice Payments", "escrow": "Sluice Escrow"}
+DOMAIN_VERSION = "1"
+
+#: The typed-data types, in the shape eth-account and wallets (eth_signTypedData_v4) take.
+INTENT_TYPES: dict[str, list[dict[str, str]]] = {
+    "PaymentIntent": [
+        {"name": "id", "type": "bytes32"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "token", "type": "address"},
+        {"name": "amount", "type": "uint256"},
+        {"name": "payer", "type": "address"},
+        {"name": "deadline", "type": "uint256"},
+        {"name": "merchant", "type": "address"},
+        {"name": "splits", "type": "Split[]"},
+        {"name": "reclaimAfter", "type": "uint256"},
+        {"name": "allowPartial", "type": "bool"},
+    ],
+    "Split": [
+        {"name": "recipient", "type": "address"},
+        {"name": "bps", "type": "uint16"},
+    ],
+}
+
+
+def encode_type(primary: str = "PaymentIntent") -> str:
+    """The EIP-712 `encodeType` string: the primary type, then referenced types sorted by name."""
+    referenced = sorted(t for t in INTENT_TYPES if t != primary)
+
+    def one(name: str) -> str:
+        members = ",".join(f"{m['type']} {m['name']}" for m in INTENT_TYPES[name])
+        return f"{name}({members})"
+
+    return one(primary) + "".join(one(t) for t in referenced)
+
+
+INTENT_TYPEHASH = keccak(text=encode_type("PaymentIntent"))
+SPLIT_TYPEHASH = keccak(text=encode_type("Split"))
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class Split:
+    """A payee's share of every payment or capture, in basis points."""
+
+    recipient: str
+    bps: int
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    """The intent fields the operator signs; amounts in base units (int), never floats."""
+
+    id: bytes
+    nonce: int
+    token: str
+    amount: int
+    payer: str
+    deadline: int
+    merchant: str
+    splits: tuple[Split, ...] = field(default_factory=tuple)
+    reclaim_after: int = 0
+    allow_partial: bool = False
+
+    def message(self) -> dict[str, Any]:
+        """The typed-data message (camelCase field names, as in Solidity)."""
+        return {
+            "id": self.id,
+            "nonce": self.nonce,
+            "token": to_checksum_address(self.token),
+            "amount": self.amount,
+            "payer": to_checksum_address(self.payer),
+            "deadline": self.deadline,
+            "merchant": to_checksum_address(self.merchant),
+            "splits": [{"recipient": to_checksum_address(s.recipient), "bps": s.bps} for s in self.splits],
+            "reclaimAfter": self.reclaim_after,
+            "allowPartial": self.allow_partial,
+        }
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ABI tuple for the contracts' `PaymentIntent calldata` parameter."""
+        m = self.message()
+        return (
+            m["id"],
+            m["nonce"],
+            m["token"],
+            m["amount"],
+            m["payer"],
+            m["deadline"],
+            m["merchant"],
+            [(s["recipient"], s["bps"]) for s in m["splits"]],
+            m["reclaimAfter"],
+            m["allowPartial"],
+        )
+
+
+def new_intent_id() -> bytes:
+    """A random 32-byte on-chain intent id."""
+    return os.urandom(32)
+
+
+def typed_data(intent: PaymentIntent, *, chain_id: int, contract: str, kind: ContractKind) -> dict[str, Any]:
+    """The full EIP-712 typed data (domain bound to chain id and contract address)."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            **INTENT_TYPES,
+        },
+        "primaryType": "PaymentIntent",
+        "domain": {
+            "name": DOMAIN_NAMES[kind],
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(contract),
+        },
+        "message": intent.message(),
+    }
+
+
+def sign_intent(
+    intent: PaymentIntent, private_key: str | bytes, *, chain_id: int, contract: str, kind: ContractKind
+) -> bytes:
+    """The operator's 65-byte signature of the intent for one contract on one chain."""
+    signable = encode_typed_data(full_message=typed_data(intent, chain_id=chain_id, contract=contract, kind=kind))
+    signed = Account.sign_message(signable, private_key)
+    return bytes(signed.signature)
