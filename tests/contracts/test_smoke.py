@@ -1,5 +1,6 @@
 import pytest
 
+from reverts import reverts, transact
 from sluice.chain.intents import INTENT_TYPEHASH
 
 pytestmark = pytest.mark.contracts
@@ -13,9 +14,16 @@ def test_intent_typehash_matches_python(system):
 def test_erc20_pay_splits_fee_exactly(system):
     intent = system.intent()
     sig = system.sign(intent)
-    system.usdc.functions.approve(system.payments.address, intent.amount).transact({"from": system.payer})
+    transact(system.usdc.functions.approve(system.payments.address, intent.amount), system.payer)
     before_m = system.balance(system.usdc, system.merchant)
     before_f = system.balance(system.usdc, system.fee_recipient)
-    system.payments.functions.pay(intent.as_tuple(), sig).transact({"from": system.payer})
+    transact(system.payments.functions.pay(intent.as_tuple(), sig), system.payer)
     assert system.balance(system.usdc, system.merchant) - before_m == 24_750_000
     assert system.balance(system.usdc, system.fee_recipient) - before_f == 250_000
+
+
+def test_pay_without_allowance_reverts_with_token_error(system):
+    intent = system.intent()
+    with reverts("ERC20InsufficientAllowance") as r:
+        system.payments.functions.pay(intent.as_tuple(), system.sign(intent)).transact({"from": system.payer})
+    assert r.args[2] == 24_750_000  # the first transfer (to the merchant) needs the allowance
