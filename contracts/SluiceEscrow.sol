@@ -182,7 +182,7 @@ contract SluiceEscrow is SluiceBase {
         address payer = e.payer;
         emit Refunded(intent.id, payer, amount, total);
         // Transfer
-        _send(intent.token, address(this), payer, amount);
+        _send(intent.token, address(this), payer, amount, true);
     }
 
     /// @notice Closes the escrow and returns the whole uncaptured balance to the payer.
@@ -198,7 +198,7 @@ contract SluiceEscrow is SluiceBase {
         address payer = e.payer;
         emit Voided(intent.id, payer, rest);
         // Transfer
-        _send(intent.token, address(this), payer, rest);
+        _send(intent.token, address(this), payer, rest, true);
     }
 
     /// @notice Lets the payer take back the uncaptured balance once the reclaim time has come.
@@ -217,7 +217,7 @@ contract SluiceEscrow is SluiceBase {
         e.released = uint128(rest);
         emit Reclaimed(intent.id, payer, rest);
         // Transfer
-        _send(intent.token, address(this), payer, rest);
+        _send(intent.token, address(this), payer, rest, true);
     }
 
     // ------------------------------------------------------------------ view
@@ -262,7 +262,8 @@ contract SluiceEscrow is SluiceBase {
             e.status = Status.Open;
         } else {
             if (e.status != Status.Open) revert EscrowNotOpen(intent.id, e.status);
-            if (e.intentHash != _intentStructHash(intent)) revert IntentMismatch(intent.id);
+            (bytes32 structHash,) = _intentStructHash(intent);
+            if (e.intentHash != structHash) revert IntentMismatch(intent.id);
             if (msg.sender != e.payer) revert NotPayer(intent.id, e.payer, msg.sender);
             if (block.timestamp > intent.deadline) revert IntentExpired(intent.id, intent.deadline, block.timestamp);
             total = e.deposited + amount;
@@ -271,19 +272,20 @@ contract SluiceEscrow is SluiceBase {
         e.deposited = uint128(total);
         emit Deposited(intent.id, msg.sender, intent.token, amount, total);
         // Transfer
-        if (intent.token != address(0)) _send(intent.token, msg.sender, address(this), amount);
+        if (intent.token != address(0)) _send(intent.token, msg.sender, address(this), amount, true);
     }
 
     /// @dev The open escrow of a presented intent; reverts when closed or when the intent differs.
     function _openEscrow(PaymentIntent calldata intent) private view returns (Escrow storage e) {
         e = _escrows[intent.id];
         if (e.status != Status.Open) revert EscrowNotOpen(intent.id, e.status);
-        if (e.intentHash != _intentStructHash(intent)) revert IntentMismatch(intent.id);
+        (bytes32 structHash,) = _intentStructHash(intent);
+        if (e.intentHash != structHash) revert IntentMismatch(intent.id);
     }
 
     /// @dev Only an operator signer or the intent's merchant may capture, refund or void.
     function _onlyOperatorOrMerchant(address merchant) private view {
-        if (msg.sender != merchant && !isSigner[msg.sender]) revert NotOperatorOrMerchant(msg.sender);
+        if (msg.sender != merchant && !isSigner(msg.sender)) revert NotOperatorOrMerchant(msg.sender);
     }
 
     /// @dev Reverts unless 0 < amount <= the uncaptured balance.

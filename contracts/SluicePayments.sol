@@ -12,7 +12,6 @@ contract SluicePayments is SluiceBase {
     /// @param payer Who paid.
     /// @param merchant Who received the remainder.
     /// @param token Token paid, address(0) for the native coin.
-    /// @param nonce The intent's replay nonce.
     /// @param amount Amount paid.
     /// @param merchantAmount Amount the merchant received.
     /// @param feeAmounts Amount each split recipient received, in the intent's split order.
@@ -21,7 +20,6 @@ contract SluicePayments is SluiceBase {
         address indexed payer,
         address indexed merchant,
         address token,
-        uint256 nonce,
         uint256 amount,
         uint256 merchantAmount,
         uint256[] feeAmounts
@@ -67,15 +65,16 @@ contract SluicePayments is SluiceBase {
     function _pay(PaymentIntent calldata intent, bytes calldata signature) private {
         // Check
         if (intent.reclaimAfter != 0 || intent.allowPartial) revert EscrowOnlyIntent(intent.id);
-        _checkValue(intent.token, intent.amount);
+        address token = intent.token;
+        uint256 amount = intent.amount;
+        _checkValue(token, amount);
         _verifyIntent(intent, signature);
         // Update
-        (uint256 merchantAmount, uint256[] memory fees) = _shares(intent.splits, intent.amount);
-        emit Paid(
-            intent.id, msg.sender, intent.merchant, intent.token, intent.nonce, intent.amount, merchantAmount, fees
-        );
+        Split[] calldata splits = intent.splits;
+        address merchant = intent.merchant;
+        (uint256 merchantAmount, uint256[] memory fees) = _shares(splits, amount);
+        emit Paid(intent.id, msg.sender, merchant, token, amount, merchantAmount, fees);
         // Transfer
-        address from = intent.token == address(0) ? address(this) : msg.sender;
-        _distribute(intent.token, from, intent.merchant, intent.splits, merchantAmount, fees);
+        _distribute(token, token == address(0) ? address(this) : msg.sender, merchant, splits, merchantAmount, fees);
     }
 }

@@ -15,7 +15,7 @@ from sluice.paths import ARTIFACTS_DIR, CONTRACTS_DIR, PROJECT_ROOT
 #: Compiler settings, fixed so that every machine produces the same bytecode (and CREATE2 address).
 #: No CBOR metadata: comment-only edits keep the bytecode, and so the deployed address, unchanged.
 COMPILER_SETTINGS: dict[str, Any] = {
-    "optimizer": {"enabled": True, "runs": 10_000},
+    "optimizer": {"enabled": True, "runs": 1_000_000},
     "evmVersion": "cancun",
     "viaIR": True,
     "metadata": {"appendCBOR": False, "bytecodeHash": "none"},
