@@ -23,6 +23,7 @@ class Artifact:
     bytecode: HexBytes
     deployed_bytecode: HexBytes
     hash: str
+    immutable_references: tuple[tuple[int, int], ...]
     raw: dict[str, Any]
 
 
@@ -45,5 +46,6 @@ def load_artifact(name: str, directory: Path = ARTIFACTS_DIR) -> Artifact:
         bytecode=HexBytes(raw["bytecode"]),
         deployed_bytecode=HexBytes(raw["deployedBytecode"]),
         hash=artifact_hash(raw),
+        immutable_references=tuple((int(s), int(n)) for s, n in raw.get("immutableReferences", [])),
         raw=raw,
     )

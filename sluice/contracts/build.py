@@ -20,7 +20,7 @@ COMPILER_SETTINGS: dict[str, Any] = {
     "viaIR": True,
     "metadata": {"appendCBOR": False, "bytecodeHash": "none"},
 }
-_OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]
+_OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"]
 COMPILE_SCRIPT = CONTRACTS_DIR / "compile.js"
 
 
@@ -92,6 +92,13 @@ def build_artifacts() -> dict[str, dict[str, Any]]:
                 "abi": data["abi"],
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
+                # Byte ranges of the runtime code that the constructor fills (chain id, address, fees):
+                # `sluice deploy verify` masks them when comparing on-chain code with this artifact.
+                "immutableReferences": sorted(
+                    (ref["start"], ref["length"])
+                    for refs in data["evm"]["deployedBytecode"].get("immutableReferences", {}).values()
+                    for ref in refs
+                ),
                 "compiler": {"name": "solc", "version": version, "settings": settings},
             }
     return artifacts

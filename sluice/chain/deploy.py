@@ -1,0 +1,303 @@
+"""Deploys SluicePayments and SluiceEscrow through CREATE2 and records them in deployments/NAME.json.
+
+Shared by `sluice deploy` and the Ape script (scripts/deploy.py): both hand over a `Sender`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+from eth_abi import encode
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.types import TxParams
+
+from sluice.chain import create2
+from sluice.contracts import Artifact, load_artifact
+from sluice.errors import DeploymentError
+from sluice.paths import DEPLOYMENTS_DIR
+
+log = structlog.get_logger(__name__)
+
+#: The contracts `sluice deploy` puts on every network, in order.
+CORE_CONTRACTS = ("SluicePayments", "SluiceEscrow")
+#: Salt of the deterministic deployment: with the same owner, signer and fee bound, every chain gets
+#: the same addresses.
+DEFAULT_SALT = keccak(text="sluice.v1")
+DEFAULT_MAX_FEE_BPS = 3000
+
+
+class Sender(Protocol):
+    """Who pays for the deployment: an address and a way to send a transaction and get its receipt."""
+
+    address: str
+
+    def send(self, w3: Web3, tx: TxParams) -> dict[str, Any]: ...
+
+
+@dataclass
+class LocalSender:
+    """Signs with a local private key (env variable or keystore) and sends the raw transaction."""
+
+    account: LocalAccount
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def send(self, w3: Web3, tx: TxParams) -> dict[str, Any]:
+        tx = dict(tx)  # type: ignore[assignment]
+        tx.setdefault("from", self.account.address)
+        tx.setdefault("chainId", w3.eth.chain_id)
+        tx.setdefault("nonce", w3.eth.get_transaction_count(self.account.address, "pending"))
+        if "gas" not in tx:
+            tx["gas"] = int(w3.eth.estimate_gas(tx) * 12 // 10)
+        if "gasPrice" not in tx and "maxFeePerGas" not in tx:
+            tx["gasPrice"] = w3.eth.gas_price
+        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        return dict(w3.eth.wait_for_transaction_receipt(tx_hash, timeout=300))
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    """What fixes the deployed code and so the CREATE2 address."""
+
+    owner: str
+    operator: str
+    max_fee_bps: int = DEFAULT_MAX_FEE_BPS
+    salt: bytes = DEFAULT_SALT
+
+    def constructor_args(self) -> list[Any]:
+        return [to_checksum_address(self.owner), to_checksum_address(self.operator), self.max_fee_bps]
+
+
+def init_code(artifact: Artifact, params: DeployParams) -> bytes:
+    """Creation bytecode followed by the ABI-encoded constructor arguments."""
+    args = encode(["address", "address", "uint256"], params.constructor_args())
+    return bytes(artifact.bytecode) + args
+
+
+def manifest_path(network: str, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    return directory / f"{network}.json"
+
+
+def read_manifest(network: str, directory: Path = DEPLOYMENTS_DIR) -> dict[str, Any] | None:
+    path = manifest_path(network, directory)
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def write_manifest(manifest: dict[str, Any], directory: Path = DEPLOYMENTS_DIR) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = manifest_path(manifest["network"], directory)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a manifest
+    return path
+
+
+def mask_immutables(code: bytes, refs: tuple[tuple[int, int], ...]) -> bytes:
+    """Runtime code with the constructor-filled ranges zeroed, for comparing with an artifact."""
+    out = bytearray(code)
+    for start, length in refs:
+        out[start : start + length] = bytes(length)
+    return bytes(out)
+
+
+def code_matches(w3: Web3, address: str, artifact: Artifact) -> bool:
+    """Whether the code at `address` is the artifact's runtime code (immutables aside)."""
+    onchain = bytes(HexBytes(w3.eth.get_code(to_checksum_address(address))))
+    expected = bytes(artifact.deployed_bytecode)
+    if len(onchain) != len(expected):
+        return False
+    refs = artifact.immutable_references
+    return mask_immutables(onchain, refs) == mask_immutables(expected, refs)
+
+
+def ensure_factory(w3: Web3, sender: Sender) -> None:
+    """Makes sure the CREATE2 proxy exists, creating it with its keyless transaction if needed."""
+    if create2.has_factory(w3):
+        return
+    log.info("create2_factory_missing", factory=create2.FACTORY)
+    balance = w3.eth.get_balance(create2.FACTORY_DEPLOYER)
+    if balance < create2.FACTORY_DEPLOY_COST:
+        sender.send(
+            w3, {"to": create2.FACTORY_DEPLOYER, "value": create2.FACTORY_DEPLOY_COST - balance}  # type: ignore[typeddict-item]
+        )
+    try:
+        tx_hash = w3.eth.send_raw_transaction(create2.FACTORY_DEPLOY_TX)
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=300)
+    except Exception as exc:  # chains that refuse pre-EIP-155 transactions
+        raise DeploymentError(
+            f"the CREATE2 deployer {create2.FACTORY} is missing and could not be created ({exc}); "
+            "deploy it on this chain first (https://github.com/Arachnid/deterministic-deployment-proxy)"
+        ) from exc
+    if not create2.has_factory(w3):
+        raise DeploymentError(f"the CREATE2 deployer was not created at {create2.FACTORY}")
+
+
+def _differences(manifest: dict[str, Any], planned: dict[str, Any]) -> list[str]:
+    diffs = []
+    for key in ("chain_id", "owner", "operator", "max_fee_bps", "salt"):
+        if manifest.get(key) != planned.get(key):
+            diffs.append(f"{key}: recorded {manifest.get(key)!r}, requested {planned.get(key)!r}")
+    for name, entry in planned["contracts"].items():
+        old = manifest.get("contracts", {}).get(name, {})
+        for key in ("address", "artifact_hash"):
+            if old.get(key) != entry[key]:
+                diffs.append(f"{name}.{key}: recorded {old.get(key)!r}, requested {entry[key]!r}")
+    return diffs
+
+
+@dataclass
+class DeployResult:
+    manifest: dict[str, Any]
+    path: Path
+    changed: bool
+    deployed: list[str]
+
+
+def deploy(
+    w3: Web3,
+    network: str,
+    sender: Sender,
+    params: DeployParams,
+    *,
+    force: bool = False,
+    directory: Path = DEPLOYMENTS_DIR,
+    progress: Callable[[str], None] | None = None,
+) -> DeployResult:
+    """Deploys the core contracts (a no-op when this exact deployment is on chain already).
+
+    Raises DeploymentError when the manifest records a different deployment that is still on chain,
+    unless `force` is given.
+    """
+    say = progress or (lambda _msg: None)
+    chain_id = int(w3.eth.chain_id)
+    artifacts = {name: load_artifact(name) for name in CORE_CONTRACTS}
+    planned: dict[str, Any] = {
+        "network": network,
+        "chain_id": chain_id,
+        "owner": to_checksum_address(params.owner),
+        "operator": to_checksum_address(params.operator),
+        "max_fee_bps": params.max_fee_bps,
+        "salt": "0x" + params.salt.hex(),
+        "create2_factory": create2.FACTORY,
+        "contracts": {
+            name: {
+                "address": create2.create2_address(params.salt, init_code(a, params)),
+                "artifact_hash": a.hash,
+                "constructor_args": params.constructor_args(),
+            }
+            for name, a in artifacts.items()
+        },
+    }
+    existing = read_manifest(network, directory)
+    if existing is not None and existing.get("chain_id") != chain_id:
+        raise DeploymentError(
+            f"deployments/{network}.json is for chain id {existing.get('chain_id')}, "
+            f"but the RPC endpoint serves chain id {chain_id}; check --rpc-url"
+        )
+    recorded_live = existing is not None and all(
+        code_matches(w3, entry["address"], artifacts[name])
+        for name, entry in existing.get("contracts", {}).items()
+        if name in artifacts
+    )
+    if existing is not None and recorded_live:
+        diffs = _differences(existing, planned)
+        if not diffs:
+            say(f"{network}: already deployed, nothing to do")
+            return DeployResult(existing, manifest_path(network, directory), changed=False, deployed=[])
+        if not force:
+            raise DeploymentError(
+                f"deployments/{network}.json records a different deployment that is live on chain:\n  "
+                + "\n  ".join(diffs)
+                + "\nrerun with --force to deploy the new one and replace the manifest"
+            )
+
+    ensure_factory(w3, sender)
+    deployed = []
+    for name, artifact in artifacts.items():
+        entry = planned["contracts"][name]
+        address = entry["address"]
+        if code_matches(w3, address, artifact):
+            say(f"{name}: already at {address} (same code), recording it")
+            old = (existing or {}).get("contracts", {}).get(name, {})
+            entry["tx_hash"] = old.get("tx_hash") if old.get("address") == address else None
+            entry["block_number"] = old.get("block_number") if old.get("address") == address else None
+            continue
+        if w3.eth.get_code(address):
+            raise DeploymentError(f"{address} holds other code than {name}; choose another --salt")
+        say(f"{name}: deploying to {address}")
+        data = create2.factory_calldata(params.salt, init_code(artifact, params))
+        receipt = sender.send(w3, {"to": create2.FACTORY, "data": data})  # type: ignore[typeddict-item]
+        if receipt.get("status") != 1 or not code_matches(w3, address, artifact):
+            raise DeploymentError(f"{name} deployment failed: transaction {HexBytes(receipt['transactionHash']).to_0x_hex()}")
+        entry["tx_hash"] = HexBytes(receipt["transactionHash"]).to_0x_hex()
+        entry["block_number"] = int(receipt["blockNumber"])
+        deployed.append(name)
+        log.info("contract_deployed", network=network, contract=name, address=address, tx=entry["tx_hash"])
+    manifest = {
+        **planned,
+        "deployer": to_checksum_address(sender.address),
+        "deployed_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
+    if existing is not None and not deployed and not _differences(existing, planned):
+        manifest["deployed_at"] = existing.get("deployed_at", manifest["deployed_at"])
+    path = write_manifest(manifest, directory)
+    return DeployResult(manifest, path, changed=True, deployed=deployed)
+
+
+@dataclass
+class VerifyResult:
+    network: str
+    ok: bool
+    rows: list[tuple[str, str, bool, str]]  # contract, address, ok, detail
+
+
+def verify(w3: Web3, network: str, *, directory: Path = DEPLOYMENTS_DIR) -> VerifyResult:
+    """Compares the on-chain code and configuration of a recorded deployment with the artifacts."""
+    manifest = read_manifest(network, directory)
+    if manifest is None:
+        raise DeploymentError(f"no deployment recorded for {network!r} (deployments/{network}.json)")
+    if int(w3.eth.chain_id) != manifest["chain_id"]:
+        raise DeploymentError(
+            f"deployments/{network}.json is for chain id {manifest['chain_id']}, the RPC serves {w3.eth.chain_id}"
+        )
+    rows = []
+    for name, entry in manifest["contracts"].items():
+        artifact = load_artifact(name)
+        address = entry["address"]
+        if not w3.eth.get_code(address):
+            rows.append((name, address, False, "no code at this address"))
+            continue
+        if not code_matches(w3, address, artifact):
+            rows.append((name, address, False, "on-chain code differs from contracts/artifacts"))
+            continue
+        contract = w3.eth.contract(address=address, abi=artifact.abi)
+        problems, notes = [], []
+        if contract.functions.maxFeeBps().call() != manifest["max_fee_bps"]:
+            problems.append("maxFeeBps differs from the manifest")
+        if artifact.hash != entry["artifact_hash"]:
+            problems.append("artifact hash differs from the manifest (sources changed since deployment)")
+        # Owner and signer may change legitimately (two-step transfer, rotation): reported, not failed.
+        owner = contract.functions.owner().call()
+        if owner != manifest["owner"]:
+            notes.append(f"owner is now {owner}")
+        signer = contract.functions.signer().call()
+        if signer != manifest["operator"]:
+            notes.append(f"operator signer is now {signer}")
+        detail = "; ".join(problems + notes) or "code and configuration match"
+        rows.append((name, address, not problems, detail))
+    return VerifyResult(network, all(r[2] for r in rows), rows)

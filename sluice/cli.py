@@ -1,0 +1,200 @@
+"""The `sluice` command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from web3 import Web3
+
+from sluice.errors import SluiceError
+
+app = typer.Typer(help="Sluice: a non-custodial, contract-enforced payment gateway.", no_args_is_help=True)
+contracts_app = typer.Typer(help="Compile the Solidity contracts.", no_args_is_help=True)
+deploy_app = typer.Typer(help="Deploy the contracts to a network (CREATE2: same address everywhere).")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(deploy_app, name="deploy")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: SluiceError) -> typer.Exit:
+    err.print(f"[bold red]error[/] ({exc.code}): {exc}")
+    return typer.Exit(code=2)
+
+
+@contracts_app.command("build")
+def contracts_build(
+    check: Annotated[bool, typer.Option("--check", help="Fail if contracts/artifacts is stale; write nothing.")] = False,
+) -> None:
+    """Compile contracts/ with the pinned solcjs into contracts/artifacts/."""
+    from sluice.contracts.build import build_artifacts, stale_artifacts, write_artifacts
+
+    try:
+        artifacts = build_artifacts()
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+    if check:
+        stale = stale_artifacts(artifacts)
+        if stale:
+            err.print(f"[bold red]stale artifacts[/]: {', '.join(stale)}; run `sluice contracts build` and commit")
+            raise typer.Exit(code=1)
+        console.print(f"artifacts up to date ({len(artifacts)} contracts)")
+        return
+    for path in write_artifacts(artifacts):
+        console.print(f"wrote {path.relative_to(path.parents[2])}")
+
+
+def _web3(network: str, rpc_url: str | None) -> Web3:
+    from sluice.chain.networks import get_network
+    from sluice.errors import NetworkError
+
+    url = get_network(network).rpc_url(rpc_url)
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    try:
+        w3.eth.chain_id  # noqa: B018 (connectivity check)
+    except Exception as exc:
+        raise NetworkError(f"cannot reach the RPC endpoint of {network!r}: {exc}") from exc
+    expected = get_network(network).chain_id
+    if int(w3.eth.chain_id) != expected:
+        raise NetworkError(f"the RPC endpoint serves chain id {w3.eth.chain_id}, but {network!r} is {expected}")
+    return w3
+
+
+NetworkOpt = Annotated[str, typer.Option("--network", "-n", help="Network name (local, ethereum, bsc, base, …).")]
+RpcOpt = Annotated[str | None, typer.Option("--rpc-url", help="RPC URL; default $SLUICE_RPC_URL_<NETWORK>.")]
+
+
+@deploy_app.callback(invoke_without_command=True)
+def deploy_cmd(
+    ctx: typer.Context,
+    network: Annotated[str | None, typer.Option("--network", "-n", help="Network name.")] = None,
+    rpc_url: RpcOpt = None,
+    keystore: Annotated[
+        Path | None, typer.Option(help="Encrypted keystore of the deployer ($SLUICE_KEYSTORE_PASSWORD or prompt).")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Contract owner; default the deployer.")] = None,
+    operator: Annotated[
+        str | None, typer.Option(help="Operator signer address; default $SLUICE_OPERATOR_ADDRESS.")
+    ] = None,
+    max_fee_bps: Annotated[int, typer.Option(min=0, max=10_000, help="Largest total of splits.")] = 3000,
+    salt: Annotated[str | None, typer.Option(help="CREATE2 salt, 0x + 64 hex; default keccak('sluice.v1').")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a different recorded deployment.")] = False,
+) -> None:
+    """Deploy SluicePayments and SluiceEscrow and write deployments/NETWORK.json (no-op when already there)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if network is None:
+        err.print("error: --network is required (for example: sluice deploy --network local)")
+        raise typer.Exit(code=2)
+    import os
+
+    from eth_utils import is_address, to_checksum_address
+
+    from sluice.chain.deploy import DEFAULT_SALT, DeployParams, LocalSender, deploy
+    from sluice.chain.keys import ANVIL_OPERATOR_KEY, LOCAL_CHAIN_IDS, load_deployer
+    from sluice.errors import KeyConfigError, SluiceValueError
+
+    try:
+        w3 = _web3(network, rpc_url)
+        chain_id = int(w3.eth.chain_id)
+        deployer = load_deployer(keystore, chain_id)
+        operator = operator or os.environ.get("SLUICE_OPERATOR_ADDRESS")
+        if operator is None and chain_id in LOCAL_CHAIN_IDS:
+            from eth_account import Account
+
+            operator = Account.from_key(ANVIL_OPERATOR_KEY).address
+        if operator is None:
+            raise KeyConfigError("no operator signer: pass --operator ADDRESS or set SLUICE_OPERATOR_ADDRESS")
+        for label, value in (("--operator", operator), ("--owner", owner)):
+            if value is not None and not is_address(value):
+                raise SluiceValueError(f"{label} {value!r} is not an address")
+        salt_bytes = DEFAULT_SALT
+        if salt is not None:
+            try:
+                salt_bytes = bytes.fromhex(salt.removeprefix("0x"))
+            except ValueError:
+                salt_bytes = b""
+            if len(salt_bytes) != 32:
+                raise SluiceValueError("--salt must be 0x followed by 64 hex digits")
+        params = DeployParams(
+            owner=to_checksum_address(owner or deployer.address),
+            operator=to_checksum_address(operator),
+            max_fee_bps=max_fee_bps,
+            salt=salt_bytes,
+        )
+        result = deploy(w3, network, LocalSender(deployer), params, force=force, progress=console.print)
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"Sluice on {network} (chain id {result.manifest['chain_id']})")
+    for col in ("contract", "address", "tx"):
+        table.add_column(col)
+    for name, entry in result.manifest["contracts"].items():
+        table.add_row(name, entry["address"], entry.get("tx_hash") or "-")
+    console.print(table)
+    console.print(f"manifest: {result.path}" + ("" if result.changed else " (unchanged)"))
+
+
+@deploy_app.command("verify")
+def deploy_verify(network: NetworkOpt, rpc_url: RpcOpt = None) -> None:
+    """Compare the on-chain code and configuration of a recorded deployment with contracts/artifacts."""
+    from sluice.chain.deploy import verify
+
+    try:
+        result = verify(_web3(network, rpc_url), network)
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"verify {network}")
+    for col in ("contract", "address", "ok", "detail"):
+        table.add_column(col)
+    for name, address, ok, detail in result.rows:
+        table.add_row(name, address, "[green]yes[/]" if ok else "[red]NO[/]", detail)
+    console.print(table)
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="anvil's port.")] = 8545,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget the local chain's saved state first.")] = False,
+    exit_after_setup: Annotated[
+        bool, typer.Option("--exit-after-setup", help="Stop once everything is deployed (for scripts).")
+    ] = False,
+) -> None:
+    """Run a local anvil chain with the contracts and dev tokens deployed; Ctrl-C stops it (state is kept)."""
+    from sluice.dev import anvil, data_dir, setup_local_chain
+
+    state = data_dir() / "anvil" / "state.json"
+    if reset and state.exists():
+        state.unlink()
+    try:
+        with anvil(port, state) as url:
+            chain = setup_local_chain(url)
+            table = Table(title=f"Sluice dev chain at {url} (chain id 31337)")
+            table.add_column("name")
+            table.add_column("address")
+            for name, entry in chain.manifest["contracts"].items():
+                table.add_row(name, entry["address"])
+            for symbol, token in chain.manifest.get("tokens", {}).items():
+                table.add_row(f"{symbol} ({token['contract']}, {token['decimals']} decimals)", token["address"])
+            console.print(table)
+            console.print("manifest: deployments/local.json; dev accounts 1-5 hold 1,000,000 of each token")
+            if exit_after_setup:
+                return
+            console.print("running; press Ctrl-C to stop (the chain's state is saved in .data/anvil/)")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("stopped")
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+
+
+if __name__ == "__main__":
+    app()

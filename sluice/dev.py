@@ -1,0 +1,104 @@
+"""`sluice dev`: a local anvil chain with the contracts and dev tokens deployed, ready to pay."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+from sluice.chain import create2
+from sluice.chain.deploy import DEFAULT_SALT, DeployParams, LocalSender, deploy, ensure_factory, write_manifest
+from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY
+from sluice.contracts import load_artifact
+from sluice.errors import NetworkError
+from sluice.paths import ANVIL_BIN, PROJECT_ROOT
+
+#: Dev tokens: symbol -> (contract, decimals).
+DEV_TOKENS = {"USDC": ("DevUSDC", 6), "USDT": ("DevUSDT", 6)}
+#: anvil accounts 1..5 get dev tokens to pay with.
+FUNDED_ACCOUNTS = 5
+FUNDING = 1_000_000 * 10**6  # one million tokens of 6 decimals each
+
+
+@contextlib.contextmanager
+def anvil(port: int, state_file: Path, block_time: int | None = None) -> Iterator[str]:
+    """Runs anvil with its state kept in `state_file` across restarts; yields the RPC URL."""
+    binary = ANVIL_BIN if ANVIL_BIN.exists() else shutil.which("anvil")
+    if binary is None:
+        raise NetworkError("anvil is not installed; run `make setup` (npm ci installs @foundry-rs/anvil)")
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    args = [str(binary), "--port", str(port), "--state", str(state_file), "--chain-id", "31337", "--silent"]
+    if block_time:
+        args += ["--block-time", str(block_time)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
+    try:
+        deadline = time.monotonic() + 20
+        while not _connected(w3):
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise NetworkError(f"anvil exited at start (port {port} taken?): {err.strip()[:500]}")
+            if time.monotonic() > deadline:
+                raise NetworkError("anvil did not answer within 20 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()  # anvil writes its state on SIGTERM
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _connected(w3: Web3) -> bool:
+    try:
+        return bool(w3.is_connected())
+    except Exception:
+        return False
+
+
+@dataclass
+class DevChain:
+    url: str
+    manifest: dict[str, Any]
+
+
+def setup_local_chain(url: str, *, salt: bytes = DEFAULT_SALT) -> DevChain:
+    """Deploys the contracts and dev tokens on a local chain and funds the dev accounts (idempotent)."""
+    w3 = Web3(Web3.HTTPProvider(url))
+    deployer = Account.from_key(ANVIL_DEPLOYER_KEY)
+    operator = Account.from_key(ANVIL_OPERATOR_KEY)
+    sender = LocalSender(deployer)
+    result = deploy(w3, "local", sender, DeployParams(owner=deployer.address, operator=operator.address))
+    manifest = dict(result.manifest)
+    ensure_factory(w3, sender)
+    tokens: dict[str, Any] = {}
+    for symbol, (contract, decimals) in DEV_TOKENS.items():
+        artifact = load_artifact(contract)
+        address = create2.create2_address(salt, bytes(artifact.bytecode))
+        if not w3.eth.get_code(address):
+            sender.send(w3, {"to": create2.FACTORY, "data": create2.factory_calldata(salt, bytes(artifact.bytecode))})  # type: ignore[typeddict-item]
+        token = w3.eth.contract(address=address, abi=artifact.abi)
+        for i in range(1, FUNDED_ACCOUNTS + 1):
+            account = w3.eth.accounts[i]
+            if token.functions.balanceOf(account).call() < FUNDING // 2:
+                sender.send(w3, token.functions.mint(account, FUNDING).build_transaction({"from": deployer.address}))
+        tokens[symbol] = {"address": address, "contract": contract, "decimals": decimals}
+    if manifest.get("tokens") != tokens:
+        manifest["tokens"] = tokens
+        write_manifest(manifest)
+    return DevChain(url, manifest)
+
+
+def data_dir() -> Path:
+    return PROJECT_ROOT / ".data"
