@@ -30,7 +30,9 @@ def _fail(exc: SluiceError) -> typer.Exit:
 
 @contracts_app.command("build")
 def contracts_build(
-    check: Annotated[bool, typer.Option("--check", help="Fail if contracts/artifacts is stale; write nothing.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if contracts/artifacts is stale; write nothing.")
+    ] = False,
 ) -> None:
     """Compile contracts/ with the pinned solcjs into contracts/artifacts/."""
     from sluice.contracts.build import build_artifacts, stale_artifacts, write_artifacts
@@ -42,7 +44,9 @@ def contracts_build(
     if check:
         stale = stale_artifacts(artifacts)
         if stale:
-            err.print(f"[bold red]stale artifacts[/]: {', '.join(stale)}; run `sluice contracts build` and commit")
+            err.print(
+                f"[bold red]stale artifacts[/]: {', '.join(stale)}; run `sluice contracts build` and commit"
+            )
             raise typer.Exit(code=1)
         console.print(f"artifacts up to date ({len(artifacts)} contracts)")
         return
@@ -62,11 +66,15 @@ def _web3(network: str, rpc_url: str | None) -> Web3:
         raise NetworkError(f"cannot reach the RPC endpoint of {network!r}: {exc}") from exc
     expected = get_network(network).chain_id
     if int(w3.eth.chain_id) != expected:
-        raise NetworkError(f"the RPC endpoint serves chain id {w3.eth.chain_id}, but {network!r} is {expected}")
+        raise NetworkError(
+            f"the RPC endpoint serves chain id {w3.eth.chain_id}, but {network!r} is {expected}"
+        )
     return w3
 
 
-NetworkOpt = Annotated[str, typer.Option("--network", "-n", help="Network name (local, ethereum, bsc, base, …).")]
+NetworkOpt = Annotated[
+    str, typer.Option("--network", "-n", help="Network name (local, ethereum, bsc, base, …).")
+]
 RpcOpt = Annotated[str | None, typer.Option("--rpc-url", help="RPC URL; default $SLUICE_RPC_URL_<NETWORK>.")]
 
 
@@ -76,17 +84,20 @@ def deploy_cmd(
     network: Annotated[str | None, typer.Option("--network", "-n", help="Network name.")] = None,
     rpc_url: RpcOpt = None,
     keystore: Annotated[
-        Path | None, typer.Option(help="Encrypted keystore of the deployer ($SLUICE_KEYSTORE_PASSWORD or prompt).")
+        Path | None,
+        typer.Option(help="Encrypted keystore of the deployer ($SLUICE_KEYSTORE_PASSWORD or prompt)."),
     ] = None,
     owner: Annotated[str | None, typer.Option(help="Contract owner; default the deployer.")] = None,
     operator: Annotated[
         str | None, typer.Option(help="Operator signer address; default $SLUICE_OPERATOR_ADDRESS.")
     ] = None,
     max_fee_bps: Annotated[int, typer.Option(min=0, max=10_000, help="Largest total of splits.")] = 3000,
-    salt: Annotated[str | None, typer.Option(help="CREATE2 salt, 0x + 64 hex; default keccak('sluice.v1').")] = None,
+    salt: Annotated[
+        str | None, typer.Option(help="CREATE2 salt, 0x + 64 hex; default keccak('sluice.v1').")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a different recorded deployment.")] = False,
 ) -> None:
-    """Deploy SluicePayments and SluiceEscrow and write deployments/NETWORK.json (no-op when already there)."""
+    """Deploy SluicePayments and SluiceEscrow; write deployments/NETWORK.json (no-op when already there)."""
     if ctx.invoked_subcommand is not None:
         return
     if network is None:
@@ -162,7 +173,9 @@ def deploy_verify(network: NetworkOpt, rpc_url: RpcOpt = None) -> None:
 @app.command()
 def dev(
     port: Annotated[int, typer.Option(help="anvil's port.")] = 8545,
-    reset: Annotated[bool, typer.Option("--reset", help="Forget the local chain's saved state first.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Forget the local chain's saved state first.")
+    ] = False,
     exit_after_setup: Annotated[
         bool, typer.Option("--exit-after-setup", help="Stop once everything is deployed (for scripts).")
     ] = False,
@@ -182,7 +195,9 @@ def dev(
             for name, entry in chain.manifest["contracts"].items():
                 table.add_row(name, entry["address"])
             for symbol, token in chain.manifest.get("tokens", {}).items():
-                table.add_row(f"{symbol} ({token['contract']}, {token['decimals']} decimals)", token["address"])
+                table.add_row(
+                    f"{symbol} ({token['contract']}, {token['decimals']} decimals)", token["address"]
+                )
             console.print(table)
             console.print("manifest: deployments/local.json; dev accounts 1-5 hold 1,000,000 of each token")
             if exit_after_setup:

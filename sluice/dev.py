@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import time
@@ -12,10 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from sluice.chain import create2
-from sluice.chain.deploy import DEFAULT_SALT, DeployParams, LocalSender, deploy, ensure_factory, write_manifest
+from sluice.chain.deploy import (
+    DEFAULT_SALT,
+    DeployParams,
+    LocalSender,
+    deploy,
+    ensure_factory,
+    write_manifest,
+)
 from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY
 from sluice.contracts import load_artifact
 from sluice.errors import NetworkError
@@ -85,14 +94,18 @@ def setup_local_chain(url: str, *, salt: bytes = DEFAULT_SALT) -> DevChain:
     tokens: dict[str, Any] = {}
     for symbol, (contract, decimals) in DEV_TOKENS.items():
         artifact = load_artifact(contract)
-        address = create2.create2_address(salt, bytes(artifact.bytecode))
+        address = to_checksum_address(create2.create2_address(salt, bytes(artifact.bytecode)))
         if not w3.eth.get_code(address):
-            sender.send(w3, {"to": create2.FACTORY, "data": create2.factory_calldata(salt, bytes(artifact.bytecode))})  # type: ignore[typeddict-item]
+            sender.send(
+                w3, {"to": create2.FACTORY, "data": create2.factory_calldata(salt, bytes(artifact.bytecode))}
+            )
         token = w3.eth.contract(address=address, abi=artifact.abi)
         for i in range(1, FUNDED_ACCOUNTS + 1):
             account = w3.eth.accounts[i]
             if token.functions.balanceOf(account).call() < FUNDING // 2:
-                sender.send(w3, token.functions.mint(account, FUNDING).build_transaction({"from": deployer.address}))
+                sender.send(
+                    w3, token.functions.mint(account, FUNDING).build_transaction({"from": deployer.address})
+                )
         tokens[symbol] = {"address": address, "contract": contract, "decimals": decimals}
     if manifest.get("tokens") != tokens:
         manifest["tokens"] = tokens
@@ -101,4 +114,5 @@ def setup_local_chain(url: str, *, salt: bytes = DEFAULT_SALT) -> DevChain:
 
 
 def data_dir() -> Path:
-    return PROJECT_ROOT / ".data"
+    """Where local state lives (anvil's chain state): .data/, or $SLUICE_DATA_DIR."""
+    return Path(os.environ.get("SLUICE_DATA_DIR") or PROJECT_ROOT / ".data")

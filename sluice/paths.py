@@ -9,7 +9,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(os.environ.get("SLUICE_PROJECT_ROOT") or Path(__file__).resolve().parent.parent)
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 ARTIFACTS_DIR = CONTRACTS_DIR / "artifacts"
-#: Deployment manifests; SLUICE_DEPLOYMENTS_DIR points elsewhere (tests, separate environments).
-DEPLOYMENTS_DIR = Path(os.environ.get("SLUICE_DEPLOYMENTS_DIR") or PROJECT_ROOT / "deployments")
+DEPLOYMENTS_DIR = PROJECT_ROOT / "deployments"
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 ANVIL_BIN = NODE_MODULES / ".bin" / "anvil"
+
+
+def deployments_dir() -> Path:
+    """Deployment manifests: deployments/, or $SLUICE_DEPLOYMENTS_DIR (tests, separate environments)."""
+    return Path(os.environ.get("SLUICE_DEPLOYMENTS_DIR") or DEPLOYMENTS_DIR)

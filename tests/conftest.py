@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from chains import Chain, anvil_chain, eth_tester_chain, run_anvil  # noqa: E402
-from factories import System, deploy_system  # noqa: E402
+from chains import Chain, anvil_chain, eth_tester_chain, run_anvil
+from factories import System, deploy_system
 
 
 @pytest.fixture(scope="session")

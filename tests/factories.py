@@ -8,8 +8,9 @@ from typing import Any
 
 from web3.contract import Contract
 
-from chains import Chain
 from sluice.chain.intents import ZERO_ADDRESS, ContractKind, PaymentIntent, Split, new_intent_id, sign_intent
+
+from chains import Chain
 
 MAX_FEE_BPS = 3000
 MINT = 10**15  # per account and token, in base units

@@ -85,7 +85,9 @@ def reverts(name: str | None = None, *args: Any) -> Iterator[Revert]:
         decoded = decode_revert(revert_data(exc))
         result.name, result.args, result.data = decoded.name, decoded.args, decoded.data
         if name is not None:
-            assert decoded.name == name, f"reverted with {decoded.name or decoded.data.hex()!r}, expected {name!r}: {exc!r}"
+            assert decoded.name == name, (
+                f"reverted with {decoded.name or decoded.data.hex()!r}, expected {name!r}: {exc!r}"
+            )
         if args:
             assert decoded.args == args, f"{name} args {decoded.args!r} != expected {args!r}"
         return

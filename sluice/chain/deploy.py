@@ -23,7 +23,7 @@ from web3.types import TxParams
 from sluice.chain import create2
 from sluice.contracts import Artifact, load_artifact
 from sluice.errors import DeploymentError
-from sluice.paths import DEPLOYMENTS_DIR
+from sluice.paths import deployments_dir
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +38,8 @@ DEFAULT_MAX_FEE_BPS = 3000
 class Sender(Protocol):
     """Who pays for the deployment: an address and a way to send a transaction and get its receipt."""
 
-    address: str
+    @property
+    def address(self) -> str: ...
 
     def send(self, w3: Web3, tx: TxParams) -> dict[str, Any]: ...
 
@@ -86,11 +87,11 @@ def init_code(artifact: Artifact, params: DeployParams) -> bytes:
     return bytes(artifact.bytecode) + args
 
 
-def manifest_path(network: str, directory: Path = DEPLOYMENTS_DIR) -> Path:
-    return directory / f"{network}.json"
+def manifest_path(network: str, directory: Path | None = None) -> Path:
+    return (directory or deployments_dir()) / f"{network}.json"
 
 
-def read_manifest(network: str, directory: Path = DEPLOYMENTS_DIR) -> dict[str, Any] | None:
+def read_manifest(network: str, directory: Path | None = None) -> dict[str, Any] | None:
     path = manifest_path(network, directory)
     if not path.is_file():
         return None
@@ -98,9 +99,9 @@ def read_manifest(network: str, directory: Path = DEPLOYMENTS_DIR) -> dict[str, 
     return data
 
 
-def write_manifest(manifest: dict[str, Any], directory: Path = DEPLOYMENTS_DIR) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+def write_manifest(manifest: dict[str, Any], directory: Path | None = None) -> Path:
     path = manifest_path(manifest["network"], directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)  # atomic: a crash never leaves half a manifest
@@ -133,7 +134,8 @@ def ensure_factory(w3: Web3, sender: Sender) -> None:
     balance = w3.eth.get_balance(create2.FACTORY_DEPLOYER)
     if balance < create2.FACTORY_DEPLOY_COST:
         sender.send(
-            w3, {"to": create2.FACTORY_DEPLOYER, "value": create2.FACTORY_DEPLOY_COST - balance}  # type: ignore[typeddict-item]
+            w3,
+            {"to": create2.FACTORY_DEPLOYER, "value": create2.FACTORY_DEPLOY_COST - balance},  # type: ignore[typeddict-item]
         )
     try:
         tx_hash = w3.eth.send_raw_transaction(create2.FACTORY_DEPLOY_TX)
@@ -175,7 +177,7 @@ def deploy(
     params: DeployParams,
     *,
     force: bool = False,
-    directory: Path = DEPLOYMENTS_DIR,
+    directory: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DeployResult:
     """Deploys the core contracts (a no-op when this exact deployment is on chain already).
@@ -241,9 +243,11 @@ def deploy(
             raise DeploymentError(f"{address} holds other code than {name}; choose another --salt")
         say(f"{name}: deploying to {address}")
         data = create2.factory_calldata(params.salt, init_code(artifact, params))
-        receipt = sender.send(w3, {"to": create2.FACTORY, "data": data})  # type: ignore[typeddict-item]
+        receipt = sender.send(w3, {"to": create2.FACTORY, "data": data})
         if receipt.get("status") != 1 or not code_matches(w3, address, artifact):
-            raise DeploymentError(f"{name} deployment failed: transaction {HexBytes(receipt['transactionHash']).to_0x_hex()}")
+            raise DeploymentError(
+                f"{name} deployment failed: transaction {HexBytes(receipt['transactionHash']).to_0x_hex()}"
+            )
         entry["tx_hash"] = HexBytes(receipt["transactionHash"]).to_0x_hex()
         entry["block_number"] = int(receipt["blockNumber"])
         deployed.append(name)
@@ -266,14 +270,15 @@ class VerifyResult:
     rows: list[tuple[str, str, bool, str]]  # contract, address, ok, detail
 
 
-def verify(w3: Web3, network: str, *, directory: Path = DEPLOYMENTS_DIR) -> VerifyResult:
+def verify(w3: Web3, network: str, *, directory: Path | None = None) -> VerifyResult:
     """Compares the on-chain code and configuration of a recorded deployment with the artifacts."""
     manifest = read_manifest(network, directory)
     if manifest is None:
         raise DeploymentError(f"no deployment recorded for {network!r} (deployments/{network}.json)")
     if int(w3.eth.chain_id) != manifest["chain_id"]:
         raise DeploymentError(
-            f"deployments/{network}.json is for chain id {manifest['chain_id']}, the RPC serves {w3.eth.chain_id}"
+            f"deployments/{network}.json is for chain id {manifest['chain_id']}, "
+            f"the RPC endpoint serves {w3.eth.chain_id}"
         )
     rows = []
     for name, entry in manifest["contracts"].items():

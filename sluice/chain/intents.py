@@ -144,6 +144,8 @@ def sign_intent(
     intent: PaymentIntent, private_key: str | bytes, *, chain_id: int, contract: str, kind: ContractKind
 ) -> bytes:
     """The operator's 65-byte signature of the intent for one contract on one chain."""
-    signable = encode_typed_data(full_message=typed_data(intent, chain_id=chain_id, contract=contract, kind=kind))
+    signable = encode_typed_data(
+        full_message=typed_data(intent, chain_id=chain_id, contract=contract, kind=kind)
+    )
     signed = Account.sign_message(signable, private_key)
     return bytes(signed.signature)

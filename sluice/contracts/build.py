@@ -20,7 +20,12 @@ COMPILER_SETTINGS: dict[str, Any] = {
     "viaIR": True,
     "metadata": {"appendCBOR": False, "bytecodeHash": "none"},
 }
-_OUTPUTS = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"]
+_OUTPUTS = [
+    "abi",
+    "evm.bytecode.object",
+    "evm.deployedBytecode.object",
+    "evm.deployedBytecode.immutableReferences",
+]
 COMPILE_SCRIPT = CONTRACTS_DIR / "compile.js"
 
 
@@ -32,7 +37,8 @@ def source_files() -> list[Path]:
 def standard_input() -> dict[str, Any]:
     """The solc standard-JSON input for every source, with contents inlined."""
     sources = {
-        p.relative_to(PROJECT_ROOT).as_posix(): {"content": p.read_text(encoding="utf-8")} for p in source_files()
+        p.relative_to(PROJECT_ROOT).as_posix(): {"content": p.read_text(encoding="utf-8")}
+        for p in source_files()
     }
     settings = dict(COMPILER_SETTINGS)
     settings["outputSelection"] = {name: {"*": _OUTPUTS} for name in sources}

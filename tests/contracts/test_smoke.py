@@ -1,6 +1,6 @@
 import pytest
-
 from reverts import reverts, transact
+
 from sluice.chain.intents import INTENT_TYPEHASH
 
 pytestmark = pytest.mark.contracts
