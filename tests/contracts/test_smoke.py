@@ -1,7 +1,8 @@
 import pytest
-from reverts import reverts, transact
 
 from sluice.chain.intents import INTENT_TYPEHASH
+
+from reverts import reverts, transact
 
 pytestmark = pytest.mark.contracts
 
