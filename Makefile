@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test test-slow lint typecheck contracts bench-gas clean
+.PHONY: help setup solc-wrapper demo test test-slow lint typecheck contracts bench-gas clean
 
 help:
 	@echo "make demo       start anvil, deploy the contracts and print their addresses"
@@ -13,7 +13,12 @@ help:
 	@echo "make test-slow  the long runs (10,000 escrow invariant examples)"
 	@echo "make setup      install Python and npm dependencies (idempotent)"
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed solc-wrapper
+
+# ape-solidity compiles through py-solc-x, which wants a native solc (and cannot download one
+# everywhere): link the project's solcjs wrapper in its place. Idempotent.
+solc-wrapper: node_modules/.installed
+	@sh scripts/install-solc-wrapper.sh
 
 # Node.js and npm come from Debian when the machine has none.
 node_modules/.installed: package.json package-lock.json
