@@ -332,8 +332,9 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Pays the merchant and the splits from `from` (the payer, or this contract). The merchant's
-    ///      balance delta is checked, which rejects fee-on-transfer tokens; the split transfers move the
+    /// @dev Pays the merchant and the splits from `from` (the payer, or this contract). The first
+    ///      transfer that moves anything (the merchant's, unless its share is zero) has its recipient's
+    ///      balance delta checked, which rejects fee-on-transfer tokens; the other transfers move the
     ///      same token in the same transaction and are not checked again (2 x ~630 gas saved per split).
     function _distribute(
         address token,
@@ -343,9 +344,12 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
         uint256 merchantAmount,
         uint256[] memory fees
     ) internal {
+        bool checked = merchantAmount != 0;
         _send(token, from, merchant, merchantAmount, true);
         for (uint256 i; i < splits.length; ++i) {
-            _send(token, from, splits[i].recipient, fees[i], false);
+            uint256 fee = fees[i];
+            _send(token, from, splits[i].recipient, fee, !checked);
+            if (fee != 0) checked = true;
         }
     }
 
@@ -372,6 +376,7 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Uses an EIP-2612 permit; a failure (for example a front-run permit) is ignored so
     ///      that the transfer decides, which succeeds when the allowance is already there.
     function _permit(address token, uint256 amount, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s) internal {
+        if (token == address(0)) revert ZeroAddress(); // the native coin has no permit
         try IERC20Permit(token).permit(msg.sender, address(this), amount, permitDeadline, v, r, s) {} catch {}
     }
 

@@ -102,7 +102,7 @@ contract SluiceEscrow is SluiceBase {
     error ReclaimTooEarly(bytes32 intentId, uint256 reclaimAfter, uint256 timestamp);
     /// @notice Raised when the reclaim time is not after the deadline.
     error InvalidReclaimTime(bytes32 intentId, uint256 deadline, uint256 reclaimAfter);
-    /// @notice Raised when an amount does not fit the escrow's 128-bit accounting.
+    /// @notice Raised when an intent's amount does not fit the escrow's 128-bit accounting.
     error AmountTooLarge(uint256 amount);
 
     /// @param initialOwner Owner (rotates signers, pauses).
@@ -244,7 +244,8 @@ contract SluiceEscrow is SluiceBase {
         // Check
         _checkValue(intent.token, amount);
         if (amount == 0) revert ZeroAmount();
-        if (amount > type(uint128).max) revert AmountTooLarge(amount);
+        // The intent's amount bounds every total, so checking it keeps all 128-bit counters exact.
+        if (intent.amount > type(uint128).max) revert AmountTooLarge(intent.amount);
         Escrow storage e = _escrows[intent.id];
         uint256 total;
         if (e.status == Status.None) {

@@ -61,8 +61,9 @@ def revert_data(exc: BaseException) -> bytes:
             if arg.startswith("0x"):
                 with contextlib.suppress(ValueError):
                     return bytes.fromhex(arg[2:])
+            # eth-tester words it `execution reverted: b'…'`, or b"…" when the data holds a ' byte.
             marker = "execution reverted: "
-            if marker in arg and arg.split(marker, 1)[1].startswith("b'"):
+            if marker in arg and arg.split(marker, 1)[1].startswith(("b'", 'b"')):
                 return ast.literal_eval(arg.split(marker, 1)[1])  # type: ignore[no-any-return]
     return b""
 
@@ -73,6 +74,13 @@ def decode_revert(data: bytes) -> Revert:
         return Revert(None, (), data)
     name, types = known
     return Revert(name, tuple(decode(types, data[4:])), data)
+
+
+def _as_abi_value(value: Any) -> Any:
+    """eth-abi decodes addresses in lower case; tests pass checksummed ones."""
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return value.lower()
+    return value
 
 
 @contextlib.contextmanager
@@ -89,7 +97,8 @@ def reverts(name: str | None = None, *args: Any) -> Iterator[Revert]:
                 f"reverted with {decoded.name or decoded.data.hex()!r}, expected {name!r}: {exc!r}"
             )
         if args:
-            assert decoded.args == args, f"{name} args {decoded.args!r} != expected {args!r}"
+            expected = tuple(_as_abi_value(a) for a in args)
+            assert decoded.args == expected, f"{name} args {decoded.args!r} != expected {expected!r}"
         return
     raise AssertionError(f"expected a revert with {name!r}, but the call succeeded")
 

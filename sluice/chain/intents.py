@@ -41,9 +41,22 @@ INTENT_TYPES: dict[str, list[dict[str, str]]] = {
 }
 
 
+def _referenced(primary: str) -> set[str]:
+    """The struct types `primary` refers to, directly or through other structs."""
+    found: set[str] = set()
+    pending = [primary]
+    while pending:
+        for member in INTENT_TYPES[pending.pop()]:
+            name = member["type"].removesuffix("[]")
+            if name in INTENT_TYPES and name != primary and name not in found:
+                found.add(name)
+                pending.append(name)
+    return found
+
+
 def encode_type(primary: str = "PaymentIntent") -> str:
-    """The EIP-712 `encodeType` string: the primary type, then referenced types sorted by name."""
-    referenced = sorted(t for t in INTENT_TYPES if t != primary)
+    """The EIP-712 `encodeType` string: the primary type, then the types it references, by name."""
+    referenced = sorted(_referenced(primary))
 
     def one(name: str) -> str:
         members = ",".join(f"{m['type']} {m['name']}" for m in INTENT_TYPES[name])

@@ -10,7 +10,6 @@ estimate (see `send`).
 
 from __future__ import annotations
 
-import ast
 import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -26,8 +25,7 @@ from sluice.chain.intents import ContractKind, PaymentIntent, Split, typed_data
 
 from chains import Chain
 from factories import System
-from reverts import Revert, revert_data
-from reverts import reverts as _reverts
+from reverts import reverts as reverts  # re-exported: the tests import it from here
 
 BPS = 10_000
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -40,45 +38,6 @@ class Status:
     OPEN = 1
     VOIDED = 2
     RECLAIMED = 3
-
-
-# ------------------------------------------------------------------------------------------ reverts
-
-
-def _as_abi_value(value: Any) -> Any:
-    # eth-abi decodes addresses in lower case; tests pass checksummed ones.
-    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-        return value.lower()
-    return value
-
-
-def _readable(exc: Exception) -> Exception:
-    """eth-tester words a revert as `execution reverted: b"..."` when the data holds a `'` byte (and no
-    `"`); reverts.revert_data only parses the `b'...'` form, so such reverts (roughly one in nine of
-    those carrying a random intent id) would decode as nothing. Hand it the bytes instead."""
-    if revert_data(exc):
-        return exc
-    marker = 'execution reverted: b"'
-    for arg in exc.args:
-        if isinstance(arg, str) and marker in arg:
-            data = ast.literal_eval(arg.split("execution reverted: ", 1)[1])
-            if isinstance(data, bytes):
-                return type("RevertData", (Exception,), {})(data)
-    return exc
-
-
-@contextlib.contextmanager
-def reverts(name: str | None = None, *args: Any) -> Iterator[Revert]:
-    """`reverts.reverts`, with checksummed addresses accepted in `args` and every eth-tester revert
-    wording decoded (see `_readable`)."""
-    with _reverts(name, *(_as_abi_value(a) for a in args)) as result:
-        try:
-            yield result
-        except Exception as exc:
-            readable = _readable(exc)
-            if readable is exc:
-                raise
-            raise readable from exc
 
 
 # ------------------------------------------------------------------------------------------ accounts

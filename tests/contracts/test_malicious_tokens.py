@@ -62,19 +62,13 @@ def test_fee_on_transfer_token_deposit_reverts_transfer_shortfall(system):
     assert escrow_state(system, intent.id)["status"] == Status.NONE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract bug: since ef51b4c only the merchant's transfer is balance-checked, and _send returns "
-    "on a zero amount before checking; when splits take 100% (allowed with maxFeeBps = 10000) a "
-    "fee-on-transfer token pays and silently underpays the split recipient",
-)
 def test_fee_on_transfer_token_is_rejected_even_when_splits_take_everything(system):
     token = _token(system, "FeeOnTransferToken")
     payments = system.chain.deploy("SluicePayments", system.owner, system.chain.operator.address, 10_000)
     intent = system.intent(token=token.address, splits=(Split(system.fee_recipient, 10_000),))
     send(token.functions.approve(payments.address, intent.amount), system.payer)
     signature = system.sign(intent, contract=payments.address)
-    # Today the payment goes through and the split recipient gets 99% of its share.
+    # The merchant's share is zero, so the first split's transfer carries the balance check.
     with reverts("TransferShortfall"):
         send(payments.functions.pay(intent.as_tuple(), signature), system.payer)
 

@@ -3,6 +3,8 @@ so that the allowance decides (a front-run permit must not block the payment).""
 
 import pytest
 
+from sluice.chain.intents import ZERO_ADDRESS
+
 from helpers import account, balances, deltas, event, reverts, send, shares, sign_permit
 from reverts import transact
 
@@ -114,3 +116,15 @@ def test_pay_with_permit_reverts_when_paused(system):
     send(system.payments.functions.pause(), system.owner)
     with reverts("EnforcedPause"):
         transact(_pay_with_permit_fn(system, intent, _permit(system, intent)), system.payer)
+
+
+def test_pay_with_permit_for_the_native_coin_reverts_zero_address(system):
+    intent = system.intent(token=ZERO_ADDRESS, amount=10**18)
+    with reverts("ZeroAddress"):
+        transact(
+            system.payments.functions.payWithPermit(
+                intent.as_tuple(), system.sign(intent), intent.deadline, 27, b"\x01" * 32, b"\x02" * 32
+            ),
+            system.payer,
+        )
+    assert system.payments.functions.isNonceUsed(intent.nonce).call() is False
