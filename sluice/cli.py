@@ -19,6 +19,16 @@ deploy_app = typer.Typer(help="Deploy the contracts to a network (CREATE2: same 
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(deploy_app, name="deploy")
 
+
+def _register_groups() -> None:
+    from sluice.commands.merchants import db_app, merchants_app
+
+    app.add_typer(merchants_app, name="merchants")
+    app.add_typer(db_app, name="db")
+
+
+_register_groups()
+
 console = Console()
 err = Console(stderr=True)
 
@@ -209,6 +219,18 @@ def dev(
         console.print("stopped")
     except SluiceError as exc:
         raise _fail(exc) from exc
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (the API is stateless).")] = 1,
+) -> None:
+    """Run the merchant API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="warning", factory=False)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from chains import Chain, anvil_chain, eth_tester_chain, run_anvil
+from db import create_test_database, truncate_all
 from factories import System, deploy_system
 
 
@@ -42,3 +43,16 @@ def system(session_system: System) -> Iterator[System]:
 @pytest.fixture
 def chain(system: System) -> Chain:
     return system.chain
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this session (plain postgresql:// URL)."""
+    yield from create_test_database()
+
+
+@pytest.fixture
+def db_url(database_url: str) -> Iterator[str]:
+    """The session database, emptied after the test."""
+    yield database_url
+    truncate_all(database_url)

@@ -1,0 +1,74 @@
+"""Dependencies: the database session and the authenticated principal."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sluice.errors import AuthenticationError, PermissionDeniedError
+from sluice.merchants.service import Principal, merchant_service
+from sluice.models.merchant import ApiKeyKind
+
+
+def sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return maker
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the endpoint returns, and rolls back on error."""
+    async with sessions(request)() as session, session.begin():
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _presented_key(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationError(
+            "no API key: send `Authorization: Bearer sk_test_…` (or HTTP Basic with the key as user name)",
+            code="api_key_missing",
+        )
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        try:
+            return base64.b64decode(value).decode().split(":", 1)[0]
+        except (ValueError, UnicodeDecodeError):
+            pass
+    raise AuthenticationError("malformed Authorization header: expected `Bearer <key>`")
+
+
+async def get_principal(request: Request) -> Principal:
+    """Any valid key (secret, restricted or publishable), authenticated in its own short session."""
+    key = _presented_key(request)
+    async with sessions(request)() as session:
+        principal = await merchant_service.authenticate(session, key)
+    request.state.principal = principal
+    return principal
+
+
+async def secret_key(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Writes need a secret key."""
+    if principal.kind != ApiKeyKind.secret:
+        raise PermissionDeniedError(f"a {principal.kind.value} key cannot do this; use a secret key (sk_…)")
+    return principal
+
+
+async def read_key(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Reads take a secret or a restricted (read-only) key."""
+    if principal.kind == ApiKeyKind.publishable:
+        raise PermissionDeniedError("a publishable key cannot read this; use a secret or restricted key")
+    return principal
+
+
+AnyKey = Annotated[Principal, Depends(get_principal)]
+SecretKey = Annotated[Principal, Depends(secret_key)]
+ReadKey = Annotated[Principal, Depends(read_key)]

@@ -1,0 +1,1 @@
+"""Sub-commands of the `sluice` command line, one module per group."""

@@ -1,0 +1,78 @@
+"""Settings: one pydantic-settings class, `SLUICE_` prefix, secrets as SecretStr."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sluice.paths import PROJECT_ROOT
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; read from the environment (and an optional .env file)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLUICE_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.development
+    #: PostgreSQL URL (postgresql://…); unset → a private embedded PostgreSQL in data_dir.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLUICE_DATABASE_URL", "DATABASE_URL")
+    )
+    data_dir: Path = PROJECT_ROOT / ".data"
+    db_pool_size: int = 10
+    #: Operator signing key (hex) or a file holding it; required outside development.
+    operator_key: SecretStr | None = None
+    operator_key_file: Path | None = None
+    #: Platform fee taken on every intent, in basis points, paid to `platform_fee_recipient`.
+    platform_fee_bps: int = Field(default=100, ge=0, le=10_000)
+    platform_fee_recipient: str | None = None
+    #: How long a fiat quote stays locked, and an intent's default lifetime.
+    price_lock_seconds: int = Field(default=900, gt=0)
+    intent_ttl_seconds: int = Field(default=900, gt=0, le=7 * 86400)
+    #: Escrow intents: how long after the payment deadline the payer must wait to reclaim.
+    escrow_reclaim_seconds: int = Field(default=7 * 86400, gt=0)
+    #: Base URL of the hosted checkout page (`checkout_url` = base + "/" + intent id).
+    checkout_base_url: str = "http://127.0.0.1:8000/checkout"
+    #: Requests per second and burst per API key.
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
+    #: Price source: "fixed", "coingecko" or "chainlink".
+    price_source: str = "fixed"
+
+    @model_validator(mode="after")
+    def _secrets_outside_development(self) -> Settings:
+        if (
+            self.env == Environment.production
+            and self.operator_key is None
+            and self.operator_key_file is None
+        ):
+            raise ValueError("SLUICE_OPERATOR_KEY or SLUICE_OPERATOR_KEY_FILE is required in production")
+        return self
+
+    def async_database_url(self) -> str | None:
+        """The URL with the asyncpg driver, or None when the embedded server is to be used."""
+        if self.database_url is None:
+            return None
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    return url
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database: typed SQLAlchemy models, async sessions, the embedded PostgreSQL, migrations."""

@@ -1,0 +1,34 @@
+"""Async engine and sessions (asyncpg)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from sluice.config import Settings, to_asyncpg_url
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL with the asyncpg driver, or the embedded server's when it is unset."""
+    if settings.database_url is not None:
+        return to_asyncpg_url(settings.database_url)
+    from sluice.db.embedded import start_embedded
+
+    return to_asyncpg_url(start_embedded(settings.data_dir))
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One session in one transaction: committed on success, rolled back on any error."""
+    async with sessions() as session, session.begin():
+        yield session

@@ -1,0 +1,1 @@
+"""Merchants and API keys."""

@@ -1,0 +1,25 @@
+"""Typed database models; importing this package registers every table on Base.metadata."""
+
+from sluice.models.audit import AuditLog
+from sluice.models.idempotency import IdempotencyKey
+from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
+from sluice.models.nonce import NonceCounter
+from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
+from sluice.models.quote import Quote
+from sluice.models.refund import Refund, RefundStatus
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyKind",
+    "AuditLog",
+    "CaptureMethod",
+    "IdempotencyKey",
+    "Merchant",
+    "Mode",
+    "NonceCounter",
+    "PaymentIntent",
+    "PaymentIntentStatus",
+    "Quote",
+    "Refund",
+    "RefundStatus",
+]

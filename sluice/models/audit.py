@@ -1,0 +1,21 @@
+"""Audit log: one row for every mutating API call."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Identity, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sluice.db.base import Base, TimestampMixin
+
+
+class AuditLog(TimestampMixin, Base):
+    __tablename__ = "audit_logs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(80))
+    object_id: Mapped[str | None] = mapped_column(String(40))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    request_id: Mapped[str | None] = mapped_column(String(40))
+    status_code: Mapped[int | None]

@@ -1,0 +1,68 @@
+"""Payment intents: one amount of one asset on one network, owed to one merchant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sluice.db.base import Base, Money, TimestampMixin, utcnow
+from sluice.models.ids import new_id
+
+
+class PaymentIntentStatus(StrEnum):
+    requires_payment = "requires_payment"
+    processing = "processing"
+    requires_capture = "requires_capture"
+    succeeded = "succeeded"
+    canceled = "canceled"
+    expired = "expired"
+
+
+class CaptureMethod(StrEnum):
+    automatic = "automatic"  # SluicePayments: merchant and fees paid in the payment transaction
+    manual = "manual"  # SluiceEscrow: held until captured, voided, refunded or reclaimed
+
+
+class PaymentIntent(TimestampMixin, Base):
+    __tablename__ = "payment_intents"
+    __table_args__ = (Index("ix_payment_intents_merchant_created", "merchant_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pi"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    livemode: Mapped[bool]
+    status: Mapped[PaymentIntentStatus] = mapped_column(String(32), index=True)
+    capture_method: Mapped[CaptureMethod] = mapped_column(String(16))
+    network: Mapped[str] = mapped_column(String(40))
+    chain_id: Mapped[int]
+    asset: Mapped[str] = mapped_column(String(20))
+    #: Token contract (EIP-55), or None for the native coin.
+    token_address: Mapped[str | None] = mapped_column(String(42))
+    decimals: Mapped[int]
+    amount: Mapped[int] = mapped_column(Money)
+    amount_received: Mapped[int] = mapped_column(Money, default=0)
+    amount_capturable: Mapped[int] = mapped_column(Money, default=0)
+    amount_refunded: Mapped[int] = mapped_column(Money, default=0)
+    #: On-chain intent: random 32-byte id, replay nonce, contract, signature.
+    onchain_id: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    nonce: Mapped[int] = mapped_column(Money)
+    contract_address: Mapped[str] = mapped_column(String(42))
+    payer: Mapped[str | None] = mapped_column(String(42))
+    payout_address: Mapped[str] = mapped_column(String(42))
+    #: [{"recipient": "0x…", "bps": 100, "kind": "platform"|"split"}], in on-chain order.
+    splits: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    deadline: Mapped[datetime]
+    reclaim_after: Mapped[datetime | None]
+    signature: Mapped[bytes] = mapped_column(LargeBinary(65))
+    client_secret: Mapped[str] = mapped_column(String(80))
+    quote_id: Mapped[str | None] = mapped_column(ForeignKey("quotes.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
+    expires_at: Mapped[datetime]
+    canceled_at: Mapped[datetime | None]
+    cancellation_reason: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

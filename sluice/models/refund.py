@@ -1,0 +1,30 @@
+"""Refunds of escrowed funds back to the payer."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sluice.db.base import Base, Money, TimestampMixin
+from sluice.models.ids import new_id
+
+
+class RefundStatus(StrEnum):
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class Refund(TimestampMixin, Base):
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("re"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    payment_intent_id: Mapped[str] = mapped_column(ForeignKey("payment_intents.id"), index=True)
+    amount: Mapped[int] = mapped_column(Money)
+    status: Mapped[RefundStatus] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
