@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from chains import Chain, anvil_chain, eth_tester_chain, run_anvil
-from db import create_test_database, truncate_all
+from databases import create_test_database, truncate_all
 from factories import System, deploy_system
 
 

@@ -40,7 +40,11 @@ async def test_authenticate_returns_merchant_kind_and_mode(session):
     m = await merchant_service.create(session, "Acme")
     issued = await merchant_service.issue_key(session, m.id, ApiKeyKind.publishable, Mode.live)
     principal = await merchant_service.authenticate(session, issued.secret)
-    assert (principal.merchant_id, principal.kind, principal.mode) == (m.id, ApiKeyKind.publishable, Mode.live)
+    assert (principal.merchant_id, principal.kind, principal.mode) == (
+        m.id,
+        ApiKeyKind.publishable,
+        Mode.live,
+    )
     assert principal.livemode is True
 
 
