@@ -9,13 +9,26 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.health.endpoints import router as health_router
+from api.idempotency import IdempotencyMiddleware
 from api.middleware import RequestIdMiddleware
+from api.ratelimit import RateLimitMiddleware
+from sluice.chain.registry import Registry, get_registry
 from sluice.config import Settings, get_settings
 from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+from sluice.intents.service import PaymentIntentService
+from sluice.pricing.base import PriceSource
+from sluice.pricing.factory import build_price_source
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
-    """An app bound to one database; `database_url` (asyncpg) overrides the settings (tests)."""
+def create_app(
+    settings: Settings | None = None,
+    database_url: str | None = None,
+    *,
+    registry: Registry | None = None,
+    prices: PriceSource | None = None,
+) -> FastAPI:
+    """An app bound to one database; `database_url` (asyncpg), `registry` and `prices` override the
+    configured ones (tests)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -24,6 +37,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.settings = settings
+        app.state.intents = PaymentIntentService(
+            registry or get_registry(),
+            settings,
+            prices if prices is not None else build_price_source(settings),
+        )
         try:
             yield
         finally:
@@ -35,6 +53,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         description="Stripe-style payment intents settled by on-chain contracts.",
         lifespan=lifespan,
     )
+    # The last added runs first: request id, then rate limit, then idempotency, then the routes.
+    app.add_middleware(IdempotencyMiddleware, settings=settings)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     app.include_router(health_router)
@@ -45,4 +66,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
 def _v1_routers() -> list[APIRouter]:
     """Every /v1 router; each domain registers here."""
-    return []
+    from api.payment_intents.endpoints import router as payment_intents
+
+    return [payment_intents]

@@ -3,7 +3,6 @@
 from sluice.models.audit import AuditLog
 from sluice.models.idempotency import IdempotencyKey
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
-from sluice.models.nonce import NonceCounter
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.models.refund import Refund, RefundStatus
@@ -16,7 +15,6 @@ __all__ = [
     "IdempotencyKey",
     "Merchant",
     "Mode",
-    "NonceCounter",
     "PaymentIntent",
     "PaymentIntentStatus",
     "Quote",

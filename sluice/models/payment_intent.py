@@ -57,6 +57,8 @@ class PaymentIntent(TimestampMixin, Base):
     splits: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     deadline: Mapped[datetime]
     reclaim_after: Mapped[datetime | None]
+    #: Escrow only: several deposits may add up to the amount.
+    allow_partial: Mapped[bool] = mapped_column(default=False)
     signature: Mapped[bytes] = mapped_column(LargeBinary(65))
     client_secret: Mapped[str] = mapped_column(String(80))
     quote_id: Mapped[str | None] = mapped_column(ForeignKey("quotes.id"))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
-from sluice.config import Settings, to_asyncpg_url
+from sluice.config import to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
@@ -60,8 +64,18 @@ async def other_merchant(sessions: async_sessionmaker[AsyncSession]) -> Merchant
 
 
 @pytest.fixture
-async def app(db_url: str) -> AsyncIterator[object]:
-    application = create_app(Settings(env="test", database_url=db_url), database_url=to_asyncpg_url(db_url))
+def prices() -> object | None:
+    """The app's price source; tests that price in fiat override this fixture."""
+    return None
+
+
+@pytest.fixture
+async def app(db_url: str, prices: object | None) -> AsyncIterator[object]:
+    from intents_fixtures import make_registry, make_settings
+
+    application = create_app(
+        make_settings(db_url), database_url=to_asyncpg_url(db_url), registry=make_registry(), prices=prices
+    )
     async with application.router.lifespan_context(application):
         yield application
 

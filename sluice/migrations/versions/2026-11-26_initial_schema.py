@@ -30,13 +30,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_merchants_created_at"), "merchants", ["created_at"], unique=False)
     op.create_table(
-        "nonce_counters",
-        sa.Column("network", sa.String(length=40), nullable=False),
-        sa.Column("contract_address", sa.String(length=42), nullable=False),
-        sa.Column("next_nonce", sa.Numeric(precision=78, scale=0), nullable=False),
-        sa.PrimaryKeyConstraint("network", "contract_address", name=op.f("pk_nonce_counters")),
-    )
-    op.create_table(
         "api_keys",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("merchant_id", sa.String(length=40), nullable=False),
@@ -146,6 +139,7 @@ def upgrade() -> None:
         sa.Column("splits", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reclaim_after", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("allow_partial", sa.Boolean(), nullable=False),
         sa.Column("signature", sa.LargeBinary(length=65), nullable=False),
         sa.Column("client_secret", sa.String(length=80), nullable=False),
         sa.Column("quote_id", sa.String(length=40), nullable=True),
@@ -225,7 +219,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_api_keys_merchant_id"), table_name="api_keys")
     op.drop_index(op.f("ix_api_keys_created_at"), table_name="api_keys")
     op.drop_table("api_keys")
-    op.drop_table("nonce_counters")
     op.drop_index(op.f("ix_merchants_created_at"), table_name="merchants")
     op.drop_table("merchants")
     # ### end Alembic commands ###

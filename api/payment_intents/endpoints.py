@@ -1,0 +1,113 @@
+"""/v1/payment_intents: thin endpoints over sluice.intents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+
+from api.deps import ReadKey, SecretKey, Session
+from api.payment_intents.schemas import CancelIn, PaymentIntentCreate, PaymentIntentPublic, present
+from api.schemas import ListResponse
+from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
+from sluice.intents.service import PaymentIntentService
+from sluice.models.payment_intent import PaymentIntentStatus
+from sluice.models.quote import Quote
+
+router = APIRouter(prefix="/payment_intents", tags=["payment_intents"])
+
+
+def intents(request: Request) -> PaymentIntentService:
+    service: PaymentIntentService = request.app.state.intents
+    return service
+
+
+Intents = Annotated[PaymentIntentService, Depends(intents)]
+
+
+def _checkout(request: Request) -> str:
+    return str(request.app.state.settings.checkout_base_url)
+
+
+@router.post("", status_code=status.HTTP_200_OK, response_model=PaymentIntentPublic)
+async def create_payment_intent(
+    body: PaymentIntentCreate, principal: SecretKey, session: Session, service: Intents, request: Request
+) -> PaymentIntentPublic:
+    """Create a payment intent, signed by the operator for the network's contract.
+
+    Give exactly one of `amount` (base units), `price` (fiat, converted with a quote locked for 15
+    minutes) or `quote`. `capture_method=automatic` pays through the fee-splitting contract;
+    `manual` holds the funds in escrow until captured.
+    """
+    params = CreateIntent(
+        network=body.network,
+        asset=body.asset,
+        amount=body.amount,
+        price=PriceSpec(body.price.amount, body.price.currency) if body.price else None,
+        quote_id=body.quote,
+        capture_method=body.capture_method,
+        expires_in=body.expires_in,
+        splits=tuple(SplitSpec(s.recipient, s.bps) for s in body.splits),
+        metadata=body.metadata,
+        description=body.description,
+        payer=body.payer,
+        allow_partial=body.allow_partial,
+    )
+    intent = await service.create(session, principal, params)
+    quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
+    return present(intent, _checkout(request), quote)
+
+
+@router.get("/{intent_id}", response_model=PaymentIntentPublic)
+async def retrieve_payment_intent(
+    intent_id: str, principal: ReadKey, session: Session, service: Intents, request: Request
+) -> PaymentIntentPublic:
+    """Retrieve a payment intent. Another merchant's intent is not found (404)."""
+    intent = await service.get(session, principal, intent_id)
+    quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
+    return present(intent, _checkout(request), quote)
+
+
+@router.get("", response_model=ListResponse[PaymentIntentPublic])
+async def list_payment_intents(
+    principal: ReadKey,
+    session: Session,
+    service: Intents,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    status: PaymentIntentStatus | None = None,
+    created_gte: Annotated[int | None, Query(alias="created[gte]", ge=0)] = None,
+    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0)] = None,
+) -> ListResponse[PaymentIntentPublic]:
+    """List payment intents, newest first, with cursor pagination (`starting_after`/`ending_before`)."""
+    rows, has_more = await service.list(
+        session,
+        principal,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+        status=status,
+        created_gte=datetime.fromtimestamp(created_gte, UTC) if created_gte is not None else None,
+        created_lte=datetime.fromtimestamp(created_lte, UTC) if created_lte is not None else None,
+    )
+    checkout = _checkout(request)
+    return ListResponse[PaymentIntentPublic](
+        data=[present(i, checkout) for i in rows], has_more=has_more, url="/v1/payment_intents"
+    )
+
+
+@router.post("/{intent_id}/cancel", response_model=PaymentIntentPublic)
+async def cancel_payment_intent(
+    intent_id: str,
+    principal: SecretKey,
+    session: Session,
+    service: Intents,
+    request: Request,
+    body: Annotated[CancelIn | None, Body()] = None,
+) -> PaymentIntentPublic:
+    """Cancel an intent that has not been paid."""
+    intent = await service.cancel(session, principal, intent_id, body.cancellation_reason if body else None)
+    return present(intent, _checkout(request))

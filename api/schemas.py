@@ -1,0 +1,66 @@
+"""Types shared by the API schemas: amounts as decimal strings, addresses, list envelopes."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_UINT256 = 2**256 - 1
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def _base_units(value: Any) -> int:
+    """An amount in base units: a JSON integer or a string of digits; no sign, no decimals, no floats."""
+    if isinstance(value, bool | float):
+        raise ValueError("amounts are integers in base units (or strings of digits), never floats")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _DIGITS.match(value):
+        number = int(value)
+    elif isinstance(value, str):
+        raise ValueError(f"{value!r} is not a whole number of base units (no sign, decimals or exponent)")
+    else:
+        raise ValueError("amount must be an integer or a string of digits")
+    if number <= 0:
+        raise ValueError("amount must be positive")
+    if number > MAX_UINT256:
+        raise ValueError("amount does not fit in uint256")
+    return number
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool | float):
+        raise ValueError('decimal amounts are strings like "25.00", never floats')
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise ValueError("not a finite number")
+    return number
+
+
+BaseUnits = Annotated[int, BeforeValidator(_base_units)]
+DecimalString = Annotated[Decimal, BeforeValidator(_decimal)]
+
+
+class Strict(BaseModel):
+    """Request bodies reject unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+T = TypeVar("T")
+
+
+class ListResponse(BaseModel, Generic[T]):
+    object: Literal["list"] = "list"
+    data: list[T]
+    has_more: bool
+    url: str
+
+
+MetadataDict = Annotated[dict[str, str], Field(default_factory=dict)]

@@ -1,0 +1,1 @@
+"""Payment intents: creation (priced, signed for a contract), reads, state transitions."""

@@ -1,0 +1,85 @@
+"""The only place that builds queries over payment intents; every query is scoped to one merchant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
+
+
+class PaymentIntentRepository:
+    async def get(
+        self, session: AsyncSession, merchant_id: str, intent_id: str, *, lock: bool = False
+    ) -> PaymentIntent | None:
+        stmt = select(PaymentIntent).where(
+            PaymentIntent.id == intent_id, PaymentIntent.merchant_id == merchant_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def cursor_of(
+        self, session: AsyncSession, merchant_id: str, intent_id: str
+    ) -> tuple[datetime, str] | None:
+        row = (
+            await session.execute(
+                select(PaymentIntent.created_at, PaymentIntent.id).where(
+                    PaymentIntent.id == intent_id, PaymentIntent.merchant_id == merchant_id
+                )
+            )
+        ).one_or_none()
+        return None if row is None else (row[0], row[1])
+
+    async def page(
+        self,
+        session: AsyncSession,
+        merchant_id: str,
+        *,
+        livemode: bool,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+        before: tuple[datetime, str] | None = None,
+        status: PaymentIntentStatus | None = None,
+        created_gte: datetime | None = None,
+        created_lte: datetime | None = None,
+    ) -> tuple[list[PaymentIntent], bool]:
+        """Newest first, keyset-paginated on (created_at, id); returns the page and whether more exist."""
+        stmt: Select[PaymentIntent] = select(PaymentIntent).where(
+            PaymentIntent.merchant_id == merchant_id, PaymentIntent.livemode == livemode
+        )
+        if status is not None:
+            stmt = stmt.where(PaymentIntent.status == status)
+        if created_gte is not None:
+            stmt = stmt.where(PaymentIntent.created_at >= created_gte)
+        if created_lte is not None:
+            stmt = stmt.where(PaymentIntent.created_at <= created_lte)
+        if after is not None:  # older than the cursor
+            stmt = stmt.where(
+                or_(
+                    PaymentIntent.created_at < after[0],
+                    and_(PaymentIntent.created_at == after[0], PaymentIntent.id < after[1]),
+                )
+            )
+            stmt = stmt.order_by(PaymentIntent.created_at.desc(), PaymentIntent.id.desc())
+        elif before is not None:  # newer than the cursor, fetched oldest first then reversed
+            stmt = stmt.where(
+                or_(
+                    PaymentIntent.created_at > before[0],
+                    and_(PaymentIntent.created_at == before[0], PaymentIntent.id > before[1]),
+                )
+            )
+            stmt = stmt.order_by(PaymentIntent.created_at.asc(), PaymentIntent.id.asc())
+        else:
+            stmt = stmt.order_by(PaymentIntent.created_at.desc(), PaymentIntent.id.desc())
+        rows = list((await session.execute(stmt.limit(limit + 1))).scalars())
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if before is not None:
+            rows.reverse()
+        return rows, has_more
+
+
+payment_intent_repository = PaymentIntentRepository()

@@ -1,0 +1,344 @@
+"""Creating, reading, listing and cancelling payment intents."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sluice.chain.deploy import read_manifest
+from sluice.chain.intents import ContractKind, Split, sign_intent
+from sluice.chain.intents import PaymentIntent as OnchainIntent
+from sluice.chain.registry import Asset, NetworkConfig, Registry
+from sluice.config import Settings
+from sluice.db.base import utcnow
+from sluice.errors import InvalidRequestError, NotFoundError, SluiceError
+from sluice.intents.repository import payment_intent_repository
+from sluice.intents.schemas import MAX_UINT256, CreateIntent
+from sluice.intents.signing import allocate_nonce, operator_account
+from sluice.intents.states import transition
+from sluice.merchants.service import Principal, check_address
+from sluice.models.ids import random_token
+from sluice.models.merchant import Merchant
+from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
+from sluice.models.quote import Quote
+from sluice.pricing.base import PriceSource
+from sluice.pricing.quotes import make_quote
+
+MAX_SPLITS = 5
+MIN_EXPIRES_IN = 60
+MAX_EXPIRES_IN = 7 * 86400
+DEFAULT_MAX_FEE_BPS = 3000
+
+
+@cache
+def max_fee_bps(network: str) -> int:
+    """The contracts' fee bound on a network, from its manifest (the default deployment's otherwise)."""
+    manifest = read_manifest(network)
+    return int(manifest["max_fee_bps"]) if manifest and "max_fee_bps" in manifest else DEFAULT_MAX_FEE_BPS
+
+
+def resolve_asset(network: NetworkConfig, symbol: str) -> Asset:
+    if symbol.upper() == network.native_symbol.upper():
+        return network.native_asset
+    return network.asset(symbol)
+
+
+def _check_mode(principal: Principal, network: NetworkConfig) -> None:
+    if principal.livemode and network.testnet:
+        raise InvalidRequestError(
+            f"{network.name} is a test network: use a test key (sk_test_…)",
+            param="network",
+            code="livemode_mismatch",
+        )
+    if not principal.livemode and network.live:
+        raise InvalidRequestError(
+            f"{network.name} is a live network: use a live key (sk_live_…)",
+            param="network",
+            code="livemode_mismatch",
+        )
+
+
+class PaymentIntentService:
+    def __init__(self, registry: Registry, settings: Settings, prices: PriceSource | None) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.prices = prices
+
+    # ---------------------------------------------------------------- create
+
+    async def create(
+        self, session: AsyncSession, principal: Principal, params: CreateIntent
+    ) -> PaymentIntent:
+        try:
+            network = self.registry.network(params.network)
+        except SluiceError as exc:
+            raise InvalidRequestError(str(exc), param="network", code="unknown_network") from exc
+        _check_mode(principal, network)
+        try:
+            asset = resolve_asset(network, params.asset)
+        except SluiceError as exc:
+            raise InvalidRequestError(str(exc), param="asset", code="unknown_asset") from exc
+        merchant = await session.get(Merchant, principal.merchant_id)
+        if merchant is None:
+            raise NotFoundError("merchant not found")
+        if merchant.payout_address is None:
+            raise InvalidRequestError(
+                "the merchant has no payout address; set one before creating intents",
+                code="payout_address_missing",
+            )
+        amount, quote = await self._amount(session, principal, params, network, asset)
+        kind: ContractKind = "payments" if params.capture_method == CaptureMethod.automatic else "escrow"
+        if params.allow_partial and kind != "escrow":
+            raise InvalidRequestError(
+                "allow_partial needs capture_method=manual (escrow)",
+                param="allow_partial",
+                code="parameter_invalid",
+            )
+        try:
+            contract = network.contract(kind)
+        except SluiceError as exc:
+            raise InvalidRequestError(str(exc), param="network", code="contract_not_deployed") from exc
+        splits = self._splits(merchant, params, network)
+        payer = check_address(params.payer, "payer") if params.payer else None
+        expires_in = self.settings.intent_ttl_seconds if params.expires_in is None else params.expires_in
+        if not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN:
+            raise InvalidRequestError(
+                f"expires_in must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} seconds",
+                param="expires_in",
+            )
+        now = utcnow().replace(microsecond=0)
+        deadline = now + timedelta(seconds=expires_in)
+        if quote is not None and quote.locked_until < deadline:
+            deadline = quote.locked_until  # the price lock bounds how long the amount stays payable
+        reclaim_after = (
+            deadline + timedelta(seconds=self.settings.escrow_reclaim_seconds) if kind == "escrow" else None
+        )
+
+        nonce = await allocate_nonce(session, network.name, contract)
+        onchain = OnchainIntent(
+            id=os.urandom(32),
+            nonce=nonce,
+            token=asset.token,
+            amount=amount,
+            payer=payer or "0x0000000000000000000000000000000000000000",
+            deadline=int(deadline.timestamp()),
+            merchant=merchant.payout_address,
+            splits=tuple(Split(s["recipient"], s["bps"]) for s in splits),
+            reclaim_after=int(reclaim_after.timestamp()) if reclaim_after else 0,
+            allow_partial=params.allow_partial,
+        )
+        signer = operator_account(self.settings, live=network.live)
+        signature = sign_intent(onchain, signer.key, chain_id=network.chain_id, contract=contract, kind=kind)
+        intent = PaymentIntent(
+            merchant_id=principal.merchant_id,
+            livemode=principal.livemode,
+            status=PaymentIntentStatus.requires_payment,
+            capture_method=params.capture_method,
+            network=network.name,
+            chain_id=network.chain_id,
+            asset=asset.symbol,
+            token_address=asset.address,
+            decimals=asset.decimals,
+            amount=amount,
+            amount_received=0,
+            amount_capturable=0,
+            amount_refunded=0,
+            onchain_id=onchain.id,
+            nonce=nonce,
+            contract_address=contract,
+            payer=payer,
+            payout_address=merchant.payout_address,
+            splits=splits,
+            deadline=deadline,
+            reclaim_after=reclaim_after,
+            allow_partial=params.allow_partial,
+            signature=signature,
+            client_secret="",
+            quote_id=quote.id if quote else None,
+            description=params.description,
+            metadata_=dict(params.metadata),
+            expires_at=deadline,
+        )
+        session.add(intent)
+        await session.flush()
+        intent.client_secret = f"{intent.id}_secret_{random_token(24)}"
+        return intent
+
+    async def _amount(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        params: CreateIntent,
+        network: NetworkConfig,
+        asset: Asset,
+    ) -> tuple[int, Quote | None]:
+        given = [x is not None for x in (params.amount, params.price, params.quote_id)]
+        if sum(given) != 1:
+            raise InvalidRequestError(
+                "give exactly one of amount (base units), price {amount, currency} or quote (qt_…)",
+                param="amount",
+                code="parameter_missing" if sum(given) == 0 else "parameter_invalid",
+            )
+        if params.amount is not None:
+            if not 0 < params.amount <= MAX_UINT256:
+                raise InvalidRequestError(
+                    "amount must be a positive integer that fits uint256", param="amount"
+                )
+            return params.amount, None
+        if params.quote_id is not None:
+            quote = await session.get(Quote, params.quote_id)
+            if quote is None or quote.merchant_id != principal.merchant_id:
+                raise NotFoundError(f"no quote {params.quote_id!r}", param="quote")
+            if quote.locked_until <= utcnow():
+                raise InvalidRequestError(
+                    "the quote's price lock has expired; request a new quote",
+                    param="quote",
+                    code="quote_expired",
+                )
+            if (quote.network, quote.asset) != (network.name, asset.symbol):
+                raise InvalidRequestError("the quote is for another network or asset", param="quote")
+            return quote.amount, quote
+        assert params.price is not None
+        quote = await self.quote(
+            session, principal, network, asset, params.price.amount, params.price.currency
+        )
+        return quote.amount, quote
+
+    async def quote(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        network: NetworkConfig,
+        asset: Asset,
+        fiat_amount: Any,
+        currency: str,
+    ) -> Quote:
+        """Prices a fiat amount in the asset, locks it, and stores the quote."""
+        if self.prices is None:
+            raise InvalidRequestError(
+                "no price source is configured", param="price", code="pricing_unavailable"
+            )
+        priced = await make_quote(
+            self.prices, fiat_amount, currency, asset.symbol, asset.decimals, self.settings.price_lock_seconds
+        )
+        quote = Quote(
+            merchant_id=principal.merchant_id,
+            fiat_amount=priced.fiat_amount,
+            currency=priced.currency,
+            network=network.name,
+            asset=asset.symbol,
+            decimals=asset.decimals,
+            rate=priced.rate,
+            source=priced.source,
+            amount=priced.amount,
+            locked_until=priced.locked_until,
+            created_at=priced.created_at,
+        )
+        session.add(quote)
+        await session.flush()
+        return quote
+
+    def _splits(
+        self, merchant: Merchant, params: CreateIntent, network: NetworkConfig
+    ) -> list[dict[str, Any]]:
+        splits: list[dict[str, Any]] = []
+        fee_bps = self.settings.platform_fee_bps if merchant.fee_bps is None else merchant.fee_bps
+        if fee_bps:
+            recipient = self.settings.platform_fee_recipient
+            if recipient is None:
+                raise InvalidRequestError(
+                    "the platform fee has no recipient: the operator must set SLUICE_PLATFORM_FEE_RECIPIENT",
+                    code="platform_misconfigured",
+                )
+            splits.append(
+                {
+                    "recipient": check_address(recipient, "platform_fee_recipient"),
+                    "bps": fee_bps,
+                    "kind": "platform",
+                }
+            )
+        for i, split in enumerate(params.splits):
+            if not 0 < split.bps <= 10_000:
+                raise InvalidRequestError("a split's bps is between 1 and 10000", param=f"splits.{i}.bps")
+            splits.append(
+                {
+                    "recipient": check_address(split.recipient, f"splits.{i}.recipient"),
+                    "bps": split.bps,
+                    "kind": "split",
+                }
+            )
+        if len(splits) > MAX_SPLITS:
+            raise InvalidRequestError(
+                f"at most {MAX_SPLITS - (1 if fee_bps else 0)} splits", param="splits", code="too_many_splits"
+            )
+        total = sum(s["bps"] for s in splits)
+        bound = max_fee_bps(network.name)
+        if total > bound:
+            raise InvalidRequestError(
+                f"splits and platform fee total {total} bps, above the contract's bound of {bound}",
+                param="splits",
+                code="fee_too_high",
+            )
+        return splits
+
+    # ------------------------------------------------------------------ read
+
+    async def get(
+        self, session: AsyncSession, principal: Principal, intent_id: str, *, lock: bool = False
+    ) -> PaymentIntent:
+        intent = await payment_intent_repository.get(session, principal.merchant_id, intent_id, lock=lock)
+        if intent is None or intent.livemode != principal.livemode:
+            raise NotFoundError(f"no such payment_intent: {intent_id!r}", param="id")
+        return intent
+
+    async def list(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        limit: int,
+        starting_after: str | None,
+        ending_before: str | None,
+        status: PaymentIntentStatus | None,
+        created_gte: datetime | None,
+        created_lte: datetime | None,
+    ) -> tuple[list[PaymentIntent], bool]:
+        if starting_after and ending_before:
+            raise InvalidRequestError("give starting_after or ending_before, not both", param="ending_before")
+        after = before = None
+        if starting_after:
+            after = await payment_intent_repository.cursor_of(session, principal.merchant_id, starting_after)
+            if after is None:
+                raise NotFoundError(f"no such payment_intent: {starting_after!r}", param="starting_after")
+        if ending_before:
+            before = await payment_intent_repository.cursor_of(session, principal.merchant_id, ending_before)
+            if before is None:
+                raise NotFoundError(f"no such payment_intent: {ending_before!r}", param="ending_before")
+        return await payment_intent_repository.page(
+            session,
+            principal.merchant_id,
+            livemode=principal.livemode,
+            limit=limit,
+            after=after,
+            before=before,
+            status=status,
+            created_gte=created_gte,
+            created_lte=created_lte,
+        )
+
+    # ---------------------------------------------------------------- cancel
+
+    async def cancel(
+        self, session: AsyncSession, principal: Principal, intent_id: str, reason: str | None
+    ) -> PaymentIntent:
+        """Cancels an unpaid intent. Its signature stays valid on chain until the deadline; the
+        indexer treats a payment of a cancelled intent as one to refund (see docs/api.md)."""
+        intent = await self.get(session, principal, intent_id, lock=True)
+        transition(intent, PaymentIntentStatus.canceled, action="cancel")
+        intent.canceled_at = utcnow()
+        intent.cancellation_reason = reason or "requested_by_customer"
+        return intent
