@@ -66,6 +66,7 @@ def create_app(
 
 def _v1_routers() -> list[APIRouter]:
     """Every /v1 router; each domain registers here."""
+    from api.networks.endpoints import router as networks
     from api.payment_intents.endpoints import router as payment_intents
 
-    return [payment_intents]
+    return [payment_intents, networks]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import auth
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlalchemy import func, select
 
 from sluice.models.payment_intent import PaymentIntent
 
+from conftest import auth
 from intents_fixtures import ESCROW, FEE_RECIPIENT, OPERATOR_KEY, PAYMENTS
 
 pytestmark = pytest.mark.db
