@@ -146,7 +146,7 @@ class UnknownNetworkError(NetworkError):
 
 
 class UnknownAssetError(SluiceError, LookupError):
-    """Raised when an asset symbol or token address is not configured on a network; `known` lists those that are."""
+    """Raised when an asset symbol or token address is not configured on a network; `known` lists them."""
 
     code = "unknown_asset"
     error_type = "invalid_request_error"

@@ -1,0 +1,72 @@
+"""Escrow capture, refund and void sent by the operator (relayer) key for the API's capture endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eth_account.signers.local import LocalAccount
+from web3 import AsyncWeb3
+
+from sluice.chain._utils import (
+    UnsignedTransaction,
+    call_params,
+    check_chain,
+    sluice_contract,
+    unsigned_transaction,
+)
+from sluice.chain.fees import suggest_fees
+from sluice.chain.gas import estimate_gas
+from sluice.chain.intents import PaymentIntent
+from sluice.chain.network_config import NetworkConfig
+from sluice.errors import SluiceValueError
+
+OperatorAction = Literal["capture", "void", "refund"]
+
+
+@dataclass(frozen=True)
+class OperatorCall:
+    """An escrow capture, void or refund signed with the operator key, ready for eth_sendRawTransaction."""
+
+    action: OperatorAction
+    transaction: UnsignedTransaction
+    raw_transaction: bytes
+    hash: str
+
+
+async def build_operator_call(
+    w3: AsyncWeb3,
+    network: NetworkConfig,
+    intent: PaymentIntent,
+    action: OperatorAction,
+    operator: LocalAccount,
+    *,
+    amount: int | None = None,
+    nonce: int | None = None,
+) -> OperatorCall:
+    """An escrow capture/refund (of `amount`) or void, signed by the operator (relayer) key.
+
+    The call is estimated first, so an impossible one (more than capturable, window closed, not an
+    operator) raises TransactionRevertedError naming the contract's error instead of burning gas.
+    Pass `nonce` when several calls are in flight from the same key; by default the pending count.
+    """
+    await check_chain(w3, network)
+    escrow = sluice_contract(w3, network, "escrow")
+    args: list[Any] = [intent.as_tuple()]
+    if action in ("capture", "refund"):
+        if amount is None or amount <= 0:
+            raise SluiceValueError(f"{action} needs a positive amount in base units, got {amount!r}")
+        args.append(amount)
+    elif action == "void":
+        if amount is not None:
+            raise SluiceValueError("void returns the whole uncaptured balance; it takes no amount")
+    else:
+        raise SluiceValueError(f"unknown escrow action {action!r}; use capture, void or refund")
+    call = call_params(operator.address, escrow.address, str(escrow.encode_abi(action, args=args)))
+    gas = await estimate_gas(w3, call)
+    fees = await suggest_fees(w3, network)
+    if nonce is None:
+        nonce = int(await w3.eth.get_transaction_count(operator.address, "pending"))
+    tx = unsigned_transaction(call, nonce, gas, network.chain_id, fees)
+    signed = operator.sign_transaction(tx)  # type: ignore[arg-type]
+    return OperatorCall(action, tx, bytes(signed.raw_transaction), signed.hash.to_0x_hex())
