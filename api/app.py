@@ -68,5 +68,6 @@ def _v1_routers() -> list[APIRouter]:
     """Every /v1 router; each domain registers here."""
     from api.networks.endpoints import router as networks
     from api.payment_intents.endpoints import router as payment_intents
+    from api.quotes.endpoints import router as quotes
 
-    return [payment_intents, networks]
+    return [payment_intents, networks, quotes]

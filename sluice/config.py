@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,11 +45,25 @@ class Settings(BaseSettings):
     escrow_reclaim_seconds: int = Field(default=7 * 86400, gt=0)
     #: Base URL of the hosted checkout page (`checkout_url` = base + "/" + intent id).
     checkout_base_url: str = "http://127.0.0.1:8000/checkout"
-    #: Requests per second and burst per API key.
-    rate_limit_per_second: float = 100.0
-    rate_limit_burst: int = 200
-    #: Price source: "fixed", "coingecko" or "chainlink".
-    price_source: str = "fixed"
+    #: Requests per second and burst per API key (in-process: with N API processes the limit is N×).
+    rate_limit_per_second: float = Field(default=100.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    #: How many reverse proxies in front of the API append to X-Forwarded-For; 0 trusts none
+    #: (the audit log then records the socket peer). Only set it when such proxies really exist.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
+    #: Seconds the idempotency middleware caches an authenticated key (0 = never): a revoked key
+    #: can still claim or replay an idempotency key for this long; endpoints re-check it anyway.
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
+    #: Price source: "fixed" (rates below) or "coingecko"; stablecoins are quoted 1:1 behind a depeg
+    #: guard that checks them against the same source.
+    price_source: Literal["fixed", "coingecko"] = "fixed"
+    #: Fixed rates, e.g. SLUICE_FIXED_RATES='{"ETH/usd": "3000.00", "BNB/usd": "600"}' (decimal strings).
+    fixed_rates: dict[str, Decimal] = Field(default_factory=dict)
+    coingecko_url: str | None = None
+    coingecko_api_key: SecretStr | None = None
+    coingecko_plan: Literal["demo", "pro"] = "demo"
+    #: Largest deviation of a stablecoin from its peg before quoting it 1:1 is refused.
+    depeg_band: Decimal = Decimal("0.02")
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -11,6 +12,7 @@ from api.schemas import BaseUnits, DecimalString, Strict
 from sluice.intents.schemas import METADATA_KEY_MAX, METADATA_MAX_KEYS, METADATA_VALUE_MAX
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
+from sluice.pricing.currencies import minor_units
 
 
 class SplitIn(Strict):
@@ -77,11 +79,11 @@ class QuotePublic(BaseModel):
     def of(cls, quote: Quote) -> QuotePublic:
         return cls(
             id=quote.id,
-            fiat_amount=str(quote.fiat_amount),
+            fiat_amount=str(quote.fiat_amount.quantize(Decimal(1).scaleb(-minor_units(quote.currency)))),
             currency=quote.currency,
             network=quote.network,
             asset=quote.asset,
-            rate=str(quote.rate),
+            rate=_plain(quote.rate),
             source=quote.source,
             amount=str(quote.amount),
             created=int(quote.created_at.timestamp()),
@@ -122,6 +124,12 @@ class PaymentIntentPublic(BaseModel):
     checkout_url: str
     canceled_at: int | None
     cancellation_reason: str | None
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros (NUMERIC columns pad to their scale)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _ts(value: datetime | None) -> int | None:
