@@ -1,0 +1,1 @@
+"""The audit log: who changed what, from where, in the same transaction as the change."""

@@ -1,0 +1,1 @@
+"""Idempotency keys: one POST's first response, replayed to retries for 24 h."""
