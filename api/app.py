@@ -15,9 +15,11 @@ from api.ratelimit import RateLimitMiddleware
 from sluice.chain.registry import Registry, get_registry
 from sluice.config import Settings, get_settings
 from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+from sluice.intents.operations import ChainOperations
 from sluice.intents.service import PaymentIntentService
 from sluice.pricing.base import PriceSource
 from sluice.pricing.factory import build_price_source
+from sluice.refunds.service import RefundService
 
 
 def create_app(
@@ -42,6 +44,8 @@ def create_app(
             settings,
             prices if prices is not None else build_price_source(settings),
         )
+        app.state.operations = ChainOperations(app.state.intents)
+        app.state.refunds = RefundService(app.state.operations)
         try:
             yield
         finally:
@@ -69,5 +73,6 @@ def _v1_routers() -> list[APIRouter]:
     from api.networks.endpoints import router as networks
     from api.payment_intents.endpoints import router as payment_intents
     from api.quotes.endpoints import router as quotes
+    from api.refunds.endpoints import router as refunds
 
-    return [payment_intents, networks, quotes]
+    return [payment_intents, networks, quotes, refunds]

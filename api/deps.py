@@ -25,7 +25,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a client never sees
+# success for a change that then fails to commit.
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def _presented_key(request: Request) -> str:

@@ -7,9 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 
-from api.deps import ReadKey, SecretKey, Session
-from api.payment_intents.schemas import CancelIn, PaymentIntentCreate, PaymentIntentPublic, present
+from api.audit import Audit
+from api.deps import AnyKey, ReadKey, SecretKey, Session
+from api.payment_intents.schemas import (
+    CancelIn,
+    CaptureIn,
+    PaymentIntentCreate,
+    PaymentIntentPublic,
+    TransactionsIn,
+    TransactionsPublic,
+    present,
+)
 from api.schemas import ListResponse
+from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
 from sluice.intents.service import PaymentIntentService
 from sluice.models.payment_intent import PaymentIntentStatus
@@ -26,13 +36,26 @@ def intents(request: Request) -> PaymentIntentService:
 Intents = Annotated[PaymentIntentService, Depends(intents)]
 
 
+def operations(request: Request) -> ChainOperations:
+    ops: ChainOperations = request.app.state.operations
+    return ops
+
+
+Operations = Annotated[ChainOperations, Depends(operations)]
+
+
 def _checkout(request: Request) -> str:
     return str(request.app.state.settings.checkout_base_url)
 
 
 @router.post("", status_code=status.HTTP_200_OK, response_model=PaymentIntentPublic)
 async def create_payment_intent(
-    body: PaymentIntentCreate, principal: SecretKey, session: Session, service: Intents, request: Request
+    body: PaymentIntentCreate,
+    principal: SecretKey,
+    session: Session,
+    service: Intents,
+    request: Request,
+    audit: Audit,
 ) -> PaymentIntentPublic:
     """Create a payment intent, signed by the operator for the network's contract.
 
@@ -55,6 +78,7 @@ async def create_payment_intent(
         allow_partial=body.allow_partial,
     )
     intent = await service.create(session, principal, params)
+    await audit("payment_intent.create", intent.id)
     quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
     return present(intent, _checkout(request), quote)
 
@@ -106,8 +130,49 @@ async def cancel_payment_intent(
     session: Session,
     service: Intents,
     request: Request,
+    audit: Audit,
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> PaymentIntentPublic:
     """Cancel an intent that has not been paid."""
     intent = await service.cancel(session, principal, intent_id, body.cancellation_reason if body else None)
+    await audit("payment_intent.cancel", intent.id)
+    return present(intent, _checkout(request))
+
+
+@router.post("/{intent_id}/transactions", response_model=TransactionsPublic)
+async def payment_transactions(
+    intent_id: str, body: TransactionsIn, principal: AnyKey, session: Session, ops: Operations
+) -> TransactionsPublic:
+    """The unsigned transactions the payer's wallet signs, in order, in the shape of
+    `eth_sendTransaction` (quantities as 0x-hex): `approve` + `pay`, `native` (pay with value), or
+    `permit` (first call returns the EIP-2612 typed data to sign; the second call, with
+    `permit_signature`, returns the one transaction). Works with a publishable key plus the
+    intent's `client_secret`, for checkout pages."""
+    built = await ops.transactions(
+        session,
+        principal,
+        intent_id,
+        payer=body.payer,
+        method=body.method,
+        permit_signature=body.permit_signature,
+        client_secret=body.client_secret,
+    )
+    return TransactionsPublic(**built)
+
+
+@router.post("/{intent_id}/capture", response_model=PaymentIntentPublic)
+async def capture_payment_intent(
+    intent_id: str,
+    principal: SecretKey,
+    session: Session,
+    ops: Operations,
+    request: Request,
+    audit: Audit,
+    body: Annotated[CaptureIn | None, Body()] = None,
+) -> PaymentIntentPublic:
+    """Capture escrowed funds (capture_method=manual): the operator relayer calls the escrow's
+    `capture`, which pays the merchant and the splits. Partial captures leave the rest capturable."""
+    amount = body.amount_to_capture if body else None
+    intent = await ops.capture(session, principal, intent_id, amount)
+    await audit("payment_intent.capture", intent.id)
     return present(intent, _checkout(request))

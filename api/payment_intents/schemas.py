@@ -167,3 +167,35 @@ def present(intent: PaymentIntent, checkout_base_url: str, quote: Quote | None =
         canceled_at=_ts(intent.canceled_at),
         cancellation_reason=intent.cancellation_reason,
     )
+
+
+class TransactionsIn(Strict):
+    payer: str = Field(description="The wallet address that will sign and send the transactions.")
+    method: Literal["approve", "permit", "native"] = Field(
+        description="approve + pay (ERC-20), permit (EIP-2612 signature, then one transaction) or native."
+    )
+    permit_signature: str | None = Field(
+        default=None,
+        description="0x-hex signature of the `permit` typed data from the first call (method permit).",
+    )
+    client_secret: str | None = Field(default=None, description="Required with a publishable key.")
+
+
+class TransactionsPublic(BaseModel):
+    object: Literal["payment_transactions"] = "payment_transactions"
+    payment_intent: str
+    method: str
+    payer: str
+    chain_id: int
+    steps: list[str]
+    transactions: list[dict[str, str]]
+    permit: dict[str, Any] | None
+    eip681: str | None
+    checkout_url: str
+    qr_svg: str
+
+
+class CaptureIn(Strict):
+    amount_to_capture: BaseUnits | None = Field(
+        default=None, description="Base units; default all capturable."
+    )

@@ -1,0 +1,87 @@
+"""/v1/refunds: uncaptured escrow funds back to the payer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from api.audit import Audit
+from api.deps import ReadKey, SecretKey, Session
+from api.schemas import BaseUnits, ListResponse, Strict
+from sluice.models.refund import Refund, RefundStatus
+from sluice.refunds.service import RefundService
+
+router = APIRouter(prefix="/refunds", tags=["refunds"])
+
+
+class RefundCreate(Strict):
+    payment_intent: str = Field(description="The intent (capture_method=manual) whose escrow is refunded.")
+    amount: BaseUnits | None = Field(default=None, description="Base units; default all uncaptured funds.")
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+
+
+class RefundPublic(BaseModel):
+    id: str
+    object: Literal["refund"] = "refund"
+    payment_intent: str
+    amount: str
+    status: RefundStatus
+    reason: str | None
+    tx_hash: str | None
+    created: int
+
+    @classmethod
+    def of(cls, refund: Refund) -> RefundPublic:
+        return cls(
+            id=refund.id,
+            payment_intent=refund.payment_intent_id,
+            amount=str(refund.amount),
+            status=RefundStatus(refund.status),
+            reason=refund.reason,
+            tx_hash=refund.tx_hash,
+            created=int(refund.created_at.timestamp()),
+        )
+
+
+def refunds(request: Request) -> RefundService:
+    service: RefundService = request.app.state.refunds
+    return service
+
+
+Refunds = Annotated[RefundService, Depends(refunds)]
+
+
+@router.post("", response_model=RefundPublic)
+async def create_refund(
+    body: RefundCreate, principal: SecretKey, session: Session, service: Refunds, audit: Audit
+) -> RefundPublic:
+    """Refund uncaptured escrow funds to the payer (the escrow sends them only to the payer).
+    Automatic-capture payments already went to the merchant and are refunded from the merchant's wallet."""
+    refund = await service.create(session, principal, body.payment_intent, body.amount, body.reason)
+    await audit("refund.create", refund.id)
+    return RefundPublic.of(refund)
+
+
+@router.get("/{refund_id}", response_model=RefundPublic)
+async def retrieve_refund(
+    refund_id: str, principal: ReadKey, session: Session, service: Refunds
+) -> RefundPublic:
+    """Retrieve a refund."""
+    return RefundPublic.of(await service.get(session, principal, refund_id))
+
+
+@router.get("", response_model=ListResponse[RefundPublic])
+async def list_refunds(
+    principal: ReadKey,
+    session: Session,
+    service: Refunds,
+    payment_intent: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> ListResponse[RefundPublic]:
+    """List refunds, newest first, optionally of one payment intent."""
+    rows, has_more = await service.list(session, principal, payment_intent=payment_intent, limit=limit)
+    return ListResponse[RefundPublic](
+        data=[RefundPublic.of(r) for r in rows], has_more=has_more, url="/v1/refunds"
+    )

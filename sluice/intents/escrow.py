@@ -1,0 +1,103 @@
+"""Escrow operations relayed by the operator key (capture, refund, void), and syncing an intent's
+amounts and status from the escrow's on-chain state.
+
+Until the indexer follows the contracts, these read the escrow's state directly after each call; the
+amounts written are absolute (deposited, captured, refunded), so the indexer applying the same
+events later changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hexbytes import HexBytes
+from web3 import AsyncWeb3
+
+from sluice.chain._utils import sluice_contract
+from sluice.chain.operator import OperatorAction, build_operator_call
+from sluice.chain.registry import NetworkConfig
+from sluice.config import Settings
+from sluice.errors import SluiceError
+from sluice.intents.onchain import to_onchain
+from sluice.intents.signing import operator_account
+from sluice.intents.states import can_transition
+from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
+
+OPEN, VOIDED, RECLAIMED = 1, 2, 3
+
+
+class RelayError(SluiceError, RuntimeError):
+    """Raised when the operator's transaction was sent but failed or was not mined in time."""
+
+    code = "relay_failed"
+    error_type = "api_error"
+    http_status = 502
+
+
+@dataclass(frozen=True)
+class EscrowState:
+    deposited: int
+    captured: int
+    refunded: int
+    released: int
+    status: int
+
+    @property
+    def capturable(self) -> int:
+        return self.deposited - self.captured - self.refunded if self.status == OPEN else 0
+
+
+async def read_escrow(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentIntent) -> EscrowState:
+    escrow = sluice_contract(w3, network, "escrow")
+    raw = await escrow.functions.getEscrow(bytes(intent.onchain_id)).call()
+    # (intentHash, payer, status, deposited, captured, refunded, released)
+    return EscrowState(
+        deposited=int(raw[3]),
+        captured=int(raw[4]),
+        refunded=int(raw[5]),
+        released=int(raw[6]),
+        status=int(raw[2]),
+    )
+
+
+def apply_escrow_state(intent: PaymentIntent, state: EscrowState) -> None:
+    """Sets amounts and status from the escrow's state (absolute values: applying twice is a no-op)."""
+    intent.amount_received = state.deposited
+    intent.amount_capturable = state.capturable
+    intent.amount_refunded = state.refunded + state.released
+    if state.status == 0:
+        target = PaymentIntentStatus.requires_payment
+    elif state.status == OPEN:
+        target = (
+            PaymentIntentStatus.requires_capture if state.capturable > 0 else PaymentIntentStatus.succeeded
+        )
+        if state.capturable == 0 and state.captured == 0:
+            target = PaymentIntentStatus.canceled  # everything refunded
+    else:  # voided or reclaimed
+        target = PaymentIntentStatus.succeeded if state.captured > 0 else PaymentIntentStatus.canceled
+    current = PaymentIntentStatus(intent.status)
+    if target != current and can_transition(current, target):
+        intent.status = target
+
+
+async def relay(
+    w3: AsyncWeb3,
+    network: NetworkConfig,
+    intent: PaymentIntent,
+    action: OperatorAction,
+    settings: Settings,
+    *,
+    amount: int | None = None,
+    timeout: float = 120.0,
+) -> str:
+    """Sends the operator's escrow call and waits for it; returns the transaction hash."""
+    operator = operator_account(settings, live=network.live)
+    call = await build_operator_call(w3, network, to_onchain(intent), action, operator, amount=amount)
+    await w3.eth.send_raw_transaction(call.raw_transaction)
+    try:
+        receipt = await w3.eth.wait_for_transaction_receipt(HexBytes(call.hash), timeout=timeout)
+    except Exception as exc:
+        raise RelayError(f"{action} transaction {call.hash} was not mined in {timeout:.0f} s") from exc
+    if receipt["status"] != 1:
+        raise RelayError(f"{action} transaction {call.hash} reverted")
+    return call.hash

@@ -1,0 +1,148 @@
+"""Intent operations that need the network: the payer's wallet transactions, relayed escrow calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from web3 import AsyncWeb3
+
+from sluice.chain.payment_uri import eip681_uri, qr_svg
+from sluice.chain.registry import NetworkConfig
+from sluice.chain.rpc import async_web3
+from sluice.chain.transactions import PaymentMethod, build_payment_transactions, build_permit_transaction
+from sluice.db.base import utcnow
+from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
+from sluice.intents.escrow import EscrowState, apply_escrow_state, read_escrow, relay
+from sluice.intents.onchain import contract_kind, to_onchain
+from sluice.intents.service import PaymentIntentService
+from sluice.merchants.service import Principal, check_address
+from sluice.models.merchant import ApiKeyKind
+from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
+
+
+class ChainOperations:
+    """What needs the network: wallet transactions for the payer, and relayed escrow calls."""
+
+    def __init__(self, intents: PaymentIntentService) -> None:
+        self.intents = intents
+
+    async def transactions(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        *,
+        payer: str,
+        method: PaymentMethod,
+        permit_signature: str | None = None,
+        client_secret: str | None = None,
+    ) -> dict[str, Any]:
+        """The unsigned transactions `payer` signs, in order (or the permit to sign first)."""
+        intent = await self.intents.get(session, principal, intent_id)
+        if principal.kind == ApiKeyKind.publishable and client_secret != intent.client_secret:
+            raise NotFoundError(f"no such payment_intent: {intent_id!r}", param="id")
+        if PaymentIntentStatus(intent.status) != PaymentIntentStatus.requires_payment:
+            raise InvalidStateError(
+                f"the intent is {intent.status}: there is nothing to pay",
+                code="payment_intent_unexpected_state",
+            )
+        if intent.expires_at <= utcnow():
+            raise InvalidStateError("the intent has expired", code="payment_intent_expired")
+        payer = check_address(payer, "payer")
+        network = self.intents.registry.network(intent.network)
+        w3 = async_web3(network)
+        onchain = to_onchain(intent)
+        kind = contract_kind(intent)
+        signature = bytes(intent.signature)
+        if permit_signature is not None:
+            if method != "permit":
+                raise InvalidRequestError(
+                    "permit_signature goes with method 'permit'", param="permit_signature"
+                )
+            built = await build_permit_transaction(
+                w3, network, onchain, signature, kind, payer, permit_signature
+            )
+        else:
+            built = await build_payment_transactions(w3, network, onchain, signature, kind, payer, method)
+        asset = network.asset_for_token(onchain.token)
+        checkout = f"{self.intents.settings.checkout_base_url.rstrip('/')}/{intent.id}"
+        return {
+            "object": "payment_transactions",
+            "payment_intent": intent.id,
+            "method": method,
+            "payer": payer,
+            "chain_id": network.chain_id,
+            "steps": built.steps,
+            "transactions": built.transactions,
+            "permit": built.permit.typed_data if built.permit is not None else None,
+            "eip681": eip681_uri(network, onchain, asset, kind=kind),
+            "checkout_url": checkout,
+            "qr_svg": qr_svg(checkout),
+        }
+
+    async def capture(
+        self, session: AsyncSession, principal: Principal, intent_id: str, amount: int | None
+    ) -> PaymentIntent:
+        """Captures escrowed funds (all that is capturable by default) through the operator relayer."""
+        intent = await self.intents.get(session, principal, intent_id, lock=True)
+        if intent.capture_method != CaptureMethod.manual:
+            raise InvalidStateError(
+                "only capture_method=manual intents are captured; automatic ones settle when paid",
+                code="payment_intent_unexpected_state",
+            )
+        if PaymentIntentStatus(intent.status) in (PaymentIntentStatus.canceled, PaymentIntentStatus.expired):
+            raise InvalidStateError(
+                f"cannot capture a {intent.status} intent", code="payment_intent_unexpected_state"
+            )
+        network, w3, state = await self._escrow(intent)
+        if state.capturable == 0:
+            raise InvalidStateError(
+                "nothing to capture: the escrow is not funded, or already captured, refunded or voided",
+                code="payment_intent_unexpected_state",
+            )
+        amount = state.capturable if amount is None else amount
+        if amount > state.capturable:
+            raise InvalidRequestError(
+                f"amount_to_capture {amount} exceeds the capturable {state.capturable}",
+                param="amount_to_capture",
+                code="amount_too_large",
+            )
+        await relay(w3, network, intent, "capture", self.intents.settings, amount=amount)
+        apply_escrow_state(intent, await read_escrow(w3, network, intent))
+        return intent
+
+    async def refund_escrow(
+        self, session: AsyncSession, principal: Principal, intent_id: str, amount: int | None
+    ) -> tuple[PaymentIntent, int, str]:
+        """Returns uncaptured escrow funds to the payer; (intent, amount, transaction hash)."""
+        intent = await self.intents.get(session, principal, intent_id, lock=True)
+        if intent.capture_method != CaptureMethod.manual:
+            raise InvalidRequestError(
+                "automatic-capture payments were paid to your payout address in the payment transaction: "
+                "refund them by sending the funds back from that address",
+                param="payment_intent",
+                code="refund_unsupported",
+            )
+        network, w3, state = await self._escrow(intent)
+        if state.capturable == 0:
+            raise InvalidStateError(
+                "nothing to refund: no uncaptured funds in escrow", code="charge_already_refunded"
+            )
+        amount = state.capturable if amount is None else amount
+        if amount > state.capturable:
+            raise InvalidRequestError(
+                f"amount {amount} exceeds the refundable {state.capturable}",
+                param="amount",
+                code="amount_too_large",
+            )
+        tx_hash = await relay(w3, network, intent, "refund", self.intents.settings, amount=amount)
+        apply_escrow_state(intent, await read_escrow(w3, network, intent))
+        return intent, amount, tx_hash
+
+    async def _escrow(self, intent: PaymentIntent) -> tuple[NetworkConfig, AsyncWeb3, EscrowState]:
+        network = self.intents.registry.network(intent.network)
+        w3 = async_web3(network)
+        state = await read_escrow(w3, network, intent)
+        apply_escrow_state(intent, state)
+        return network, w3, state

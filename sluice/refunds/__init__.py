@@ -1,0 +1,1 @@
+"""Refunds of escrowed funds to the payer."""

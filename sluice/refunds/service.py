@@ -1,0 +1,70 @@
+"""Creating and reading refunds; every query scoped to the merchant."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sluice.errors import NotFoundError
+from sluice.intents.operations import ChainOperations
+from sluice.merchants.service import Principal
+from sluice.models.payment_intent import PaymentIntent
+from sluice.models.refund import Refund, RefundStatus
+
+
+class RefundService:
+    def __init__(self, operations: ChainOperations) -> None:
+        self.operations = operations
+
+    async def create(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        amount: int | None,
+        reason: str | None,
+    ) -> Refund:
+        """Returns uncaptured escrow funds to the payer through the operator relayer."""
+        intent, refunded, tx_hash = await self.operations.refund_escrow(session, principal, intent_id, amount)
+        refund = Refund(
+            merchant_id=principal.merchant_id,
+            payment_intent_id=intent.id,
+            amount=refunded,
+            status=RefundStatus.succeeded,
+            reason=reason,
+            tx_hash=tx_hash,
+        )
+        session.add(refund)
+        await session.flush()
+        return refund
+
+    async def get(self, session: AsyncSession, principal: Principal, refund_id: str) -> Refund:
+        refund = (
+            await session.execute(
+                select(Refund)
+                .join(PaymentIntent, PaymentIntent.id == Refund.payment_intent_id)
+                .where(
+                    Refund.id == refund_id,
+                    Refund.merchant_id == principal.merchant_id,
+                    PaymentIntent.livemode == principal.livemode,
+                )
+            )
+        ).scalar_one_or_none()
+        if refund is None:
+            raise NotFoundError(f"no such refund: {refund_id!r}", param="id")
+        return refund
+
+    async def list(
+        self, session: AsyncSession, principal: Principal, *, payment_intent: str | None, limit: int
+    ) -> tuple[list[Refund], bool]:
+        stmt = (
+            select(Refund)
+            .join(PaymentIntent, PaymentIntent.id == Refund.payment_intent_id)
+            .where(Refund.merchant_id == principal.merchant_id, PaymentIntent.livemode == principal.livemode)
+            .order_by(Refund.created_at.desc(), Refund.id.desc())
+            .limit(limit + 1)
+        )
+        if payment_intent is not None:
+            stmt = stmt.where(Refund.payment_intent_id == payment_intent)
+        rows = list((await session.execute(stmt)).scalars())
+        return rows[:limit], len(rows) > limit
