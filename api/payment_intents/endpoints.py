@@ -128,13 +128,14 @@ async def cancel_payment_intent(
     intent_id: str,
     principal: SecretKey,
     session: Session,
-    service: Intents,
+    ops: Operations,
     request: Request,
     audit: Audit,
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> PaymentIntentPublic:
-    """Cancel an intent that has not been paid."""
-    intent = await service.cancel(session, principal, intent_id, body.cancellation_reason if body else None)
+    """Cancel an intent that has not been captured: its nonce is burnt on chain so it can no longer
+    be paid, or, for a funded escrow, the escrow is voided and the payer refunded."""
+    intent = await ops.cancel(session, principal, intent_id, body.cancellation_reason if body else None)
     await audit("payment_intent.cancel", intent.id)
     return present(intent, _checkout(request))
 

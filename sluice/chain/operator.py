@@ -1,4 +1,5 @@
-"""Escrow capture, refund and void sent by the operator (relayer) key for the API's capture endpoint."""
+"""Calls sent by the operator (relayer) key: escrow capture, refund and void, and nonce invalidation
+(cancelled intents)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from sluice.chain._utils import (
 )
 from sluice.chain.fees import suggest_fees
 from sluice.chain.gas import estimate_gas
-from sluice.chain.intents import PaymentIntent
+from sluice.chain.intents import ContractKind, PaymentIntent
 from sluice.chain.network_config import NetworkConfig
 from sluice.errors import SluiceValueError
 
-OperatorAction = Literal["capture", "void", "refund"]
+OperatorAction = Literal["capture", "void", "refund", "invalidate"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,44 @@ async def build_operator_call(
             raise SluiceValueError("void returns the whole uncaptured balance; it takes no amount")
     else:
         raise SluiceValueError(f"unknown escrow action {action!r}; use capture, void or refund")
-    call = call_params(operator.address, escrow.address, str(escrow.encode_abi(action, args=args)))
+    return await _signed_call(
+        w3,
+        network,
+        action,
+        call_params(operator.address, escrow.address, str(escrow.encode_abi(action, args=args))),
+        operator,
+        nonce,
+    )
+
+
+async def build_nonce_invalidation(
+    w3: AsyncWeb3,
+    network: NetworkConfig,
+    kind: ContractKind,
+    intent_nonce: int,
+    operator: LocalAccount,
+    *,
+    nonce: int | None = None,
+) -> OperatorCall:
+    """`invalidateNonces` for one intent nonce on the payments or escrow contract, so a cancelled
+    intent's signature can never be used (the contract then answers NonceAlreadyUsed)."""
+    await check_chain(w3, network)
+    contract = sluice_contract(w3, network, kind)
+    data = str(contract.encode_abi("invalidateNonces", args=[intent_nonce >> 8, 1 << (intent_nonce & 0xFF)]))
+    return await _signed_call(
+        w3, network, "invalidate", call_params(operator.address, contract.address, data), operator, nonce
+    )
+
+
+async def _signed_call(
+    w3: AsyncWeb3,
+    network: NetworkConfig,
+    action: OperatorAction,
+    call: Any,
+    operator: LocalAccount,
+    nonce: int | None,
+) -> OperatorCall:
+    """Estimates (a call that would revert raises TransactionRevertedError), prices and signs `call`."""
     gas = await estimate_gas(w3, call)
     fees = await suggest_fees(w3, network)
     if nonce is None:

@@ -14,11 +14,11 @@ from hexbytes import HexBytes
 from web3 import AsyncWeb3
 
 from sluice.chain._utils import sluice_contract
-from sluice.chain.operator import OperatorAction, build_operator_call
+from sluice.chain.operator import OperatorAction, OperatorCall, build_nonce_invalidation, build_operator_call
 from sluice.chain.registry import NetworkConfig
 from sluice.config import Settings
 from sluice.errors import SluiceError
-from sluice.intents.onchain import to_onchain
+from sluice.intents.onchain import contract_kind, to_onchain
 from sluice.intents.signing import operator_account
 from sluice.intents.states import can_transition
 from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
@@ -93,11 +93,29 @@ async def relay(
     """Sends the operator's escrow call and waits for it; returns the transaction hash."""
     operator = operator_account(settings, live=network.live)
     call = await build_operator_call(w3, network, to_onchain(intent), action, operator, amount=amount)
+    return await send_and_wait(w3, call, timeout)
+
+
+async def invalidate(
+    w3: AsyncWeb3,
+    network: NetworkConfig,
+    intent: PaymentIntent,
+    settings: Settings,
+    *,
+    timeout: float = 120.0,
+) -> str:
+    """Burns the intent's nonce on its contract, so its signature can never be paid."""
+    operator = operator_account(settings, live=network.live)
+    call = await build_nonce_invalidation(w3, network, contract_kind(intent), int(intent.nonce), operator)
+    return await send_and_wait(w3, call, timeout)
+
+
+async def send_and_wait(w3: AsyncWeb3, call: OperatorCall, timeout: float) -> str:
     await w3.eth.send_raw_transaction(call.raw_transaction)
     try:
         receipt = await w3.eth.wait_for_transaction_receipt(HexBytes(call.hash), timeout=timeout)
     except Exception as exc:
-        raise RelayError(f"{action} transaction {call.hash} was not mined in {timeout:.0f} s") from exc
+        raise RelayError(f"{call.action} transaction {call.hash} was not mined in {timeout:.0f} s") from exc
     if receipt["status"] != 1:
-        raise RelayError(f"{action} transaction {call.hash} reverted")
+        raise RelayError(f"{call.action} transaction {call.hash} reverted")
     return call.hash

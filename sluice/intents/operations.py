@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from web3 import AsyncWeb3
 
@@ -13,12 +14,14 @@ from sluice.chain.rpc import async_web3
 from sluice.chain.transactions import PaymentMethod, build_payment_transactions, build_permit_transaction
 from sluice.db.base import utcnow
 from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
-from sluice.intents.escrow import EscrowState, apply_escrow_state, read_escrow, relay
+from sluice.intents.escrow import EscrowState, apply_escrow_state, invalidate, read_escrow, relay
 from sluice.intents.onchain import contract_kind, to_onchain
 from sluice.intents.service import PaymentIntentService
 from sluice.merchants.service import Principal, check_address
 from sluice.models.merchant import ApiKeyKind
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
+
+log = structlog.get_logger(__name__)
 
 
 class ChainOperations:
@@ -139,6 +142,28 @@ class ChainOperations:
         tx_hash = await relay(w3, network, intent, "refund", self.intents.settings, amount=amount)
         apply_escrow_state(intent, await read_escrow(w3, network, intent))
         return intent, amount, tx_hash
+
+    async def cancel(
+        self, session: AsyncSession, principal: Principal, intent_id: str, reason: str | None
+    ) -> PaymentIntent:
+        """Cancels the intent and makes sure it can no longer be paid: a funded escrow is voided (the
+        payer gets the funds back); otherwise the intent's nonce is burnt on its contract."""
+        intent = await self.intents.get(session, principal, intent_id, lock=True)
+        funded = PaymentIntentStatus(intent.status) == PaymentIntentStatus.requires_capture
+        intent = await self.intents.cancel(session, principal, intent_id, reason)
+        network = self.intents.registry.network(intent.network)
+        if not network.rpc_urls:
+            log.warning(
+                "intent_cancel_not_invalidated", intent=intent.id, network=network.name, reason="no RPC URL"
+            )
+            return intent
+        w3 = async_web3(network)
+        if funded:
+            await relay(w3, network, intent, "void", self.intents.settings)
+            apply_escrow_state(intent, await read_escrow(w3, network, intent))
+        else:
+            await invalidate(w3, network, intent, self.intents.settings)
+        return intent
 
     async def _escrow(self, intent: PaymentIntent) -> tuple[NetworkConfig, AsyncWeb3, EscrowState]:
         network = self.intents.registry.network(intent.network)

@@ -335,8 +335,7 @@ class PaymentIntentService:
     async def cancel(
         self, session: AsyncSession, principal: Principal, intent_id: str, reason: str | None
     ) -> PaymentIntent:
-        """Cancels an unpaid intent. Its signature stays valid on chain until the deadline; the
-        indexer treats a payment of a cancelled intent as one to refund (see docs/api.md)."""
+        """Moves the intent to canceled in the database; ChainOperations.cancel makes it unpayable on chain."""
         intent = await self.get(session, principal, intent_id, lock=True)
         transition(intent, PaymentIntentStatus.canceled, action="cancel")
         intent.canceled_at = utcnow()

@@ -281,3 +281,41 @@ async def test_another_merchant_cannot_capture_or_refund(client, merchant, other
         "/v1/refunds", json={"payment_intent": intent["id"]}, headers=auth(other_merchant.secret)
     )
     assert capture.status_code == 404 and refund.status_code == 404
+
+
+async def test_cancelled_intent_can_no_longer_be_paid(client, merchant, chain_env):
+    chain, _, _, _ = chain_env
+    intent = await new_intent(client, merchant.secret)
+    built = await wallet_transactions(
+        client, merchant.secret, intent["id"], payer=PAYER.address, method="approve"
+    )
+    approve, pay = built["transactions"]
+    assert sign_and_send(chain, PAYER, approve)["status"] == 1
+    cancelled = await client.post(f"/v1/payment_intents/{intent['id']}/cancel", headers=auth(merchant.secret))
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "canceled"
+    with pytest.raises(Exception) as info:
+        chain.w3.eth.call({"from": PAYER.address, "to": pay["to"], "data": pay["data"]})
+    assert decode_revert(bytes.fromhex(info.value.data[2:])).name == "NonceAlreadyUsed"
+
+
+async def test_cancelling_a_funded_escrow_returns_the_funds_to_the_payer(client, merchant, chain_env):
+    chain, _, usdc, _ = chain_env
+    intent = await new_intent(client, merchant.secret, capture_method="manual")
+    built = await wallet_transactions(
+        client, merchant.secret, intent["id"], payer=PAYER.address, method="approve"
+    )
+    for tx in built["transactions"]:
+        assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    # The API learns of the deposit (here through a capture attempt's read; later from the indexer).
+    partial = await client.post(
+        f"/v1/payment_intents/{intent['id']}/capture",
+        json={"amount_to_capture": "1"},
+        headers=auth(merchant.secret),
+    )
+    assert partial.json()["status"] == "requires_capture"
+    before = balance(usdc, PAYER.address)
+    cancelled = await client.post(f"/v1/payment_intents/{intent['id']}/cancel", headers=auth(merchant.secret))
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "canceled"
+    assert balance(usdc, PAYER.address) - before == 25_000_000 - 1
+    assert cancelled.json()["amount_refunded"] == str(25_000_000 - 1)
