@@ -17,6 +17,7 @@ from sluice.config import Settings, get_settings
 from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
 from sluice.intents.operations import ChainOperations
 from sluice.intents.service import PaymentIntentService
+from sluice.logging import configure_logging
 from sluice.pricing.base import PriceSource
 from sluice.pricing.factory import build_price_source
 from sluice.refunds.service import RefundService
@@ -32,6 +33,7 @@ def create_app(
     """An app bound to one database; `database_url` (asyncpg), `registry` and `prices` override the
     configured ones (tests)."""
     settings = settings or get_settings()
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
