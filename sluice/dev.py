@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -44,7 +45,20 @@ def anvil(port: int, state_file: Path, block_time: int | None = None) -> Iterato
     if binary is None:
         raise NetworkError("anvil is not installed; run `make setup` (npm ci installs @foundry-rs/anvil)")
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    args = [str(binary), "--port", str(port), "--state", str(state_file), "--chain-id", "31337", "--silent"]
+    # --state loads the file at start and writes it on exit; --state-interval also writes it every
+    # 5 s, so a killed process loses at most a few seconds.
+    args = [
+        str(binary),
+        "--port",
+        str(port),
+        "--state",
+        str(state_file),
+        "--state-interval",
+        "5",
+        "--chain-id",
+        "31337",
+        "--silent",
+    ]
     if block_time:
         args += ["--block-time", str(block_time)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -61,9 +75,9 @@ def anvil(port: int, state_file: Path, block_time: int | None = None) -> Iterato
             time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()  # anvil writes its state on SIGTERM
+        proc.send_signal(signal.SIGINT)  # anvil writes its state when interrupted, as on Ctrl-C
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -29,5 +29,5 @@ def configure_logging(settings: Settings) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO if production else logging.DEBUG),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # lets structlog.testing.capture_logs see every logger
     )
