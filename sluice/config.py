@@ -54,9 +54,13 @@ class Settings(BaseSettings):
     #: Seconds the idempotency middleware caches an authenticated key (0 = never): a revoked key
     #: can still claim or replay an idempotency key for this long; endpoints re-check it anyway.
     auth_cache_seconds: float = Field(default=5.0, ge=0)
-    #: Price source: "fixed" (rates below) or "coingecko"; stablecoins are quoted 1:1 behind a depeg
-    #: guard that checks them against the same source.
-    price_source: Literal["fixed", "coingecko"] = "fixed"
+    #: Price source: "fixed" (rates below), "coingecko" or "chainlink"; stablecoins are quoted 1:1
+    #: behind a depeg guard that checks them against the same source.
+    price_source: Literal["fixed", "coingecko", "chainlink"] = "fixed"
+    #: Chainlink: the network whose RPC (SLUICE_RPC_URL_<NETWORK>) serves the feeds, and the feeds,
+    #: e.g. SLUICE_CHAINLINK_FEEDS='{"ETH/usd": {"address": "0x5f4e…", "heartbeat": 3600}}'.
+    chainlink_network: str = "ethereum"
+    chainlink_feeds: dict[str, dict[str, str | int]] = Field(default_factory=dict)
     #: Fixed rates, e.g. SLUICE_FIXED_RATES='{"ETH/usd": "3000.00", "BNB/usd": "600"}' (decimal strings).
     fixed_rates: dict[str, Decimal] = Field(default_factory=dict)
     coingecko_url: str | None = None
