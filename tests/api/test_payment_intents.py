@@ -205,3 +205,18 @@ async def test_cancel_then_cancel_again_is_an_invalid_state(client, merchant, se
     async with sessions() as s:
         row = await s.get(PaymentIntent, created["id"])
         assert row is not None and row.status == "canceled" and row.canceled_at is not None
+
+
+async def test_revoked_key_is_refused_by_the_api(client, merchant, sessions):
+    from sluice.merchants import keys
+    from sluice.merchants.service import merchant_service
+    from sluice.models.merchant import ApiKey
+
+    async with sessions() as s, s.begin():
+        row = (
+            await s.execute(select(ApiKey).where(ApiKey.key_hash == keys.hash_key(merchant.secret)))
+        ).scalar_one()
+        await merchant_service.revoke(s, merchant.id, row.id)
+    response = await create(client, merchant.secret)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "api_key_revoked"
+    assert await count(sessions) == 0

@@ -319,3 +319,23 @@ async def test_cancelling_a_funded_escrow_returns_the_funds_to_the_payer(client,
     assert cancelled.json()["status"] == "canceled"
     assert balance(usdc, PAYER.address) - before == 25_000_000 - 1
     assert cancelled.json()["amount_refunded"] == str(25_000_000 - 1)
+
+
+async def test_another_merchant_cannot_see_a_refund(client, merchant, other_merchant, chain_env):
+    chain, _, _, _ = chain_env
+    intent = await new_intent(client, merchant.secret, capture_method="manual")
+    built = await wallet_transactions(
+        client, merchant.secret, intent["id"], payer=PAYER.address, method="approve"
+    )
+    for tx in built["transactions"]:
+        assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    created = await client.post(
+        "/v1/refunds", json={"payment_intent": intent["id"]}, headers=auth(merchant.secret)
+    )
+    refund = created.json()
+    seen = await client.get(f"/v1/refunds/{refund['id']}", headers=auth(other_merchant.secret))
+    assert seen.status_code == 404
+    listed = await client.get("/v1/refunds", headers=auth(other_merchant.secret))
+    assert listed.json()["data"] == []
+    mine = await client.get(f"/v1/refunds/{refund['id']}", headers=auth(merchant.restricted))
+    assert mine.status_code == 200 and mine.json()["amount"] == "25000000"
