@@ -1,20 +1,42 @@
-"""The operator's signing key and the dense replay nonces it signs with."""
+"""The operator's signing key, its EIP-712 signatures of intents, and the dense replay nonces.
+
+Creating an intent signs it, so signing is on the API's hot path: `sign_payment_intent` gives the
+very bytes `sluice.chain.intents.sign_intent` gives (tests/test_intent_signing.py checks it), but
+hashes the fixed-size struct directly with keccak over a cached domain separator instead of going
+through eth-account's generic typed-data encoder, and signs with a parsed key kept in memory
+instead of deriving the public key from the private key on every call.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import text
+from eth_keys.backends import get_backend
+from eth_keys.datatypes import PrivateKey as EcPrivateKey
+from eth_keys.exceptions import ValidationError as EcKeyError
+from eth_utils import keccak
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.chain.intents import (
+    DOMAIN_NAMES,
+    DOMAIN_VERSION,
+    INTENT_TYPEHASH,
+    SPLIT_TYPEHASH,
+    ContractKind,
+    PaymentIntent,
+    sign_intent,
+)
 from sluice.chain.keys import ANVIL_OPERATOR_KEY
 from sluice.config import Environment, Settings
 from sluice.errors import KeyConfigError
 
 _created_sequences: set[str] = set()
+_nextval: dict[str, TextClause] = {}
 
 
 def operator_account(settings: Settings, *, live: bool) -> LocalAccount:
@@ -33,10 +55,108 @@ def operator_account(settings: Settings, *, live: bool) -> LocalAccount:
     if key is None:
         raise KeyConfigError("no operator key: set SLUICE_OPERATOR_KEY or SLUICE_OPERATOR_KEY_FILE")
     try:
-        account: LocalAccount = Account.from_key(key)
+        return _account(key)
     except (ValueError, TypeError) as exc:
         raise KeyConfigError("the operator key is not a valid private key") from exc
+
+
+@lru_cache(maxsize=8)
+def _account(key: str) -> LocalAccount:
+    """The account of a key, derived once per key (deriving the address is an EC multiplication:
+    milliseconds in pure Python). Keyed by the key itself, so a changed key file is picked up."""
+    account: LocalAccount = Account.from_key(key)
     return account
+
+
+# ------------------------------------------------------------------------------- EIP-712
+
+_UINT256_LIMIT = 1 << 256
+_DOMAIN_TYPEHASH = keccak(
+    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+_ZERO_WORD = bytes(32)
+_TRUE_WORD = (1).to_bytes(32, "big")
+
+
+class _SlowPathError(ValueError):
+    """A value outside what the direct encoding handles: the generic encoder decides (and raises)."""
+
+
+def _uint(value: object, limit: int = _UINT256_LIMIT) -> bytes:
+    if type(value) is not int or not 0 <= value < limit:
+        raise _SlowPathError
+    return value.to_bytes(32, "big")
+
+
+def _address(value: object) -> bytes:
+    """A 0x-prefixed 40-hex-digit address as its 32-byte ABI word (any letter case, as
+    to_checksum_address takes it)."""
+    if not isinstance(value, str) or len(value) != 42 or value[:2] not in ("0x", "0X"):
+        raise _SlowPathError
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError:
+        raise _SlowPathError from None
+    return bytes(12) + raw
+
+
+@lru_cache(maxsize=256)
+def domain_separator(kind: ContractKind, chain_id: int, contract: str) -> bytes:
+    """EIP-712 `hashStruct(domain)` of one contract on one chain."""
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(text=DOMAIN_NAMES[kind])
+        + keccak(text=DOMAIN_VERSION)
+        + _uint(chain_id)
+        + _address(contract)
+    )
+
+
+def intent_struct_hash(intent: PaymentIntent) -> bytes:
+    """EIP-712 `hashStruct(intent)`: every member is one static word, the splits a hashed array."""
+    if not isinstance(intent.id, bytes) or len(intent.id) != 32 or type(intent.allow_partial) is not bool:
+        raise _SlowPathError
+    splits = b"".join(
+        keccak(SPLIT_TYPEHASH + _address(s.recipient) + _uint(s.bps, 1 << 16)) for s in intent.splits
+    )
+    return keccak(
+        INTENT_TYPEHASH
+        + intent.id
+        + _uint(intent.nonce)
+        + _address(intent.token)
+        + _uint(intent.amount)
+        + _address(intent.payer)
+        + _uint(intent.deadline)
+        + _address(intent.merchant)
+        + keccak(splits)
+        + _uint(intent.reclaim_after)
+        + (_TRUE_WORD if intent.allow_partial else _ZERO_WORD)
+    )
+
+
+@lru_cache(maxsize=8)
+def _signing_key(private_key: bytes) -> EcPrivateKey:
+    """The parsed key with its ECC backend resolved once: eth-keys otherwise derives the public key
+    for every signature eth-account makes, and looks its backend up (trying to import coincurve)."""
+    return EcPrivateKey(private_key, backend=get_backend())
+
+
+def sign_payment_intent(
+    intent: PaymentIntent, private_key: str | bytes, *, chain_id: int, contract: str, kind: ContractKind
+) -> bytes:
+    """The operator's 65-byte signature (r, s, v = 27 or 28) of the intent for one contract on one
+    chain: byte for byte what `sluice.chain.intents.sign_intent` returns. Inputs the direct
+    encoding does not take (a key given as text, values that do not fit their types) go to
+    sign_intent itself, so its results and errors stay the reference."""
+    try:
+        if not isinstance(private_key, bytes) or len(private_key) != 32:
+            raise _SlowPathError
+        digest = keccak(b"\x19\x01" + domain_separator(kind, chain_id, contract) + intent_struct_hash(intent))
+        key = _signing_key(bytes(private_key))
+    except (_SlowPathError, KeyError, EcKeyError):
+        return sign_intent(intent, private_key, chain_id=chain_id, contract=contract, kind=kind)
+    v, r, s = key.sign_msg_hash(digest).vrs
+    return bytes(r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27]))
 
 
 def _sequence_name(network: str, contract: str) -> str:
@@ -59,5 +179,8 @@ async def allocate_nonce(session: AsyncSession, network: str, contract: str) -> 
         except DBAPIError:
             pass  # created concurrently by another transaction
         _created_sequences.add(name)
-    value = (await session.execute(text(f"SELECT nextval('{name}')"))).scalar_one()
+    statement = _nextval.get(name)
+    if statement is None:
+        statement = _nextval[name] = text(f"SELECT nextval('{name}')")
+    value = (await session.execute(statement)).scalar_one()
     return int(value)
