@@ -48,11 +48,16 @@ def _presented_key(request: Request) -> str:
     raise AuthenticationError("malformed Authorization header: expected `Bearer <key>`")
 
 
-async def get_principal(request: Request) -> Principal:
-    """Any valid key (secret, restricted or publishable), authenticated in its own short session."""
+async def get_principal(request: Request, session: Session) -> Principal:
+    """Any valid key (secret, restricted or publishable), looked up on every request.
+
+    The lookup runs in the request's own session (FastAPI hands the endpoint the same one): one
+    query on the connection the endpoint uses anyway, rather than a second pool checkout with its
+    ping, BEGIN and ROLLBACK. The session connects only when queried, so a missing or malformed
+    key still costs no database work.
+    """
     key = _presented_key(request)
-    async with sessions(request)() as session:
-        principal = await merchant_service.authenticate(session, key)
+    principal = await merchant_service.authenticate(session, key)
     request.state.principal = principal
     return principal
 
