@@ -29,7 +29,7 @@ from sluice.chain.deploy import (
 from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY
 from sluice.contracts import load_artifact
 from sluice.errors import NetworkError
-from sluice.paths import ANVIL_BIN, PROJECT_ROOT
+from sluice.paths import PROJECT_ROOT, anvil_binary
 
 #: Dev tokens: symbol -> (contract, decimals).
 DEV_TOKENS = {"USDC": ("DevUSDC", 6), "USDT": ("DevUSDT", 6)}
@@ -41,7 +41,7 @@ FUNDING = 1_000_000 * 10**6  # one million tokens of 6 decimals each
 @contextlib.contextmanager
 def anvil(port: int, state_file: Path, block_time: int | None = None) -> Iterator[str]:
     """Runs anvil with its state kept in `state_file` across restarts; yields the RPC URL."""
-    binary = ANVIL_BIN if ANVIL_BIN.exists() else shutil.which("anvil")
+    binary = anvil_binary() if anvil_binary().exists() else shutil.which("anvil")
     if binary is None:
         raise NetworkError("anvil is not installed; run `make setup` (npm ci installs @foundry-rs/anvil)")
     state_file.parent.mkdir(parents=True, exist_ok=True)

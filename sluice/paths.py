@@ -14,6 +14,19 @@ NODE_MODULES = PROJECT_ROOT / "node_modules"
 ANVIL_BIN = NODE_MODULES / ".bin" / "anvil"
 
 
+def anvil_binary() -> Path:
+    """The native anvil of the npm package for this platform (signals reach it directly, so it saves
+    its state when stopped), else the package's node launcher."""
+    import platform
+
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower()
+    )
+    system = platform.system().lower()
+    native = NODE_MODULES / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
+    return native if native.is_file() else ANVIL_BIN
+
+
 def deployments_dir() -> Path:
     """Deployment manifests: deployments/, or $SLUICE_DEPLOYMENTS_DIR (tests, separate environments)."""
     return Path(os.environ.get("SLUICE_DEPLOYMENTS_DIR") or DEPLOYMENTS_DIR)

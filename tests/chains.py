@@ -15,7 +15,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from sluice.contracts import load_artifact
-from sluice.paths import ANVIL_BIN
+from sluice.paths import anvil_binary
 
 # anvil's default mnemonic ("test test … junk") accounts 0..9; eth-tester uses its own keys.
 ANVIL_KEYS = [
@@ -46,7 +46,7 @@ def run_anvil(*extra: str, timeout: float = 20.0) -> Iterator[str]:
     """Starts anvil on a free port, yields its RPC URL, and stops it (even when the test fails)."""
     port = free_port()
     proc = subprocess.Popen(
-        [str(ANVIL_BIN), "--port", str(port), "--silent", *extra],
+        [str(anvil_binary()), "--port", str(port), "--silent", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
