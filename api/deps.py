@@ -7,21 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.errors import AuthenticationError, PermissionDeniedError
 from sluice.merchants.service import Principal, merchant_service
 from sluice.models.merchant import ApiKeyKind
 
 
-def sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    return maker
-
-
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session whose transaction commits when the endpoint returns, and rolls back on error."""
-    async with sessions(request)() as session, session.begin():
+    async with request.app.state.sessions() as session, session.begin():
         yield session
 
 

@@ -28,7 +28,7 @@ from sluice.models.quote import Quote
 router = APIRouter(prefix="/payment_intents", tags=["payment_intents"])
 
 
-def intents(request: Request) -> PaymentIntentService:
+async def intents(request: Request) -> PaymentIntentService:
     service: PaymentIntentService = request.app.state.intents
     return service
 
@@ -36,7 +36,7 @@ def intents(request: Request) -> PaymentIntentService:
 Intents = Annotated[PaymentIntentService, Depends(intents)]
 
 
-def operations(request: Request) -> ChainOperations:
+async def operations(request: Request) -> ChainOperations:
     ops: ChainOperations = request.app.state.operations
     return ops
 

@@ -45,7 +45,7 @@ class RefundPublic(BaseModel):
         )
 
 
-def refunds(request: Request) -> RefundService:
+async def refunds(request: Request) -> RefundService:
     service: RefundService = request.app.state.refunds
     return service
 

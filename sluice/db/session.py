@@ -20,7 +20,9 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping (a round trip on every checkout): a connection that died with the server fails its
+    # request once and is discarded; connections are recycled every 30 minutes.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

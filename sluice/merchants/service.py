@@ -103,9 +103,19 @@ class MerchantService:
         parsed = keys.parse(secret)
         if parsed is None:
             raise AuthenticationError("malformed API key: expected sk_test_…, sk_live_…, pk_… or rk_…")
+        # The merchant is loaded with the key, so endpoints that need it find it in the session.
         row = (
-            await session.execute(select(ApiKey).where(ApiKey.key_hash == keys.hash_key(secret)))
-        ).scalar_one_or_none()
+            (
+                await session.execute(
+                    select(ApiKey)
+                    .join(Merchant)
+                    .where(ApiKey.key_hash == keys.hash_key(secret))
+                    .add_columns(Merchant)
+                )
+            )
+            .scalars()
+            .first()
+        )
         now = utcnow()
         if row is None:
             raise AuthenticationError("invalid API key")
