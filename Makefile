@@ -56,5 +56,8 @@ test-slow: setup
 bench-gas: setup
 	$(PY) benchmarks/gas.py
 
+bench-api: setup
+	$(PY) benchmarks/api_create_intent.py
+
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache
