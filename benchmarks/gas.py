@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
@@ -43,6 +42,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from sluice.chain.intents import ZERO_ADDRESS, PaymentIntent, Split, new_intent_id, sign_intent
+from sluice.chain.permit import PermitRequest, sign_permit
 from sluice.contracts.artifacts import load_artifact
 from sluice.paths import ANVIL_BIN
 
@@ -214,39 +214,21 @@ class Bench:
         """An EIP-2612 permit signature (v, r, s) for exactly `value`."""
         owner = Account.from_key(owner_key).address
         _, name, version, chain_id, verifying_contract, _, _ = self.token.functions.eip712Domain().call()
-        typed = {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Permit": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "Permit",
-            "domain": {
+        request = PermitRequest(
+            token=self.token.address,
+            owner=owner,
+            spender=spender,
+            value=value,
+            nonce=self.token.functions.nonces(owner).call(),
+            deadline=deadline,
+            domain={
                 "name": name,
                 "version": version,
                 "chainId": chain_id,
                 "verifyingContract": verifying_contract,
             },
-            "message": {
-                "owner": owner,
-                "spender": spender,
-                "value": value,
-                "nonce": self.token.functions.nonces(owner).call(),
-                "deadline": deadline,
-            },
-        }
-        signed = Account.sign_message(encode_typed_data(full_message=typed), owner_key)
-        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+        )
+        return sign_permit(request, owner_key)
 
     def balance(self, who: str) -> int:
         return int(self.token.functions.balanceOf(who).call())

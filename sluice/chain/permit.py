@@ -223,3 +223,14 @@ def split_signature(signature: bytes | str) -> tuple[int, bytes, bytes]:
     if v not in (27, 28):
         raise InvalidPermitSignatureError(f"permit signature has v={raw[64]}, expected 27 or 28")
     return v, raw[:32], raw[32:64]
+
+
+def sign_permit(request: PermitRequest, private_key: str | bytes) -> tuple[int, bytes, bytes]:
+    """The wallet side: the owner's (v, r, s) for a permit (tests, benchmarks, scripted payers)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    typed = request.typed_data
+    message = {**typed["message"], **{k: int(typed["message"][k]) for k in ("value", "nonce", "deadline")}}
+    signed = Account.sign_message(encode_typed_data(full_message={**typed, "message": message}), private_key)
+    return int(signed.v), signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")

@@ -22,6 +22,8 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from sluice.chain.intents import ContractKind, PaymentIntent, Split, typed_data
+from sluice.chain.permit import PermitRequest
+from sluice.chain.permit import sign_permit as permit_signature
 
 from chains import Chain
 from factories import System
@@ -198,39 +200,21 @@ def sign_permit(
     system: System, token: Contract, owner: LocalAccount, spender: str, value: int, deadline: int
 ) -> tuple[int, bytes, bytes]:
     """An EIP-2612 permit (v, r, s) signed by `owner` for the token's current nonce."""
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
+    request = PermitRequest(
+        token=token.address,
+        owner=owner.address,
+        spender=spender,
+        value=value,
+        nonce=token.functions.nonces(owner.address).call(),
+        deadline=deadline,
+        domain={
             "name": token.functions.name().call(),
             "version": "1",
             "chainId": system.chain.chain_id,
             "verifyingContract": token.address,
         },
-        "message": {
-            "owner": owner.address,
-            "spender": spender,
-            "value": value,
-            "nonce": token.functions.nonces(owner.address).call(),
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=data), owner.key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    )
+    return permit_signature(request, owner.key)
 
 
 # ----------------------------------------------------------------------------------------- escrow
