@@ -48,7 +48,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +66,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 from bench_bare_app import CREATE_TABLE  # noqa: E402
 
 from sluice.config import to_asyncpg_url  # noqa: E402
+from sluice.db.admin import temporary_database  # noqa: E402
 
 SERVER_URL = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 PATH = "/v1/payment_intents"
@@ -81,35 +81,13 @@ console = Console(stderr=True)
 # ----------------------------------------------------------------------------- database
 
 
-def _plain(url: str) -> str:
-    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url.removeprefix(prefix)
-    return url
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = _plain(url).rpartition("/")
-    return f"{base}/{name}"
-
-
 @contextlib.contextmanager
 def benchmark_database() -> Iterator[str]:
     """A fresh `sluice_bench_<random>` database migrated to head (plain URL), dropped afterwards."""
-    from sluice.db.migrate import upgrade
-
-    name = f"sluice_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_plain(SERVER_URL), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_database(SERVER_URL, name)
-    try:
-        upgrade(to_asyncpg_url(url))
+    with temporary_database(SERVER_URL, "sluice_bench") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(CREATE_TABLE)
         yield url
-    finally:
-        with psycopg.connect(_plain(SERVER_URL), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 async def _merchant_with_key(url: str) -> str:
