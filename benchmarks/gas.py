@@ -20,17 +20,10 @@ point, not a strict lower bound (see the note the script prints).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +35,9 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from sluice.chain.intents import ZERO_ADDRESS, PaymentIntent, Split, new_intent_id, sign_intent
+from sluice.chain.node import run_anvil
 from sluice.chain.permit import PermitRequest, sign_permit
 from sluice.contracts.artifacts import load_artifact
-from sluice.paths import ANVIL_BIN
 
 REPETITIONS = 5
 WARMUP_ROUNDS = 1
@@ -55,7 +48,6 @@ NATIVE_AMOUNT = 10**16  # 0.01 of the native coin
 ONE_FEE_BPS = (250,)
 THREE_SPLITS_BPS = (250, 100, 50)
 INTRINSIC_GAS = 21_000
-ANVIL_START_TIMEOUT = 20.0
 
 # Private keys of anvil's default ("test test ... junk") accounts 0 and 2, needed to sign intents and
 # the permit; checked against the node's accounts at start-up.
@@ -83,63 +75,6 @@ class BenchmarkError(RuntimeError):
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise BenchmarkError(message)
-
-
-# ------------------------------------------------------------------ anvil
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stops the process group started for anvil (the npm wrapper and the anvil binary it spawns)."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    # The wrapper may be gone while the binary it spawned is still exiting.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def run_anvil() -> Iterator[str]:
-    """Starts anvil on a free port in its own process group, yields its URL, and always stops it."""
-    if not ANVIL_BIN.exists():
-        raise BenchmarkError(f"{ANVIL_BIN} not found; run `make setup`")
-    port = _free_port()
-    with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(
-            [str(ANVIL_BIN), "--port", str(port), "--silent"],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
-            deadline = time.monotonic() + ANVIL_START_TIMEOUT
-            while True:
-                if proc.poll() is not None:
-                    stderr.seek(0)
-                    raise BenchmarkError(f"anvil exited: {stderr.read().decode(errors='replace')}")
-                with contextlib.suppress(Exception):
-                    if w3.is_connected():
-                        break
-                if time.monotonic() > deadline:
-                    raise BenchmarkError("anvil did not answer in time")
-                time.sleep(0.05)
-            yield url
-        finally:
-            _stop(proc)
 
 
 # -------------------------------------------------------------- benchmark

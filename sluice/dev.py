@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +23,9 @@ from sluice.chain.deploy import (
     write_manifest,
 )
 from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY
+from sluice.chain.node import run_anvil
 from sluice.contracts import load_artifact
-from sluice.errors import NetworkError
-from sluice.paths import PROJECT_ROOT, anvil_binary
+from sluice.paths import PROJECT_ROOT
 
 #: Dev tokens: symbol -> (contract, decimals).
 DEV_TOKENS = {"USDC": ("DevUSDC", 6), "USDT": ("DevUSDT", 6)}
@@ -39,55 +35,14 @@ FUNDING = 1_000_000 * 10**6  # one million tokens of 6 decimals each
 
 
 @contextlib.contextmanager
-def anvil(port: int, state_file: Path, block_time: int | None = None) -> Iterator[str]:
+def anvil(port: int, state_file: Path) -> Iterator[str]:
     """Runs anvil with its state kept in `state_file` across restarts; yields the RPC URL."""
-    binary = anvil_binary() if anvil_binary().exists() else shutil.which("anvil")
-    if binary is None:
-        raise NetworkError("anvil is not installed; run `make setup` (npm ci installs @foundry-rs/anvil)")
     state_file.parent.mkdir(parents=True, exist_ok=True)
     # --state loads the file at start and writes it on exit; --state-interval also writes it every
     # 5 s, so a killed process loses at most a few seconds.
-    args = [
-        str(binary),
-        "--port",
-        str(port),
-        "--state",
-        str(state_file),
-        "--state-interval",
-        "5",
-        "--chain-id",
-        "31337",
-        "--silent",
-    ]
-    if block_time:
-        args += ["--block-time", str(block_time)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
-    try:
-        deadline = time.monotonic() + 20
-        while not _connected(w3):
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise NetworkError(f"anvil exited at start (port {port} taken?): {err.strip()[:500]}")
-            if time.monotonic() > deadline:
-                raise NetworkError("anvil did not answer within 20 s")
-            time.sleep(0.1)
+    extra = ("--state", str(state_file), "--state-interval", "5", "--chain-id", "31337")
+    with run_anvil(*extra, port=port) as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGINT)  # anvil writes its state when interrupted, as on Ctrl-C
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _connected(w3: Web3) -> bool:
-    try:
-        return bool(w3.is_connected())
-    except Exception:
-        return False
 
 
 @dataclass

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from typing import Any
 
 from eth_account import Account
@@ -14,8 +9,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from sluice.chain.node import free_port as free_port  # re-exported for the tests
+from sluice.chain.node import run_anvil as run_anvil  # re-exported for the tests
 from sluice.contracts import load_artifact
-from sluice.paths import anvil_binary
 
 # anvil's default mnemonic ("test test … junk") accounts 0..9; eth-tester uses its own keys.
 ANVIL_KEYS = [
@@ -33,44 +29,6 @@ ANVIL_KEYS = [
 
 #: A fixed operator key for tests (never funded on a real network).
 OPERATOR_KEY = "0x" + "11" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def run_anvil(*extra: str, timeout: float = 20.0) -> Iterator[str]:
-    """Starts anvil on a free port, yields its RPC URL, and stops it (even when the test fails)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(anvil_binary()), "--port", str(port), "--silent", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 5}))
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"anvil exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            with contextlib.suppress(Exception):
-                if w3.is_connected():
-                    break
-            if time.monotonic() > deadline:
-                raise TimeoutError("anvil did not answer in time")
-            time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Chain:
