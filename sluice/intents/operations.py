@@ -104,13 +104,7 @@ class ChainOperations:
                 "nothing to capture: the escrow is not funded, or already captured, refunded or voided",
                 code="payment_intent_unexpected_state",
             )
-        amount = state.capturable if amount is None else amount
-        if amount > state.capturable:
-            raise InvalidRequestError(
-                f"amount_to_capture {amount} exceeds the capturable {state.capturable}",
-                param="amount_to_capture",
-                code="amount_too_large",
-            )
+        amount = _within_capturable(state, amount, "amount_to_capture")
         await relay(w3, network, intent, "capture", self.intents.settings, amount=amount)
         apply_escrow_state(intent, await read_escrow(w3, network, intent))
         return intent
@@ -132,13 +126,7 @@ class ChainOperations:
             raise InvalidStateError(
                 "nothing to refund: no uncaptured funds in escrow", code="charge_already_refunded"
             )
-        amount = state.capturable if amount is None else amount
-        if amount > state.capturable:
-            raise InvalidRequestError(
-                f"amount {amount} exceeds the refundable {state.capturable}",
-                param="amount",
-                code="amount_too_large",
-            )
+        amount = _within_capturable(state, amount, "amount")
         tx_hash = await relay(w3, network, intent, "refund", self.intents.settings, amount=amount)
         apply_escrow_state(intent, await read_escrow(w3, network, intent))
         return intent, amount, tx_hash
@@ -171,3 +159,16 @@ class ChainOperations:
         state = await read_escrow(w3, network, intent)
         apply_escrow_state(intent, state)
         return network, w3, state
+
+
+def _within_capturable(state: EscrowState, amount: int | None, param: str) -> int:
+    """The requested amount, all that is uncaptured by default; never more than that."""
+    if amount is None:
+        return state.capturable
+    if amount > state.capturable:
+        raise InvalidRequestError(
+            f"{param} {amount} exceeds the {state.capturable} still uncaptured in escrow",
+            param=param,
+            code="amount_too_large",
+        )
+    return amount
