@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from eth_utils import is_address, to_checksum_address
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxParams
 
-from sluice.chain.deploy import DEFAULT_MAX_FEE_BPS, DEFAULT_SALT, DeployParams, DeployResult, deploy
-from sluice.chain.keys import ANVIL_OPERATOR_KEY, LOCAL_CHAIN_IDS
+from sluice.chain.deploy import DEFAULT_MAX_FEE_BPS, OPERATOR_ENV, DeployResult, deploy, resolve_params
 from sluice.chain.networks import get_network
-from sluice.errors import KeyConfigError, NetworkError, SluiceError, SluiceValueError
+from sluice.errors import NetworkError, SluiceError
 from sluice.paths import NODE_MODULES
 
 #: Ape's ecosystem:network -> Sluice's network name (sluice/chain/networks.py, deployments/<name>.json).
@@ -43,7 +42,6 @@ APE_TO_SLUICE_NETWORK = {
     "base:sepolia": "base-sepolia",
 }
 ACCOUNT_ENV = "SLUICE_APE_ACCOUNT"
-OPERATOR_ENV = "SLUICE_OPERATOR_ADDRESS"
 
 
 def sluice_network(ecosystem: str, network: str) -> str:
@@ -56,48 +54,6 @@ def sluice_network(ecosystem: str, network: str) -> str:
         raise NetworkError(
             f"Ape network {choice!r} has no Sluice name (known: {known}); pass --sluice-network NAME"
         ) from None
-
-
-def parse_salt(salt: str | None) -> bytes:
-    """The CREATE2 salt: 0x + 64 hex digits, default keccak('sluice.v1') (as `sluice deploy --salt`)."""
-    if salt is None:
-        return DEFAULT_SALT
-    try:
-        value = bytes.fromhex(salt.removeprefix("0x"))
-    except ValueError:
-        value = b""
-    if len(value) != 32:
-        raise SluiceValueError("--salt must be 0x followed by 64 hex digits")
-    return value
-
-
-def deploy_params(
-    deployer: str,
-    chain_id: int,
-    *,
-    owner: str | None,
-    operator: str | None,
-    max_fee_bps: int,
-    salt: str | None,
-) -> DeployParams:
-    """What `sluice deploy` would deploy with the same options: owner defaults to the deployer, the
-    operator to $SLUICE_OPERATOR_ADDRESS, and on local chains to anvil's account 9."""
-    operator = operator or os.environ.get(OPERATOR_ENV)
-    if operator is None and chain_id in LOCAL_CHAIN_IDS:
-        from eth_account import Account
-
-        operator = Account.from_key(ANVIL_OPERATOR_KEY).address
-    if operator is None:
-        raise KeyConfigError(f"no operator signer: pass --operator ADDRESS or set {OPERATOR_ENV}")
-    for label, value in (("--operator", operator), ("--owner", owner)):
-        if value is not None and not is_address(value):
-            raise SluiceValueError(f"{label} {value!r} is not an address")
-    return DeployParams(
-        owner=to_checksum_address(owner or deployer),
-        operator=to_checksum_address(operator),
-        max_fee_bps=max_fee_bps,
-        salt=parse_salt(salt),
-    )
 
 
 class ApeSender:
@@ -170,7 +126,7 @@ def run(
     if chain_id != expected:
         raise NetworkError(f"the Ape provider serves chain id {chain_id}, but {name!r} is {expected}")
     sender = ApeSender(select_account(account, is_local=network.is_local))
-    params = deploy_params(
+    params = resolve_params(
         sender.address, chain_id, owner=owner, operator=operator, max_fee_bps=max_fee_bps, salt=salt
     )
     click.echo(f"{name} (chain id {chain_id}) via {network.ecosystem.name}:{network.name}:{provider.name}")

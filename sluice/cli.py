@@ -113,41 +113,15 @@ def deploy_cmd(
     if network is None:
         err.print("error: --network is required (for example: sluice deploy --network local)")
         raise typer.Exit(code=2)
-    import os
-
-    from eth_utils import is_address, to_checksum_address
-
-    from sluice.chain.deploy import DEFAULT_SALT, DeployParams, LocalSender, deploy
-    from sluice.chain.keys import ANVIL_OPERATOR_KEY, LOCAL_CHAIN_IDS, load_deployer
-    from sluice.errors import KeyConfigError, SluiceValueError
+    from sluice.chain.deploy import LocalSender, deploy, resolve_params
+    from sluice.chain.keys import load_deployer
 
     try:
         w3 = _web3(network, rpc_url)
         chain_id = int(w3.eth.chain_id)
         deployer = load_deployer(keystore, chain_id)
-        operator = operator or os.environ.get("SLUICE_OPERATOR_ADDRESS")
-        if operator is None and chain_id in LOCAL_CHAIN_IDS:
-            from eth_account import Account
-
-            operator = Account.from_key(ANVIL_OPERATOR_KEY).address
-        if operator is None:
-            raise KeyConfigError("no operator signer: pass --operator ADDRESS or set SLUICE_OPERATOR_ADDRESS")
-        for label, value in (("--operator", operator), ("--owner", owner)):
-            if value is not None and not is_address(value):
-                raise SluiceValueError(f"{label} {value!r} is not an address")
-        salt_bytes = DEFAULT_SALT
-        if salt is not None:
-            try:
-                salt_bytes = bytes.fromhex(salt.removeprefix("0x"))
-            except ValueError:
-                salt_bytes = b""
-            if len(salt_bytes) != 32:
-                raise SluiceValueError("--salt must be 0x followed by 64 hex digits")
-        params = DeployParams(
-            owner=to_checksum_address(owner or deployer.address),
-            operator=to_checksum_address(operator),
-            max_fee_bps=max_fee_bps,
-            salt=salt_bytes,
+        params = resolve_params(
+            deployer.address, chain_id, owner=owner, operator=operator, max_fee_bps=max_fee_bps, salt=salt
         )
         result = deploy(w3, network, LocalSender(deployer), params, force=force, progress=console.print)
     except SluiceError as exc:

@@ -6,6 +6,7 @@ Shared by `sluice deploy` and the Ape script (scripts/deploy.py): both hand over
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,14 +16,15 @@ from typing import Any, Protocol
 import structlog
 from eth_abi import encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxParams
 
 from sluice.chain import create2
+from sluice.chain.keys import ANVIL_OPERATOR_KEY, LOCAL_CHAIN_IDS
 from sluice.contracts import Artifact, load_artifact
-from sluice.errors import DeploymentError
+from sluice.errors import DeploymentError, KeyConfigError, SluiceValueError
 from sluice.paths import deployments_dir
 
 log = structlog.get_logger(__name__)
@@ -79,6 +81,51 @@ class DeployParams:
 
     def constructor_args(self) -> list[Any]:
         return [to_checksum_address(self.owner), to_checksum_address(self.operator), self.max_fee_bps]
+
+
+OPERATOR_ENV = "SLUICE_OPERATOR_ADDRESS"
+
+
+def parse_salt(salt: str | None) -> bytes:
+    """The CREATE2 salt: 0x + 64 hex digits, default keccak('sluice.v1') (as `sluice deploy --salt`)."""
+    if salt is None:
+        return DEFAULT_SALT
+    try:
+        value = bytes.fromhex(salt.removeprefix("0x"))
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise SluiceValueError("--salt must be 0x followed by 64 hex digits")
+    return value
+
+
+def resolve_params(
+    deployer: str,
+    chain_id: int,
+    *,
+    owner: str | None,
+    operator: str | None,
+    max_fee_bps: int,
+    salt: str | None,
+) -> DeployParams:
+    """The parameters of `sluice deploy` and `ape run deploy` from their options: owner defaults to
+    the deployer, the operator to $SLUICE_OPERATOR_ADDRESS, and on local chains to anvil's account 9."""
+    operator = operator or os.environ.get(OPERATOR_ENV)
+    if operator is None and chain_id in LOCAL_CHAIN_IDS:
+        from eth_account import Account
+
+        operator = Account.from_key(ANVIL_OPERATOR_KEY).address
+    if operator is None:
+        raise KeyConfigError(f"no operator signer: pass --operator ADDRESS or set {OPERATOR_ENV}")
+    for label, value in (("--operator", operator), ("--owner", owner)):
+        if value is not None and not is_address(value):
+            raise SluiceValueError(f"{label} {value!r} is not an address")
+    return DeployParams(
+        owner=to_checksum_address(owner or deployer),
+        operator=to_checksum_address(operator),
+        max_fee_bps=max_fee_bps,
+        salt=parse_salt(salt),
+    )
 
 
 def init_code(artifact: Artifact, params: DeployParams) -> bytes:
