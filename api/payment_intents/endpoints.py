@@ -13,15 +13,14 @@ from api.payment_intents.schemas import (
     CancelIn,
     CaptureIn,
     PaymentIntentCreate,
-    PaymentIntentPublic,
     TransactionsIn,
     TransactionsPublic,
-    present,
 )
 from api.schemas import ListResponse
 from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
 from sluice.intents.service import PaymentIntentService
+from sluice.intents.views import PaymentIntentPublic, present
 from sluice.models.payment_intent import PaymentIntentStatus
 from sluice.models.quote import Quote
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from api.schemas import BaseUnits, DecimalString, Strict
 from sluice.intents.schemas import METADATA_KEY_MAX, METADATA_MAX_KEYS, METADATA_VALUE_MAX
-from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
-from sluice.models.quote import Quote
-from sluice.pricing.currencies import minor_units
+from sluice.models.payment_intent import CaptureMethod
 
 
 class SplitIn(Strict):
@@ -59,113 +55,6 @@ class PaymentIntentCreate(Strict):
 class CancelIn(Strict):
     cancellation_reason: Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"] | None = (
         None
-    )
-
-
-class QuotePublic(BaseModel):
-    id: str
-    object: Literal["quote"] = "quote"
-    fiat_amount: str
-    currency: str
-    network: str
-    asset: str
-    rate: str
-    source: str
-    amount: str
-    created: int
-    locked_until: int
-
-    @classmethod
-    def of(cls, quote: Quote) -> QuotePublic:
-        return cls(
-            id=quote.id,
-            fiat_amount=str(quote.fiat_amount.quantize(Decimal(1).scaleb(-minor_units(quote.currency)))),
-            currency=quote.currency,
-            network=quote.network,
-            asset=quote.asset,
-            rate=_plain(quote.rate),
-            source=quote.source,
-            amount=str(quote.amount),
-            created=int(quote.created_at.timestamp()),
-            locked_until=int(quote.locked_until.timestamp()),
-        )
-
-
-class OnchainPublic(BaseModel):
-    chain_id: int
-    contract: str
-    kind: Literal["payments", "escrow"]
-    intent: dict[str, Any]
-    signature: str
-    typed_data: dict[str, Any]
-
-
-class PaymentIntentPublic(BaseModel):
-    id: str
-    object: Literal["payment_intent"] = "payment_intent"
-    status: PaymentIntentStatus
-    amount: str
-    amount_received: str
-    amount_capturable: str
-    amount_refunded: str
-    asset: str
-    decimals: int
-    network: str
-    capture_method: CaptureMethod
-    client_secret: str
-    created: int
-    expires_at: int
-    livemode: bool
-    description: str | None
-    metadata: dict[str, str]
-    payer: str | None
-    quote: QuotePublic | None
-    onchain: OnchainPublic
-    checkout_url: str
-    canceled_at: int | None
-    cancellation_reason: str | None
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros (NUMERIC columns pad to their scale)."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _ts(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp())
-
-
-def present(intent: PaymentIntent, checkout_base_url: str, quote: Quote | None = None) -> PaymentIntentPublic:
-    """The API view of an intent (what webhooks will carry too)."""
-    from sluice.intents.onchain import onchain_view
-
-    created = _ts(intent.created_at)
-    expires = _ts(intent.expires_at)
-    assert created is not None and expires is not None
-    return PaymentIntentPublic(
-        id=intent.id,
-        status=PaymentIntentStatus(intent.status),
-        amount=str(intent.amount),
-        amount_received=str(intent.amount_received),
-        amount_capturable=str(intent.amount_capturable),
-        amount_refunded=str(intent.amount_refunded),
-        asset=intent.asset,
-        decimals=intent.decimals,
-        network=intent.network,
-        capture_method=CaptureMethod(intent.capture_method),
-        client_secret=intent.client_secret,
-        created=created,
-        expires_at=expires,
-        livemode=intent.livemode,
-        description=intent.description,
-        metadata=intent.metadata_,
-        payer=intent.payer,
-        quote=QuotePublic.of(quote) if quote is not None else None,
-        onchain=OnchainPublic(**onchain_view(intent)),
-        checkout_url=f"{checkout_base_url.rstrip('/')}/{intent.id}",
-        canceled_at=_ts(intent.canceled_at),
-        cancellation_reason=intent.cancellation_reason,
     )
 
 

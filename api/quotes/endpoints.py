@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from api.deps import AnyKey, Session
 from api.payment_intents.endpoints import Intents
-from api.payment_intents.schemas import QuotePublic
 from sluice.errors import InvalidRequestError, SluiceError
 from sluice.intents.service import resolve_asset
+from sluice.intents.views import QuotePublic
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.audit import Audit
 from api.deps import ReadKey, SecretKey, Session
 from api.schemas import BaseUnits, ListResponse, Strict
-from sluice.models.refund import Refund, RefundStatus
 from sluice.refunds.service import RefundService
+from sluice.refunds.views import RefundPublic
 
 router = APIRouter(prefix="/refunds", tags=["refunds"])
 
@@ -20,29 +20,6 @@ class RefundCreate(Strict):
     payment_intent: str = Field(description="The intent (capture_method=manual) whose escrow is refunded.")
     amount: BaseUnits | None = Field(default=None, description="Base units; default all uncaptured funds.")
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
-
-
-class RefundPublic(BaseModel):
-    id: str
-    object: Literal["refund"] = "refund"
-    payment_intent: str
-    amount: str
-    status: RefundStatus
-    reason: str | None
-    tx_hash: str | None
-    created: int
-
-    @classmethod
-    def of(cls, refund: Refund) -> RefundPublic:
-        return cls(
-            id=refund.id,
-            payment_intent=refund.payment_intent_id,
-            amount=str(refund.amount),
-            status=RefundStatus(refund.status),
-            reason=refund.reason,
-            tx_hash=refund.tx_hash,
-            created=int(refund.created_at.timestamp()),
-        )
 
 
 async def refunds(request: Request) -> RefundService:

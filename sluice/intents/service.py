@@ -16,6 +16,7 @@ from sluice.chain.registry import Asset, NetworkConfig, Registry
 from sluice.config import Settings
 from sluice.db.base import utcnow
 from sluice.errors import InvalidRequestError, NotFoundError, SluiceError
+from sluice.events.service import EventType, intent_event, record_event
 from sluice.intents.repository import payment_intent_repository
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
 from sluice.intents.signing import allocate_nonce, operator_account, sign_payment_intent
@@ -171,6 +172,10 @@ class PaymentIntentService:
         )
         session.add(intent)
         await session.flush()
+        event = intent_event(
+            intent, EventType.payment_intent_created, str(self.settings.checkout_base_url), quote=quote
+        )
+        await record_event(session, event)
         return intent
 
     async def _amount(

@@ -1,6 +1,7 @@
 """Typed database models; importing this package registers every table on Base.metadata."""
 
 from sluice.models.audit import AuditLog
+from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
@@ -12,6 +13,7 @@ __all__ = [
     "ApiKeyKind",
     "AuditLog",
     "CaptureMethod",
+    "Event",
     "IdempotencyKey",
     "Merchant",
     "Mode",

@@ -7,6 +7,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlalchemy import func, select
 
+from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
 
 from conftest import auth
@@ -57,6 +58,18 @@ async def test_create_returns_a_signed_intent_and_stores_it(client, merchant, se
     async with sessions() as s:
         row = await s.get(PaymentIntent, body["id"])
         assert row is not None and row.amount == 25_000_000 and row.payout_address.lower() == PAYOUT
+
+
+async def test_create_records_a_created_event_carrying_the_response(client, merchant, sessions):
+    response = await create(client, merchant.secret, metadata={"order": "43"})
+    body = response.json()
+    async with sessions() as s:
+        events = (await s.execute(select(Event).where(Event.object_id == body["id"]))).scalars().all()
+    assert [(e.type, e.merchant_id, e.livemode) for e in events] == [
+        ("payment_intent.created", merchant.id, False)
+    ]
+    assert events[0].id.startswith("evt_") and events[0].dispatched_at is None
+    assert events[0].data["object"] == body
 
 
 async def test_manual_capture_uses_the_escrow_with_a_reclaim_time(client, merchant):

@@ -1,0 +1,115 @@
+"""Recording events inside the caller's transaction (API services and the indexer both use this).
+
+The caller owns the transaction: an event is committed exactly when the state change it describes is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sluice.db.base import utcnow
+from sluice.intents.views import present
+from sluice.models.event import Event
+from sluice.models.ids import new_id
+from sluice.models.payment_intent import PaymentIntent
+from sluice.models.quote import Quote
+from sluice.models.refund import Refund
+from sluice.refunds.views import RefundPublic
+
+
+class EventType(StrEnum):
+    payment_intent_created = "payment_intent.created"
+    payment_intent_processing = "payment_intent.processing"
+    payment_intent_succeeded = "payment_intent.succeeded"
+    payment_intent_requires_capture = "payment_intent.requires_capture"
+    payment_intent_partially_funded = "payment_intent.partially_funded"
+    payment_intent_canceled = "payment_intent.canceled"
+    payment_intent_expired = "payment_intent.expired"
+    payment_intent_reverted = "payment_intent.reverted"
+    payment_intent_amount_capturable_updated = "payment_intent.amount_capturable_updated"
+    refund_created = "refund.created"
+    refund_succeeded = "refund.succeeded"
+    refund_failed = "refund.failed"
+    webhook_endpoint_disabled = "webhook_endpoint.disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    merchant_id: str
+    livemode: bool
+    type: str
+    object_id: str | None
+    object: dict[str, Any]
+    previous_attributes: dict[str, Any] | None = None
+    request_id: str | None = None
+    id: str = field(default_factory=lambda: new_id("evt"))
+    created_at: datetime = field(default_factory=utcnow)
+
+    def row(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"object": self.object}
+        if self.previous_attributes:
+            data["previous_attributes"] = self.previous_attributes
+        return {
+            "id": self.id,
+            "merchant_id": self.merchant_id,
+            "livemode": self.livemode,
+            "type": str(self.type),
+            "object_id": self.object_id,
+            "data": data,
+            "request_id": self.request_id,
+            "created_at": self.created_at,
+        }
+
+
+def intent_event(
+    intent: PaymentIntent,
+    type: EventType | str,
+    checkout_base_url: str,
+    *,
+    quote: Quote | None = None,
+    previous_attributes: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> NewEvent:
+    """An event carrying the intent as GET /v1/payment_intents/{id} returns it now."""
+    view = present(intent, checkout_base_url, quote)
+    return NewEvent(
+        merchant_id=intent.merchant_id,
+        livemode=intent.livemode,
+        type=str(type),
+        object_id=intent.id,
+        object=view.model_dump(mode="json"),
+        previous_attributes=previous_attributes,
+        request_id=request_id,
+    )
+
+
+def refund_event(
+    refund: Refund, type: EventType | str, *, livemode: bool, request_id: str | None = None
+) -> NewEvent:
+    return NewEvent(
+        merchant_id=refund.merchant_id,
+        livemode=livemode,
+        type=str(type),
+        object_id=refund.id,
+        object=RefundPublic.of(refund).model_dump(mode="json"),
+        request_id=request_id,
+    )
+
+
+async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> list[str]:
+    """Inserts the events in one statement (the indexer records a batch at once); returns their ids."""
+    rows = [event.row() for event in events]
+    if rows:
+        await session.execute(insert(Event), rows)
+    return [row["id"] for row in rows]
+
+
+async def record_event(session: AsyncSession, event: NewEvent) -> str:
+    return (await record_events(session, [event]))[0]
