@@ -72,9 +72,10 @@ def create_app(
 
 def _v1_routers() -> list[APIRouter]:
     """Every /v1 router; each domain registers here."""
+    from api.audit_logs.endpoints import router as audit_logs
     from api.networks.endpoints import router as networks
     from api.payment_intents.endpoints import router as payment_intents
     from api.quotes.endpoints import router as quotes
     from api.refunds.endpoints import router as refunds
 
-    return [payment_intents, networks, quotes, refunds]
+    return [payment_intents, networks, quotes, refunds, audit_logs]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.db.pagination import keyset_page
 from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
 
 
@@ -56,30 +57,9 @@ class PaymentIntentRepository:
             stmt = stmt.where(PaymentIntent.created_at >= created_gte)
         if created_lte is not None:
             stmt = stmt.where(PaymentIntent.created_at <= created_lte)
-        if after is not None:  # older than the cursor
-            stmt = stmt.where(
-                or_(
-                    PaymentIntent.created_at < after[0],
-                    and_(PaymentIntent.created_at == after[0], PaymentIntent.id < after[1]),
-                )
-            )
-            stmt = stmt.order_by(PaymentIntent.created_at.desc(), PaymentIntent.id.desc())
-        elif before is not None:  # newer than the cursor, fetched oldest first then reversed
-            stmt = stmt.where(
-                or_(
-                    PaymentIntent.created_at > before[0],
-                    and_(PaymentIntent.created_at == before[0], PaymentIntent.id > before[1]),
-                )
-            )
-            stmt = stmt.order_by(PaymentIntent.created_at.asc(), PaymentIntent.id.asc())
-        else:
-            stmt = stmt.order_by(PaymentIntent.created_at.desc(), PaymentIntent.id.desc())
-        rows = list((await session.execute(stmt.limit(limit + 1))).scalars())
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        if before is not None:
-            rows.reverse()
-        return rows, has_more
+        return await keyset_page(
+            session, stmt, PaymentIntent.created_at, PaymentIntent.id, limit=limit, after=after, before=before
+        )
 
 
 payment_intent_repository = PaymentIntentRepository()
