@@ -207,5 +207,36 @@ def api(
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="warning", factory=False)
 
 
+@app.command()
+def indexer(
+    network: Annotated[
+        list[str] | None,
+        typer.Option("--network", "-n", help="Network to index (repeatable); default every deployed one."),
+    ] = None,
+    reindex_from: Annotated[
+        int | None,
+        typer.Option(
+            "--reindex-from",
+            help="Roll the network(s) back to this block (clears a halt) and exit; the next run re-indexes.",
+        ),
+    ] = None,
+) -> None:
+    """Follow the contracts' events into PostgreSQL and move payment intents (one leader per network)."""
+    import importlib
+
+    from sluice.config import get_settings
+
+    runner = importlib.import_module("indexer.runner")  # sluice/ never imports indexer/ directly
+    if reindex_from is not None and not network:
+        err.print("error: --reindex-from needs --network")
+        raise typer.Exit(code=2)
+    try:
+        runner.main(get_settings(), network or None, reindex_block=reindex_from)
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
 if __name__ == "__main__":
     app()

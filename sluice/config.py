@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     #: Seconds the idempotency middleware caches an authenticated key (0 = never): a revoked key
     #: can still claim or replay an idempotency key for this long; endpoints re-check it anyway.
     auth_cache_seconds: float = Field(default=5.0, ge=0)
+    #: Indexer: seconds between polls of the chain head once caught up.
+    indexer_poll_seconds: float = Field(default=0.5, gt=0)
+    #: Largest eth_getLogs block range (the range adapts below it) and the events per batch aimed at.
+    indexer_max_block_range: int = Field(default=5000, ge=1)
+    indexer_target_events: int = Field(default=5000, ge=1)
+    #: Recent blocks whose hashes are kept to detect reorganisations (at least 2x confirmations);
+    #: a reorganisation deeper than this halts the network's indexer with an alert.
+    indexer_reorg_window: int = Field(default=128, ge=2)
+    indexer_rpc_timeout_seconds: float = Field(default=20.0, gt=0)
+    #: How often a standby indexer tries to take the network's leader lock.
+    indexer_leader_poll_seconds: float = Field(default=1.0, gt=0)
+    #: Port of the indexer's Prometheus /metrics endpoint (unset: no endpoint).
+    indexer_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     #: Price source: "fixed" (rates below), "coingecko" or "chainlink"; stablecoins are quoted 1:1
     #: behind a depeg guard that checks them against the same source.
     price_source: Literal["fixed", "coingecko", "chainlink"] = "fixed"

@@ -1,6 +1,7 @@
 """Typed database models; importing this package registers every table on Base.metadata."""
 
 from sluice.models.audit import AuditLog
+from sluice.models.chain import IndexerBlock, IndexerState, OnchainEvent
 from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
@@ -15,8 +16,11 @@ __all__ = [
     "CaptureMethod",
     "Event",
     "IdempotencyKey",
+    "IndexerBlock",
+    "IndexerState",
     "Merchant",
     "Mode",
+    "OnchainEvent",
     "PaymentIntent",
     "PaymentIntentStatus",
     "Quote",

@@ -1,0 +1,390 @@
+"""Following one network: backfill and live tail are the same step, repeated.
+
+Each step asks one node, in one JSON-RPC batch, for the head, the finalized block, the header of the
+checkpoint (reorg check) and, up to the head seen last time, the logs of the next range plus the
+headers it needs. Blocks more than `window` below the head are treated as final: only the range's
+last header is fetched. Within the window every header is fetched and stored, the chain's parent
+links are checked, and each log's block hash must match its header, or the step is thrown away.
+The events, intent changes, outbox events, block window and checkpoint of a step commit in one
+transaction, fenced by a compare-and-set on the checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import asyncpg
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from indexer import metrics
+from indexer.apply import refresh_intents
+from indexer.leader import Leadership
+from indexer.progress import ProgressReporter
+from indexer.ranges import AdaptiveRange
+from indexer.rpc import RangeTooLargeError, RpcClient, RpcError
+from indexer.store import (
+    Checkpoint,
+    Header,
+    LostLeadershipError,
+    advance_checkpoint,
+    delete_above,
+    init_checkpoint,
+    insert_events,
+    intent_links,
+    intents_confirmed_between,
+    load_checkpoint,
+    store_blocks,
+    window_blocks,
+)
+from sluice.chain.events import ContractEvent, decode_logs, log_filter
+from sluice.chain.intents import ContractKind
+
+log = structlog.get_logger(__name__)
+
+
+class ReorgTooDeepError(RuntimeError):
+    """Raised when a reorganisation reaches below the stored block window: the network is halted."""
+
+
+class InconsistentStepError(RuntimeError):
+    """Raised when one step's answers disagree (a reorg while we asked): the step is retried."""
+
+
+@dataclass(frozen=True)
+class FollowerConfig:
+    network: str
+    chain_id: int
+    contracts: dict[ContractKind, str]
+    start_block: int
+    confirmations: int
+    window: int
+    poll_seconds: float
+    max_range: int
+    target_events: int
+    checkout_base_url: str
+
+
+@dataclass
+class StepResult:
+    events: int = 0
+    blocks: int = 0
+    caught_up: bool = False
+
+
+class NetworkFollower:
+    def __init__(
+        self,
+        config: FollowerConfig,
+        rpc: RpcClient,
+        sessions: async_sessionmaker[AsyncSession],
+        leadership: Leadership,
+        *,
+        reporter: ProgressReporter | None = None,
+    ) -> None:
+        self.config = config
+        self.rpc = rpc
+        self.sessions = sessions
+        self.leadership = leadership
+        self.reporter = reporter or ProgressReporter(config.network)
+        self.range = AdaptiveRange(config.max_range, config.target_events)
+        self.checkpoint: Checkpoint | None = None
+        self.head = -1
+        self.finalized_supported = True
+        self.network = config.network
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Waits for leadership, then follows the chain until `stop` is set (or the network halts)."""
+        while not stop.is_set():
+            if not await self.leadership.wait(stop):
+                return
+            metrics.LEADER.labels(self.network).set(1)
+            try:
+                await self._lead(stop)
+                return
+            except LostLeadershipError as exc:
+                log.error("indexer_lost_leadership", network=self.network, error=str(exc))
+            finally:
+                metrics.LEADER.labels(self.network).set(0)
+                await self.leadership.release()
+                self.reporter.close()
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        await self._load_checkpoint()
+        await self._probe_finalized()
+        while not stop.is_set():
+            if not await self.leadership.check():
+                raise LostLeadershipError("the advisory lock connection was lost")
+            try:
+                result = await self.step()
+            except ReorgTooDeepError:
+                raise
+            except (InconsistentStepError, RpcError, OSError, asyncpg.PostgresError) as exc:
+                log.warning("indexer_step_retry", network=self.network, error=str(exc)[:300])
+                await _sleep(stop, self.config.poll_seconds)
+                continue
+            if result.caught_up:
+                await _sleep(stop, self.config.poll_seconds)
+
+    async def _load_checkpoint(self) -> None:
+        async with self.sessions() as session, session.begin():
+            conn = await _raw(session)
+            await init_checkpoint(conn, self.network, self.config.chain_id, self.config.start_block)
+            checkpoint = await load_checkpoint(conn, self.network)
+        assert checkpoint is not None
+        if checkpoint.halted_reason:
+            metrics.HALTED.labels(self.network).set(1)
+            raise ReorgTooDeepError(
+                f"{self.network} is halted: {checkpoint.halted_reason}; fix the cause, then run "
+                f"`sluice indexer --network {self.network} --reindex-from BLOCK`"
+            )
+        self.checkpoint = checkpoint
+        self.head = max(self.head, checkpoint.head_block)
+        log.info(
+            "indexer_started",
+            network=self.network,
+            checkpoint=checkpoint.last_block,
+            head=checkpoint.head_block,
+            contracts=self.config.contracts,
+        )
+
+    async def _probe_finalized(self) -> None:
+        try:
+            await self.rpc.call("eth_getBlockByNumber", ["finalized", False])
+        except RpcError as exc:
+            self.finalized_supported = False
+            log.info("indexer_no_finalized_tag", network=self.network, error=str(exc)[:200])
+
+    # ------------------------------------------------------------------ one step
+
+    def _header_numbers(self, start: int, end: int, head: int) -> list[int]:
+        """Headers a range needs: every block within the window, else only the last one."""
+        first_in_window = max(start, head - self.config.window + 1)
+        numbers = list(range(first_in_window, end + 1))
+        return numbers if numbers else [end]
+
+    async def step(self) -> StepResult:
+        """One round: reorg check, then the next range's events committed with the checkpoint."""
+        cp = self.checkpoint
+        assert cp is not None
+        start = cp.last_block + 1
+        end = min(self.head, start + self.range.size - 1)
+        calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
+        if self.finalized_supported:
+            calls.append(("eth_getBlockByNumber", ["finalized", False]))
+        if cp.last_hash is not None:
+            calls.append(("eth_getBlockByNumber", [hex(cp.last_block), False]))
+        numbers: list[int] = []
+        if end >= start:
+            numbers = self._header_numbers(start, end, self.head)
+            calls.append(("eth_getLogs", [log_filter(self.config.contracts, start, end)]))
+            calls.extend(("eth_getBlockByNumber", [hex(n), False]) for n in numbers)
+        began = time.monotonic()
+        try:
+            results = await self.rpc.batch(calls)
+        except RangeTooLargeError as exc:
+            if self.range.size == 1:
+                raise RpcError(f"even a one-block range fails: {exc}") from exc
+            size = self.range.shrink()
+            log.info("indexer_range_shrunk", network=self.network, size=size, error=str(exc)[:200])
+            return StepResult()
+        fetched = time.monotonic() - began
+        it = iter(results)
+        head = int(next(it), 16)
+        finalized = None
+        if self.finalized_supported:
+            raw_final = next(it)
+            finalized = int(raw_final["number"], 16) if raw_final else None
+        self.head = head
+        metrics.HEAD_BLOCK.labels(self.network).set(head)
+        if cp.last_hash is not None:
+            current = next(it)
+            if current is None or current["hash"].lower() != cp.last_hash:
+                await self.handle_reorg(head, finalized)
+                return StepResult()
+        confirmed = self._confirmed(head, finalized)
+        if end < start:
+            if head > cp.last_block:
+                return StepResult()  # new blocks: fetch them right away
+            await self._commit(cp, [], [], cp.last_block, cp.last_hash, head, confirmed)
+            return StepResult(caught_up=True)
+        raw_logs = next(it)
+        headers = [Header.of(h) if h else None for h in it]
+        if any(h is None for h in headers):
+            raise InconsistentStepError("the node does not have every header of the range yet")
+        checked = self._check(cp, [h for h in headers if h is not None], raw_logs)
+        events = decode_logs([lg for lg in raw_logs if not lg.get("removed")])
+        block_times = {h.number: h.timestamp for h in checked}
+        missing = sorted({e.block_number for e in events if e.block_timestamp is None} - set(block_times))
+        if missing:
+            block_times.update(await self._timestamps(missing))
+        last = checked[-1]
+        await self._commit(cp, events, checked, end, last.hash, head, confirmed, block_times=block_times)
+        self.range.observe(len(events), end - start + 1, fetched)
+        elapsed = max(time.monotonic() - began, 1e-6)
+        metrics.BATCH_SECONDS.labels(self.network).observe(elapsed)
+        metrics.EVENTS_PER_SECOND.labels(self.network).set(len(events) / elapsed)
+        self.reporter.update(end, head, len(events), end - start + 1)
+        return StepResult(events=len(events), blocks=end - start + 1, caught_up=end >= head)
+
+    def _confirmed(self, head: int, finalized: int | None) -> int:
+        """Highest block counted as confirmed: the network's depth, or the node's finalized block."""
+        by_depth = head - max(self.config.confirmations, 1) + 1
+        return max(by_depth, finalized if finalized is not None else -1)
+
+    def _check(
+        self, cp: Checkpoint, headers: list[Header], raw_logs: Sequence[dict[str, Any]]
+    ) -> list[Header]:
+        """Parent links of consecutive headers and log block hashes; raises InconsistentStepError."""
+        by_number = {h.number: h for h in headers}
+        for h in headers:
+            parent = by_number.get(h.number - 1)
+            if parent is not None and h.parent_hash != parent.hash:
+                raise InconsistentStepError(f"block {h.number} does not link to block {parent.number}")
+        first = headers[0]
+        if (
+            cp.last_hash is not None
+            and first.number == cp.last_block + 1
+            and first.parent_hash != cp.last_hash
+        ):
+            raise InconsistentStepError(f"block {first.number} does not link to the checkpoint")
+        for lg in raw_logs:
+            header = by_number.get(int(lg["blockNumber"], 16))
+            if header is not None and lg["blockHash"].lower() != header.hash:
+                raise InconsistentStepError(f"logs of block {header.number} come from another fork")
+        return headers
+
+    async def _timestamps(self, numbers: Sequence[int]) -> dict[int, int]:
+        """Block times for nodes whose logs lack `blockTimestamp` (batched header requests)."""
+        out: dict[int, int] = {}
+        for i in range(0, len(numbers), 200):
+            chunk = numbers[i : i + 200]
+            results = await self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+            for n, raw in zip(chunk, results, strict=True):
+                if raw is None:
+                    raise InconsistentStepError(f"block {n} disappeared while fetching its time")
+                out[n] = int(raw["timestamp"], 16)
+        return out
+
+    async def _commit(
+        self,
+        cp: Checkpoint,
+        events: Sequence[ContractEvent],
+        headers: Sequence[Header],
+        last_block: int,
+        last_hash: str | None,
+        head: int,
+        confirmed: int,
+        *,
+        block_times: dict[int, int] | None = None,
+    ) -> None:
+        """Events, intents, outbox, block window and checkpoint in one transaction."""
+        stored_confirmed = min(confirmed, last_block)
+        new = Checkpoint(last_block, last_hash, head, max(stored_confirmed, -1))
+        if new == cp:
+            return
+        async with self.sessions() as session, session.begin():
+            conn = await _raw(session)
+            await advance_checkpoint(conn, self.network, cp, new)
+            touched: list[str] = []
+            if events:
+                links = await intent_links(conn, [e.onchain_id for e in events])
+                touched = await insert_events(
+                    conn, self.network, self.config.chain_id, events, links, block_times or {}
+                )
+            if headers:
+                await store_blocks(conn, self.network, headers, keep_from=last_block - self.config.window)
+            promoted = await intents_confirmed_between(
+                conn, self.network, cp.confirmed_block, new.confirmed_block
+            )
+            await refresh_intents(
+                session, conn, [*touched, *promoted], new.confirmed_block, self.config.checkout_base_url
+            )
+        self.checkpoint = new
+        for e in events:
+            metrics.EVENTS.labels(self.network, e.name).inc()
+        metrics.LAST_BLOCK.labels(self.network).set(last_block)
+        metrics.HEAD_LAG.labels(self.network).set(head - last_block)
+
+    # ------------------------------------------------------------------ reorgs
+
+    async def handle_reorg(self, head: int, finalized: int | None) -> None:
+        """Finds the newest stored block still canonical and rolls everything above it back."""
+        cp = self.checkpoint
+        assert cp is not None
+        async with self.sessions() as session:
+            stored = await window_blocks(await _raw(session), self.network)
+        ancestor: tuple[int, str] | None = None
+        for i in range(0, len(stored), 50):
+            chunk = stored[i : i + 50]
+            results = await self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n, _ in chunk])
+            for (number, hash_), raw in zip(chunk, results, strict=True):
+                if raw is not None and raw["hash"].lower() == hash_:
+                    ancestor = (number, hash_)
+                    break
+            if ancestor is not None:
+                break
+        if ancestor is None:
+            reason = (
+                f"reorganisation deeper than the {self.config.window}-block window below block "
+                f"{cp.last_block} (no stored block is canonical any more)"
+            )
+            log.critical(
+                "indexer_reorg_too_deep", network=self.network, checkpoint=cp.last_block, reason=reason
+            )
+            metrics.HALTED.labels(self.network).set(1)
+            async with self.sessions() as session, session.begin():
+                await advance_checkpoint(
+                    await _raw(session), self.network, cp, replace(cp, halted_reason=reason)
+                )
+            raise ReorgTooDeepError(f"{self.network}: {reason}")
+        number, hash_ = ancestor
+        depth = cp.last_block - number
+        confirmed = min(self._confirmed(head, finalized), number)
+        reverted = await self.rollback(number, hash_, head, confirmed)
+        metrics.REORGS.labels(self.network).inc()
+        metrics.REORG_DEPTH.labels(self.network).set(depth)
+        log.warning(
+            "indexer_reorg",
+            network=self.network,
+            depth=depth,
+            ancestor=number,
+            old_checkpoint=cp.last_block,
+            intents_reverted=reverted,
+        )
+
+    async def rollback(self, number: int, hash_: str | None, head: int, confirmed: int) -> int:
+        """Deletes everything above block `number` and recomputes the intents it touched."""
+        cp = self.checkpoint
+        assert cp is not None
+        new = Checkpoint(number, hash_, max(head, 0), min(confirmed, number))
+        async with self.sessions() as session, session.begin():
+            conn = await _raw(session)
+            await advance_checkpoint(conn, self.network, cp, new)
+            touched = await delete_above(conn, self.network, number)
+            events = await refresh_intents(
+                session, conn, touched, new.confirmed_block, self.config.checkout_base_url, after_reorg=True
+            )
+        self.checkpoint = new
+        return len(events)
+
+
+async def _raw(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction (for COPY-speed array statements)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    return driver
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

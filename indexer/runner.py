@@ -1,0 +1,204 @@
+"""Entry points: `run(settings, network_names, stop_event)` for embedding (e.g. `sluice dev`), `main` for
+the `sluice indexer` command.
+
+Each network runs as its own task with its own leader lock, RPC client and checkpoint; a network that
+halts (a reorganisation deeper than its window) stops alone and the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Mapping, Sequence
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from indexer import metrics
+from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError, _raw
+from indexer.leader import Leadership
+from indexer.rpc import RpcClient
+from sluice.chain.deploy import read_manifest
+from sluice.chain.intents import ContractKind
+from sluice.chain.network_config import CONTRACT_NAMES
+from sluice.chain.registry import NetworkConfig, Registry, get_registry
+from sluice.config import Settings
+from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+from sluice.errors import NetworkError
+
+log = structlog.get_logger(__name__)
+
+
+def start_block_of(network: NetworkConfig) -> int:
+    """Where to start: the earliest deploy block of the network's manifest, else 0 (with a warning)."""
+    manifest = read_manifest(network.name) or {}
+    blocks = [
+        entry.get("block_number")
+        for name, entry in (manifest.get("contracts") or {}).items()
+        if name in CONTRACT_NAMES.values()
+    ]
+    known = [int(b) for b in blocks if b is not None]
+    if not known:
+        log.warning("indexer_start_block_unknown", network=network.name, start_block=0)
+        return 0
+    return min(known)
+
+
+def follower_config(
+    network: NetworkConfig, settings: Settings, start_block: int | None = None
+) -> FollowerConfig:
+    contracts: dict[ContractKind, str] = {}
+    if network.contracts.payments:
+        contracts["payments"] = network.contracts.payments
+    if network.contracts.escrow:
+        contracts["escrow"] = network.contracts.escrow
+    if not contracts:
+        raise NetworkError(
+            f"no Sluice contracts on {network.name}: run `sluice deploy --network {network.name}` first"
+        )
+    if not network.rpc_urls:
+        raise NetworkError(f"no RPC URL for network {network.name!r}: set {network.rpc_env}")
+    return FollowerConfig(
+        network=network.name,
+        chain_id=network.chain_id,
+        contracts=contracts,
+        start_block=start_block_of(network) if start_block is None else start_block,
+        confirmations=network.confirmations,
+        window=max(settings.indexer_reorg_window, 2 * network.confirmations),
+        poll_seconds=settings.indexer_poll_seconds,
+        max_range=settings.indexer_max_block_range,
+        target_events=settings.indexer_target_events,
+        checkout_base_url=str(settings.checkout_base_url),
+    )
+
+
+def indexed_networks(registry: Registry, names: Sequence[str] | None) -> list[NetworkConfig]:
+    """The named networks, or every configured network with contracts and an RPC URL."""
+    if names:
+        return [registry.network(n) for n in names]
+    chosen = [n for n in registry if (n.contracts.payments or n.contracts.escrow) and n.rpc_urls]
+    if not chosen:
+        raise NetworkError("no network has Sluice contracts and an RPC URL; pass --network NAME")
+    return chosen
+
+
+async def run(
+    settings: Settings,
+    network_names: Sequence[str] | None = None,
+    stop_event: asyncio.Event | None = None,
+    *,
+    registry: Registry | None = None,
+    database_url: str | None = None,
+    start_blocks: Mapping[str, int] | None = None,
+) -> None:
+    """Indexes the networks until `stop_event` is set (or every network halted).
+
+    `network_names` None means every network with contracts and an RPC URL; `start_blocks` overrides
+    the manifests' deploy blocks (tests, chains deployed outside `sluice deploy`).
+    """
+    stop = stop_event or asyncio.Event()
+    registry = registry or get_registry()
+    networks = indexed_networks(registry, network_names)
+    configs = [follower_config(n, settings, (start_blocks or {}).get(n.name)) for n in networks]
+    url = database_url or resolve_database_url(settings)
+    engine = make_engine(url, pool_size=2 * len(configs) + 1)
+    sessions = make_sessionmaker(engine)
+    if settings.indexer_metrics_port:
+        metrics.start_metrics_server(settings.indexer_metrics_port)
+        log.info("indexer_metrics", port=settings.indexer_metrics_port)
+    tasks = [
+        asyncio.create_task(_follow(network, config, settings, sessions, url, stop), name=config.network)
+        for network, config in zip(networks, configs, strict=True)
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await engine.dispose()
+
+
+async def _follow(
+    network: NetworkConfig,
+    config: FollowerConfig,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
+    stop: asyncio.Event,
+) -> None:
+    rpc = RpcClient(
+        network.rpc_urls,
+        timeout=settings.indexer_rpc_timeout_seconds,
+        on_error=lambda kind: metrics.RPC_ERRORS.labels(network.name, kind).inc(),
+    )
+    leadership = Leadership(database_url, network.name, poll_seconds=settings.indexer_leader_poll_seconds)
+    follower = NetworkFollower(config, rpc, sessions, leadership)
+    try:
+        await follower.run(stop)
+    except ReorgTooDeepError as exc:
+        log.critical("indexer_network_halted", network=network.name, reason=str(exc))
+    finally:
+        await rpc.aclose()
+
+
+async def reindex_from(
+    settings: Settings, network_name: str, block: int, *, registry: Registry | None = None
+) -> int:
+    """Rolls a network back to `block` (events above deleted, intents recomputed), clears a halt;
+    the next run re-indexes from there. Returns the number of intent events recorded."""
+    from indexer.store import Checkpoint, load_checkpoint
+
+    registry = registry or get_registry()
+    network = registry.network(network_name)
+    config = follower_config(network, settings)
+    url = resolve_database_url(settings)
+    engine = make_engine(url, pool_size=1)
+    sessions = make_sessionmaker(engine)
+    leadership = Leadership(url, network.name)
+    rpc = RpcClient(network.rpc_urls, timeout=settings.indexer_rpc_timeout_seconds)
+    try:
+        stop = asyncio.Event()
+        await leadership.wait(stop)
+        async with sessions() as session:
+            cp = await load_checkpoint(await _raw(session), network.name)
+        if cp is None:
+            return 0
+        follower = NetworkFollower(config, rpc, sessions, leadership)
+        follower.checkpoint = cp
+        head = int(await rpc.call("eth_blockNumber", []), 16)
+        follower.checkpoint = Checkpoint(cp.last_block, cp.last_hash, cp.head_block, cp.confirmed_block, None)
+        async with sessions() as session, session.begin():
+            conn = await _raw(session)
+            await conn.execute(
+                "UPDATE indexer_state SET halted_reason = NULL WHERE network = $1", network.name
+            )
+        target = min(block, cp.last_block)
+        return await follower.rollback(target, None, head, follower._confirmed(head, None))
+    finally:
+        await leadership.release()
+        await rpc.aclose()
+        await engine.dispose()
+
+
+def main(
+    settings: Settings, network_names: Sequence[str] | None = None, *, reindex_block: int | None = None
+) -> None:
+    """`sluice indexer`: runs until SIGINT/SIGTERM."""
+    from sluice.logging import configure_logging
+
+    configure_logging(settings)
+    if reindex_block is not None:
+        for name in network_names or ():
+            count = asyncio.run(reindex_from(settings, name, reindex_block))
+            log.info("indexer_rewound", network=name, block=reindex_block, intent_events=count)
+        return
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, network_names, stop)
+
+    asyncio.run(_main())

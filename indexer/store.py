@@ -1,0 +1,273 @@
+"""The indexer's SQL: checkpoint (with fencing), raw events, the block window, rollback.
+
+Every function runs inside the caller's transaction on its asyncpg connection; set-based statements
+over arrays (`unnest`) keep a batch of thousands of events to a handful of round trips.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from sluice.chain.events import ContractEvent
+
+
+class LostLeadershipError(RuntimeError):
+    """Raised when the checkpoint moved under us: another indexer wrote this network's rows."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    last_block: int
+    last_hash: str | None
+    head_block: int
+    confirmed_block: int
+    halted_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Header:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> Header:
+        return cls(
+            number=int(raw["number"], 16),
+            hash=raw["hash"].lower(),
+            parent_hash=raw["parentHash"].lower(),
+            timestamp=int(raw["timestamp"], 16),
+        )
+
+
+@dataclass(frozen=True)
+class IntentLink:
+    """What an event row needs from its intent."""
+
+    id: str
+    merchant_id: str
+    network: str
+    contract_address: str
+    token_address: str | None
+    recipients: tuple[str | None, ...]
+
+
+async def load_checkpoint(conn: asyncpg.Connection, network: str) -> Checkpoint | None:
+    row = await conn.fetchrow(
+        "SELECT last_block, last_hash, head_block, confirmed_block, halted_reason "
+        "FROM indexer_state WHERE network = $1",
+        network,
+    )
+    if row is None:
+        return None
+    return Checkpoint(
+        row["last_block"], row["last_hash"], row["head_block"], row["confirmed_block"], row["halted_reason"]
+    )
+
+
+async def init_checkpoint(conn: asyncpg.Connection, network: str, chain_id: int, start_block: int) -> None:
+    """Creates the network's checkpoint just before its start block (no-op when it exists)."""
+    await conn.execute(
+        "INSERT INTO indexer_state (network, chain_id, last_block, last_hash, head_block, confirmed_block, "
+        "updated_at) VALUES ($1, $2, $3, NULL, 0, -1, now()) ON CONFLICT (network) DO NOTHING",
+        network,
+        chain_id,
+        start_block - 1,
+    )
+
+
+async def advance_checkpoint(
+    conn: asyncpg.Connection, network: str, old: Checkpoint, new: Checkpoint
+) -> None:
+    """Moves the checkpoint from `old` to `new`, or raises LostLeadershipError when it is no longer `old`.
+
+    Runs first in each batch's transaction: the row lock serialises writers, and the compare makes a
+    stale leader (one whose lock connection silently died) fail instead of writing twice.
+    """
+    status = await conn.execute(
+        "UPDATE indexer_state SET last_block = $2, last_hash = $3, head_block = $4, confirmed_block = $5, "
+        "halted_reason = $6, updated_at = now() "
+        "WHERE network = $1 AND last_block = $7 AND last_hash IS NOT DISTINCT FROM $8",
+        network,
+        new.last_block,
+        new.last_hash,
+        new.head_block,
+        new.confirmed_block,
+        new.halted_reason,
+        old.last_block,
+        old.last_hash,
+    )
+    if status != "UPDATE 1":
+        raise LostLeadershipError(f"the checkpoint of {network} moved: another indexer is writing it")
+
+
+async def intent_links(conn: asyncpg.Connection, onchain_ids: Sequence[bytes]) -> dict[bytes, IntentLink]:
+    rows = await conn.fetch(
+        "SELECT onchain_id, id, merchant_id, network, contract_address, token_address, splits "
+        "FROM payment_intents WHERE onchain_id = ANY($1::bytea[])",
+        list(set(onchain_ids)),
+    )
+    links = {}
+    for row in rows:
+        splits = row["splits"]
+        if isinstance(splits, str):
+            splits = json.loads(splits)
+        links[bytes(row["onchain_id"])] = IntentLink(
+            id=row["id"],
+            merchant_id=row["merchant_id"],
+            network=row["network"],
+            contract_address=row["contract_address"],
+            token_address=row["token_address"],
+            recipients=tuple(s.get("recipient") for s in splits or ()),
+        )
+    return links
+
+
+_INSERT_EVENTS = """
+INSERT INTO onchain_events (network, chain_id, contract_kind, contract_address, name, onchain_id,
+    payment_intent_id, merchant_id, tx_hash, log_index, tx_log_index, block_number, block_hash, block_time,
+    payer, merchant, token, amount, merchant_amount, fee_amounts, total, created_at)
+SELECT $1, $2, v.kind, v.contract, v.name, v.onchain_id, v.pi, v.mid, v.tx, v.li, v.tli, v.bn, v.bh, v.bt,
+    v.payer, v.merchant, v.token, v.amount, v.mamount, v.fees::jsonb, v.total, now()
+FROM unnest($3::varchar[], $4::varchar[], $5::varchar[], $6::bytea[], $7::varchar[], $8::varchar[],
+    $9::varchar[], $10::int[], $11::int[], $12::bigint[], $13::varchar[], $14::timestamptz[],
+    $15::varchar[], $16::varchar[], $17::varchar[], $18::numeric[], $19::numeric[], $20::text[],
+    $21::numeric[])
+    AS v(kind, contract, name, onchain_id, pi, mid, tx, li, tli, bn, bh, bt, payer, merchant, token, amount,
+         mamount, fees, total)
+ON CONFLICT (network, tx_hash, tx_log_index) DO UPDATE SET
+    block_number = excluded.block_number, block_hash = excluded.block_hash, block_time = excluded.block_time,
+    log_index = excluded.log_index
+WHERE onchain_events.block_hash <> excluded.block_hash
+"""
+
+
+def _utc(ts: int, cache: dict[int, datetime]) -> datetime:
+    value = cache.get(ts)
+    if value is None:
+        value = cache[ts] = datetime.fromtimestamp(ts, UTC)
+    return value
+
+
+async def insert_events(
+    conn: asyncpg.Connection,
+    network: str,
+    chain_id: int,
+    events: Sequence[ContractEvent],
+    links: dict[bytes, IntentLink],
+    block_times: dict[int, int],
+) -> list[str]:
+    """Stores the events (idempotent on the natural key); returns the ids of the intents they touch."""
+    cols: list[list[Any]] = [[] for _ in range(19)]
+    touched: set[str] = set()
+    times: dict[int, datetime] = {}
+    for e in events:
+        link = links.get(e.onchain_id)
+        if link is not None and (
+            link.network != network or link.contract_address.lower() != e.contract_address.lower()
+        ):
+            link = None  # same id on another contract or network: not this intent's payment
+        token = e.token
+        if e.name not in ("Paid", "Deposited"):
+            token = link.token_address if link is not None else None
+        fees = None
+        if e.fee_amounts is not None:
+            recipients = link.recipients if link is not None else ()
+            fees = json.dumps(
+                [
+                    {"recipient": recipients[i] if i < len(recipients) else None, "amount": str(a)}
+                    for i, a in enumerate(e.fee_amounts)
+                ]
+            )
+        ts = e.block_timestamp if e.block_timestamp is not None else block_times[e.block_number]
+        if link is not None:
+            touched.add(link.id)
+        for col, value in zip(
+            cols,
+            (
+                e.kind,
+                e.contract_address,
+                e.name,
+                e.onchain_id,
+                link.id if link else None,
+                link.merchant_id if link else None,
+                e.tx_hash,
+                e.log_index,
+                e.tx_log_index,
+                e.block_number,
+                e.block_hash,
+                _utc(ts, times),
+                e.payer,
+                e.merchant,
+                token,
+                e.amount,
+                e.merchant_amount,
+                fees,
+                e.total,
+            ),
+            strict=True,
+        ):
+            col.append(value)
+    if events:
+        await conn.execute(_INSERT_EVENTS, network, chain_id, *cols)
+    return sorted(touched)
+
+
+async def store_blocks(
+    conn: asyncpg.Connection, network: str, headers: Sequence[Header], keep_from: int
+) -> None:
+    """Records headers of the window and forgets those below `keep_from`."""
+    if headers:
+        await conn.execute(
+            "INSERT INTO indexer_blocks (network, number, hash, parent_hash) "
+            "SELECT $1, n, h, p FROM unnest($2::bigint[], $3::varchar[], $4::varchar[]) AS v(n, h, p) "
+            "ON CONFLICT (network, number) DO UPDATE "
+            "SET hash = excluded.hash, parent_hash = excluded.parent_hash",
+            network,
+            [h.number for h in headers],
+            [h.hash for h in headers],
+            [h.parent_hash for h in headers],
+        )
+    await conn.execute("DELETE FROM indexer_blocks WHERE network = $1 AND number < $2", network, keep_from)
+
+
+async def window_blocks(conn: asyncpg.Connection, network: str) -> list[tuple[int, str]]:
+    """(number, hash) of the stored window, newest first."""
+    rows = await conn.fetch(
+        "SELECT number, hash FROM indexer_blocks WHERE network = $1 ORDER BY number DESC", network
+    )
+    return [(r["number"], r["hash"]) for r in rows]
+
+
+async def intents_confirmed_between(
+    conn: asyncpg.Connection, network: str, after: int, up_to: int
+) -> list[str]:
+    """Intents with an event in (after, up_to]: they may have just reached their confirmation depth."""
+    if up_to <= after:
+        return []
+    rows = await conn.fetch(
+        "SELECT DISTINCT payment_intent_id FROM onchain_events WHERE network = $1 AND block_number > $2 "
+        "AND block_number <= $3 AND payment_intent_id IS NOT NULL",
+        network,
+        after,
+        up_to,
+    )
+    return [r[0] for r in rows]
+
+
+async def delete_above(conn: asyncpg.Connection, network: str, block: int) -> list[str]:
+    """Deletes the events and window blocks above `block` (a reorg); returns the intents they touched."""
+    rows = await conn.fetch(
+        "DELETE FROM onchain_events WHERE network = $1 AND block_number > $2 RETURNING payment_intent_id",
+        network,
+        block,
+    )
+    await conn.execute("DELETE FROM indexer_blocks WHERE network = $1 AND number > $2", network, block)
+    return sorted({r[0] for r in rows if r[0] is not None})
