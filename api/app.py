@@ -73,9 +73,11 @@ def create_app(
 def _v1_routers() -> list[APIRouter]:
     """Every /v1 router; each domain registers here."""
     from api.audit_logs.endpoints import router as audit_logs
+    from api.events.endpoints import router as events
     from api.networks.endpoints import router as networks
     from api.payment_intents.endpoints import router as payment_intents
     from api.quotes.endpoints import router as quotes
     from api.refunds.endpoints import router as refunds
+    from api.webhook_endpoints.endpoints import router as webhook_endpoints
 
-    return [payment_intents, networks, quotes, refunds, audit_logs]
+    return [payment_intents, networks, quotes, refunds, audit_logs, events, webhook_endpoints]

@@ -238,5 +238,35 @@ def indexer(
         pass
 
 
+@app.command()
+def worker(
+    no_jobs: Annotated[
+        bool, typer.Option("--no-jobs", help="Deliver webhooks only; run no scheduled jobs.")
+    ] = False,
+) -> None:
+    """Run the webhook delivery worker and the scheduled jobs; run as many as you like side by side."""
+    import asyncio
+    import signal
+
+    from sluice.config import get_settings
+    from sluice.logging import configure_logging
+    from sluice.webhooks.worker import run_worker
+
+    settings = get_settings()
+    configure_logging(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop, scheduled_jobs=not no_jobs)
+
+    try:
+        asyncio.run(main())
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+
+
 if __name__ == "__main__":
     app()

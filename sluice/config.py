@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     coingecko_plan: Literal["demo", "pro"] = "demo"
     #: Largest deviation of a stablecoin from its peg before quoting it 1:1 is refused.
     depeg_band: Decimal = Decimal("0.02")
+    #: Webhooks: deliver to loopback/private/link-local addresses (local receivers in development;
+    #: `sluice dev` sets it). Never in production.
+    webhook_allow_private: bool = False
+    #: AES-256-GCM key (32 bytes, base64 or hex) encrypting webhook secrets at rest, or a file holding
+    #: it; required in production. Elsewhere one is generated into data_dir/webhook_secret.key.
+    webhook_secret_key: SecretStr | None = None
+    webhook_secret_key_file: Path | None = None
+    #: Seconds to connect to a webhook receiver, and for the whole request (connect to last byte).
+    webhook_connect_timeout: float = Field(default=5.0, gt=0)
+    webhook_timeout: float = Field(default=15.0, gt=0)
+    #: Deliveries one worker process has in flight at once.
+    webhook_concurrency: int = Field(default=64, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:
@@ -90,6 +102,17 @@ class Settings(BaseSettings):
             and self.operator_key_file is None
         ):
             raise ValueError("SLUICE_OPERATOR_KEY or SLUICE_OPERATOR_KEY_FILE is required in production")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_settings(self) -> Settings:
+        if self.env == Environment.production:
+            if self.webhook_secret_key is None and self.webhook_secret_key_file is None:
+                raise ValueError(
+                    "SLUICE_WEBHOOK_SECRET_KEY or SLUICE_WEBHOOK_SECRET_KEY_FILE is required in production"
+                )
+            if self.webhook_allow_private:
+                raise ValueError("SLUICE_WEBHOOK_ALLOW_PRIVATE is for development; not allowed in production")
         return self
 
     def async_database_url(self) -> str | None:

@@ -34,6 +34,16 @@ class RelayError(SluiceError, RuntimeError):
     http_status = 502
 
 
+class RelayRevertedError(RelayError):
+    """Raised when the operator's transaction was mined and reverted: it definitely did nothing."""
+
+    code = "relay_reverted"
+
+    def __init__(self, message: str, *, tx_hash: str) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
+
+
 @dataclass(frozen=True)
 class EscrowState:
     deposited: int
@@ -117,5 +127,5 @@ async def send_and_wait(w3: AsyncWeb3, call: OperatorCall, timeout: float) -> st
     except Exception as exc:
         raise RelayError(f"{call.action} transaction {call.hash} was not mined in {timeout:.0f} s") from exc
     if receipt["status"] != 1:
-        raise RelayError(f"{call.action} transaction {call.hash} reverted")
+        raise RelayRevertedError(f"{call.action} transaction {call.hash} reverted", tx_hash=call.hash)
     return call.hash

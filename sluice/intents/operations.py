@@ -105,8 +105,10 @@ class ChainOperations:
                 code="payment_intent_unexpected_state",
             )
         amount = _within_capturable(state, amount, "amount_to_capture")
+        before = _snapshot(intent)
         await relay(w3, network, intent, "capture", self.intents.settings, amount=amount)
         apply_escrow_state(intent, await read_escrow(w3, network, intent))
+        await self._record_escrow_change(session, intent, before)
         return intent
 
     async def refund_escrow(
@@ -127,8 +129,13 @@ class ChainOperations:
                 "nothing to refund: no uncaptured funds in escrow", code="charge_already_refunded"
             )
         amount = _within_capturable(state, amount, "amount")
-        tx_hash = await relay(w3, network, intent, "refund", self.intents.settings, amount=amount)
+        before = _snapshot(intent)
+        try:
+            tx_hash = await relay(w3, network, intent, "refund", self.intents.settings, amount=amount)
+        except RelayRevertedError as exc:
+            raise RefundRevertedError(str(exc), amount=amount, tx_hash=exc.tx_hash) from exc
         apply_escrow_state(intent, await read_escrow(w3, network, intent))
+        await self._record_escrow_change(session, intent, before)
         return intent, amount, tx_hash
 
     async def cancel(
@@ -137,21 +144,41 @@ class ChainOperations:
         """Cancels the intent and makes sure it can no longer be paid: a funded escrow is voided (the
         payer gets the funds back); otherwise the intent's nonce is burnt on its contract."""
         intent = await self.intents.get(session, principal, intent_id, lock=True)
+        before = _snapshot(intent)
         funded = PaymentIntentStatus(intent.status) == PaymentIntentStatus.requires_capture
-        intent = await self.intents.cancel(session, principal, intent_id, reason)
+        intent = await self.intents.cancel(session, principal, intent_id, reason, record=False)
         network = self.intents.registry.network(intent.network)
         if not network.rpc_urls:
             log.warning(
                 "intent_cancel_not_invalidated", intent=intent.id, network=network.name, reason="no RPC URL"
             )
-            return intent
-        w3 = async_web3(network)
-        if funded:
-            await relay(w3, network, intent, "void", self.intents.settings)
-            apply_escrow_state(intent, await read_escrow(w3, network, intent))
         else:
-            await invalidate(w3, network, intent, self.intents.settings)
+            w3 = async_web3(network)
+            if funded:
+                await relay(w3, network, intent, "void", self.intents.settings)
+                apply_escrow_state(intent, await read_escrow(w3, network, intent))
+            else:
+                await invalidate(w3, network, intent, self.intents.settings)
+        # Recorded after the chain step, so the event shows the voided amounts.
+        await self.intents.record_change(
+            session, intent, EventType.payment_intent_canceled, _changed(before, intent)
+        )
         return intent
+
+    async def _record_escrow_change(
+        self, session: AsyncSession, intent: PaymentIntent, before: dict[str, str]
+    ) -> None:
+        """After a capture or refund: `payment_intent.<new status>` when the status moved, else
+        `payment_intent.amount_capturable_updated` when the capturable amount did."""
+        changed = _changed(before, intent)
+        if "status" in changed:
+            type = _STATUS_EVENTS.get(PaymentIntentStatus(intent.status))
+            if type is not None:
+                await self.intents.record_change(session, intent, type, changed)
+        elif "amount_capturable" in changed:
+            await self.intents.record_change(
+                session, intent, EventType.payment_intent_amount_capturable_updated, changed
+            )
 
     async def _escrow(self, intent: PaymentIntent) -> tuple[NetworkConfig, AsyncWeb3, EscrowState]:
         network = self.intents.registry.network(intent.network)
@@ -159,6 +186,32 @@ class ChainOperations:
         state = await read_escrow(w3, network, intent)
         apply_escrow_state(intent, state)
         return network, w3, state
+
+
+class RefundRevertedError(RelayRevertedError):
+    """Raised when the relayed escrow refund reverted on chain; carries the amount it asked for."""
+
+    def __init__(self, message: str, *, amount: int, tx_hash: str) -> None:
+        super().__init__(message, tx_hash=tx_hash)
+        self.amount = amount
+
+
+_STATUS_EVENTS = {
+    PaymentIntentStatus.succeeded: EventType.payment_intent_succeeded,
+    PaymentIntentStatus.canceled: EventType.payment_intent_canceled,
+    PaymentIntentStatus.requires_capture: EventType.payment_intent_requires_capture,
+}
+_WATCHED = ("status", "amount_received", "amount_capturable", "amount_refunded")
+
+
+def _snapshot(intent: PaymentIntent) -> dict[str, str]:
+    """The fields an escrow call changes, as the API shows them (previous_attributes)."""
+    return {name: str(getattr(intent, name)) for name in _WATCHED}
+
+
+def _changed(before: dict[str, str], intent: PaymentIntent) -> dict[str, str]:
+    now = _snapshot(intent)
+    return {name: value for name, value in before.items() if now[name] != value}
 
 
 def _within_capturable(state: EscrowState, amount: int | None, param: str) -> int:

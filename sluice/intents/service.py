@@ -343,11 +343,39 @@ class PaymentIntentService:
     # ---------------------------------------------------------------- cancel
 
     async def cancel(
-        self, session: AsyncSession, principal: Principal, intent_id: str, reason: str | None
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        reason: str | None,
+        *,
+        record: bool = True,
     ) -> PaymentIntent:
-        """Moves the intent to canceled in the database (ChainOperations.cancel makes it unpayable)."""
+        """Moves the intent to canceled in the database (ChainOperations.cancel makes it unpayable)
+        with a `payment_intent.canceled` event (unless `record` is False: the caller records it)."""
         intent = await self.get(session, principal, intent_id, lock=True)
+        previous = str(intent.status)
         transition(intent, PaymentIntentStatus.canceled, action="cancel")
         intent.canceled_at = utcnow()
         intent.cancellation_reason = reason or "requested_by_customer"
+        if record:
+            await self.record_change(session, intent, EventType.payment_intent_canceled, {"status": previous})
         return intent
+
+    async def record_change(
+        self,
+        session: AsyncSession,
+        intent: PaymentIntent,
+        type: EventType,
+        previous_attributes: dict[str, Any] | None = None,
+    ) -> None:
+        """Records an event carrying the intent as the API shows it now, in the caller's transaction."""
+        quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
+        event = intent_event(
+            intent,
+            type,
+            str(self.settings.checkout_base_url),
+            quote=quote,
+            previous_attributes=previous_attributes,
+        )
+        await record_event(session, event)

@@ -8,12 +8,14 @@ from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.models.refund import Refund, RefundStatus
+from sluice.models.webhook import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
     "ApiKeyKind",
     "AuditLog",
     "CaptureMethod",
+    "DeliveryStatus",
     "Event",
     "IdempotencyKey",
     "IndexerBlock",
@@ -26,4 +28,7 @@ __all__ = [
     "Quote",
     "Refund",
     "RefundStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -17,6 +17,8 @@ class RefundPublic(BaseModel):
     status: RefundStatus
     reason: str | None
     tx_hash: str | None
+    #: Why a `failed` refund failed ("transaction_reverted"); None otherwise.
+    failure_reason: str | None = None
     created: int
 
     @classmethod
@@ -28,5 +30,6 @@ class RefundPublic(BaseModel):
             status=RefundStatus(refund.status),
             reason=refund.reason,
             tx_hash=refund.tx_hash,
+            failure_reason=refund.failure_reason,
             created=int(refund.created_at.timestamp()),
         )

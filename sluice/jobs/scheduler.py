@@ -1,0 +1,92 @@
+"""APScheduler inside `sluice worker`: interval jobs, each in its own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sluice.config import Settings
+from sluice.db.session import transaction
+from sluice.jobs.tasks import expire_intents, prune_idempotency, refresh_prices
+
+if TYPE_CHECKING:
+    from sluice.webhooks.worker import WebhookWorker
+
+log = structlog.get_logger(__name__)
+
+#: Seconds between runs.
+EXPIRE_EVERY = 15
+PRUNE_EVERY = 3600
+PRICES_EVERY = 60
+REDRIVE_EVERY = 15
+
+
+def start_scheduler(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, worker: WebhookWorker
+) -> AsyncIOScheduler:
+    """Starts the jobs on the running event loop; the caller shuts the scheduler down."""
+    from sluice.pricing.factory import build_price_source
+
+    try:
+        prices = build_price_source(settings)
+    except Exception as exc:  # a misconfigured source must not stop webhook delivery
+        log.warning("price_source_unavailable", error=str(exc))
+        prices = None
+
+    async def expire() -> None:
+        async with transaction(sessions) as session:
+            ids = await expire_intents(session, worker.clock(), str(settings.checkout_base_url))
+        if ids:
+            log.info("intents_expired", count=len(ids))
+
+    async def prune() -> None:
+        async with transaction(sessions) as session:
+            count = await prune_idempotency(session)
+        if count:
+            log.info("idempotency_keys_pruned", count=count)
+
+    async def prices_job() -> None:
+        if prices is None:
+            return
+        async with transaction(sessions) as session:
+            await refresh_prices(session, prices, worker.clock())
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    jobs: list[tuple[str, Callable[[], Awaitable[Any]], int]] = [
+        ("expire_intents", expire, EXPIRE_EVERY),
+        ("prune_idempotency_keys", prune, PRUNE_EVERY),
+        ("refresh_prices", prices_job, PRICES_EVERY),
+        ("redrive_stuck_deliveries", worker.redrive_once, REDRIVE_EVERY),
+    ]
+    for name, job, seconds in jobs:
+        scheduler.add_job(
+            _logged(name, job),
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=_soon(),  # a first run right after start, then every `seconds`
+        )
+    scheduler.start()
+    return scheduler
+
+
+def _soon() -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=1)
+
+
+def _logged(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("scheduled_job_failed", job=name)
+
+    run.__name__ = name
+    return run

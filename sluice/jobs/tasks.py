@@ -1,0 +1,85 @@
+"""The scheduled jobs, each one transaction that several workers may run at the same time:
+rows are claimed with `FOR UPDATE SKIP LOCKED`, or the job takes a transaction-scoped advisory lock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sluice.errors import SluiceError
+from sluice.events.service import EventType, intent_event, record_events
+from sluice.idempotency.service import prune_idempotency_keys
+from sluice.intents.states import transition
+from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
+from sluice.models.quote import Quote
+from sluice.pricing.base import PriceSource
+
+log = structlog.get_logger(__name__)
+
+#: pg_try_advisory_xact_lock keys of jobs that must not run twice at once.
+PRUNE_LOCK = 0x51_0001
+
+
+async def expire_intents(
+    session: AsyncSession, now: datetime, checkout_base_url: str, limit: int = 500
+) -> list[str]:
+    """Moves unpaid intents past their deadline to `expired`, with a `payment_intent.expired` event
+    each, in this transaction; returns their ids. Intents another worker (or the indexer, or a
+    cancel) holds right now are skipped and picked up next time."""
+    intents = (
+        await session.execute(
+            select(PaymentIntent)
+            .where(
+                PaymentIntent.status == PaymentIntentStatus.requires_payment,
+                PaymentIntent.expires_at <= now,
+            )
+            .order_by(PaymentIntent.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalars()
+    events = []
+    for intent in intents:
+        transition(intent, PaymentIntentStatus.expired, action="expire")
+        events.append(
+            intent_event(
+                intent,
+                EventType.payment_intent_expired,
+                checkout_base_url,
+                previous_attributes={"status": PaymentIntentStatus.requires_payment.value},
+            )
+        )
+    await session.flush()
+    await record_events(session, events)
+    return [e.object_id for e in events if e.object_id]
+
+
+async def prune_idempotency(session: AsyncSession) -> int | None:
+    """Deletes idempotency keys older than 24 h; None when another worker is already doing it."""
+    if not await session.scalar(select(func.pg_try_advisory_xact_lock(PRUNE_LOCK))):
+        return None
+    return await prune_idempotency_keys(session)
+
+
+async def refresh_prices(
+    session: AsyncSession, prices: PriceSource, now: datetime, *, window: timedelta = timedelta(days=1)
+) -> tuple[int, int]:
+    """Asks the price source for every pair merchants quoted in the last day, so the worker's cache
+    is warm and a failing source shows in the logs before a checkout needs it; (ok, failed)."""
+    pairs = (
+        await session.execute(
+            select(distinct(Quote.asset), Quote.currency).where(Quote.created_at >= now - window).limit(100)
+        )
+    ).all()
+    ok = failed = 0
+    for asset, currency in pairs:
+        try:
+            await prices.rate(asset, currency)
+            ok += 1
+        except SluiceError as exc:
+            failed += 1
+            log.warning("price_refresh_failed", pair=f"{asset}/{currency}", error=str(exc))
+    return ok, failed

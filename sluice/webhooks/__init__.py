@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints, the delivery worker, signing, the SSRF guard."""
