@@ -14,7 +14,15 @@ from sluice.chain.rpc import async_web3
 from sluice.chain.transactions import PaymentMethod, build_payment_transactions, build_permit_transaction
 from sluice.db.base import utcnow
 from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
-from sluice.intents.escrow import EscrowState, apply_escrow_state, invalidate, read_escrow, relay
+from sluice.events.service import EventType
+from sluice.intents.escrow import (
+    EscrowState,
+    RelayRevertedError,
+    apply_escrow_state,
+    invalidate,
+    read_escrow,
+    relay,
+)
 from sluice.intents.onchain import contract_kind, to_onchain
 from sluice.intents.service import PaymentIntentService
 from sluice.merchants.service import Principal, check_address
