@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup solc-wrapper demo test test-slow lint typecheck contracts bench-gas clean
+.PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas clean
 
 help:
 	@echo "make demo       start anvil, deploy the contracts and print their addresses"
@@ -13,7 +13,12 @@ help:
 	@echo "make test-slow  the long runs (10,000 escrow invariant examples)"
 	@echo "make setup      install Python and npm dependencies (idempotent)"
 
-setup: $(VENV)/.installed node_modules/.installed solc-wrapper
+setup: $(VENV)/.installed node_modules/.installed solc-wrapper chromium
+
+# The checkout's browser tests drive Debian's Chromium through playwright's Python client
+# (`playwright install` cannot download its own browser here). Installed only when missing.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
 # ape-solidity compiles through py-solc-x, which wants a native solc (and cannot download one
 # everywhere): link the project's solcjs wrapper in its place. Idempotent.

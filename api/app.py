@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api import errors
+from api.checkout import install as install_checkout
 from api.health.endpoints import router as health_router
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import RequestIdMiddleware
 from api.ratelimit import RateLimitMiddleware
 from sluice.chain.registry import Registry, get_registry
+from sluice.checkout.service import CheckoutService
 from sluice.config import Settings, get_settings
 from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+from sluice.demo import DemoConfig
 from sluice.intents.operations import ChainOperations
 from sluice.intents.service import PaymentIntentService
 from sluice.logging import configure_logging
@@ -29,6 +32,7 @@ def create_app(
     *,
     registry: Registry | None = None,
     prices: PriceSource | None = None,
+    demo: DemoConfig | None = None,
 ) -> FastAPI:
     """An app bound to one database; `database_url` (asyncpg), `registry` and `prices` override the
     configured ones (tests)."""
@@ -48,6 +52,7 @@ def create_app(
         )
         app.state.operations = ChainOperations(app.state.intents)
         app.state.refunds = RefundService(app.state.operations)
+        app.state.checkout = CheckoutService(app.state.intents.registry)
         try:
             yield
         finally:
@@ -67,6 +72,11 @@ def create_app(
     app.include_router(health_router)
     for router in _v1_routers():
         app.include_router(router, prefix="/v1")
+    install_checkout(app)
+    if demo is not None:  # dev mode only: `sluice dev` passes the demo merchant
+        from api.demo import install as install_demo
+
+        install_demo(app, demo)
     return app
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -157,21 +156,43 @@ def deploy_verify(network: NetworkOpt, rpc_url: RpcOpt = None) -> None:
 @app.command()
 def dev(
     port: Annotated[int, typer.Option(help="anvil's port.")] = 8545,
+    api_port: Annotated[
+        int, typer.Option(help="The API's port (checkout at /pay, demo shop at /demo).")
+    ] = 8000,
+    host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
     reset: Annotated[
-        bool, typer.Option("--reset", help="Forget the local chain's saved state first.")
+        bool,
+        typer.Option("--reset", help="Forget the saved chain, demo merchant and embedded database first."),
     ] = False,
     exit_after_setup: Annotated[
-        bool, typer.Option("--exit-after-setup", help="Stop once everything is deployed (for scripts).")
+        bool, typer.Option("--exit-after-setup", help="Stop once the chain is deployed (for scripts).")
     ] = False,
+    info_file: Annotated[
+        Path | None, typer.Option(help="Where to write the stack's URLs and keys; default .sluice/dev.json.")
+    ] = None,
 ) -> None:
-    """Run a local anvil chain with the contracts and dev tokens deployed; Ctrl-C stops it (state is kept)."""
-    from sluice.dev import anvil, data_dir, setup_local_chain
+    """Run everything locally: PostgreSQL, anvil with the contracts and dev tokens, a demo merchant,
+    and the API + indexer + webhook worker. Ctrl-C stops it all; the next run resumes the same data."""
+    from sluice.dev import (
+        FUNDED_ACCOUNTS,
+        anvil,
+        data_dir,
+        default_info_file,
+        prepare_database,
+        reset_data,
+        run_stack,
+        setup_local_chain,
+    )
+    from sluice.devstack import DevContext
+    from sluice.paths import deployments_dir
 
-    state = data_dir() / "anvil" / "state.json"
-    if reset and state.exists():
-        state.unlink()
+    directory = data_dir()
+    if reset:
+        from sluice.config import get_settings
+
+        reset_data(directory, embedded_db=get_settings().database_url is None)
     try:
-        with anvil(port, state) as url:
+        with anvil(port, directory / "anvil" / "state.json") as url:
             chain = setup_local_chain(url)
             table = Table(title=f"Sluice dev chain at {url} (chain id 31337)")
             table.add_column("name")
@@ -186,13 +207,51 @@ def dev(
             console.print("manifest: deployments/local.json; dev accounts 1-5 hold 1,000,000 of each token")
             if exit_after_setup:
                 return
-            console.print("running; press Ctrl-C to stop (the chain's state is saved in .data/anvil/)")
-            while True:
-                time.sleep(3600)
+            database_url, _ = prepare_database(directory)
+            accounts = Web3(Web3.HTTPProvider(url)).eth.accounts[1 : FUNDED_ACCOUNTS + 1]
+            ctx = DevContext(
+                data_dir=directory,
+                database_url=database_url,
+                rpc_url=url,
+                manifest=chain.manifest,
+                deployments_dir=deployments_dir(),
+                host=host,
+                api_port=api_port,
+                funded_accounts=[str(a) for a in accounts],
+            )
+            run_stack(ctx, info_file or default_info_file(), _print_dev_info)
+            console.print("stopped; the chain and the database are kept in " + str(directory))
     except KeyboardInterrupt:
         console.print("stopped")
     except SluiceError as exc:
         raise _fail(exc) from exc
+
+
+def _print_dev_info(info: dict[str, object]) -> None:
+    """What a newcomer needs, one fact a line (plain echo: long lines must not wrap)."""
+    components = info["components"]
+    assert isinstance(components, dict)
+    missing = [name for name, running in components.items() if not running]
+    lines = [
+        "",
+        "Sluice dev is running",
+        f"  API          {info['api_url']}",
+        f"  API docs     {info['docs_url']}",
+        f"  Demo shop    {info['demo_url']}",
+        f"  Checkout     {info['demo_intent']['checkout_url']}",  # type: ignore[index]
+        f"  Chain        {info['rpc_url']} (chain id {info['chain_id']}, network {info['network']})",
+        f"  Secret key   {info['secret_key']}",
+        f"  Publishable  {info['publishable_key']}",
+        f"  Webhooks     {info['webhook_endpoint_id'] or 'not available in this build'}"
+        f" -> {info['webhook_receiver_url']} (verified deliveries are printed below)",
+        *([f"  Not running  {', '.join(missing)} (not in this build yet)"] if missing else []),
+        "",
+        "Create a payment intent:",
+        f"  {info['curl']}",
+        "",
+        "Facts for scripts: .sluice/dev.json. Press Ctrl-C to stop (everything is kept for the next run).",
+    ]
+    typer.echo("\n".join(lines))
 
 
 @app.command()

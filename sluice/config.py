@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     intent_ttl_seconds: int = Field(default=900, gt=0, le=7 * 86400)
     #: Escrow intents: how long after the payment deadline the payer must wait to reclaim.
     escrow_reclaim_seconds: int = Field(default=7 * 86400, gt=0)
-    #: Base URL of the hosted checkout page (`checkout_url` = base + "/" + intent id).
-    checkout_base_url: str = "http://127.0.0.1:8000/checkout"
+    #: Base URL of the hosted checkout page (`checkout_url` = base + "/" + intent id + "?secret=" +
+    #: client secret); the API serves the page at /pay.
+    checkout_base_url: str = "http://127.0.0.1:8000/pay"
     #: Requests per second and burst per API key (in-process: with N API processes the limit is N×).
     rate_limit_per_second: float = Field(default=100.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)

@@ -85,3 +85,51 @@ def setup_local_chain(url: str, *, salt: bytes = DEFAULT_SALT) -> DevChain:
 def data_dir() -> Path:
     """Where local state lives (anvil's chain state): .data/, or $SLUICE_DATA_DIR."""
     return Path(os.environ.get("SLUICE_DATA_DIR") or PROJECT_ROOT / ".data")
+
+
+def default_info_file() -> Path:
+    """`.sluice/dev.json` in the working directory: where scripts find the running dev stack."""
+    return Path.cwd() / ".sluice" / "dev.json"
+
+
+def reset_data(directory: Path, *, embedded_db: bool) -> None:
+    """Forgets the saved chain, the demo merchant's keys and orders (and the embedded database)."""
+    import shutil
+
+    (directory / "anvil" / "state.json").unlink(missing_ok=True)
+    for name in ("dev", "demo", *(("postgres",) if embedded_db else ())):
+        shutil.rmtree(directory / name, ignore_errors=True)
+
+
+def prepare_database(directory: Path) -> tuple[str, bool]:
+    """DATABASE_URL, or the embedded server in `directory`, migrated to head; (plain URL, embedded)."""
+    from sluice.config import get_settings, to_asyncpg_url
+    from sluice.db.embedded import start_embedded
+    from sluice.db.migrate import upgrade
+
+    configured = get_settings().database_url
+    url = configured or start_embedded(directory)
+    upgrade(to_asyncpg_url(url))
+    return url, configured is None
+
+
+def run_stack(ctx: Any, info_file: Path, on_ready: Any) -> None:
+    """Runs `sluice.devstack.DevStack` until SIGINT/SIGTERM; `on_ready(info)` once it is up."""
+    import asyncio
+    import signal
+
+    from sluice.devstack import DevStack, write_info
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        def ready(info: dict[str, Any]) -> None:
+            write_info(info, info_file)
+            on_ready(info)
+
+        await DevStack(ctx).run(stop, on_ready=ready)
+
+    asyncio.run(main())

@@ -12,6 +12,7 @@ from sluice.chain.payment_uri import eip681_uri, qr_svg
 from sluice.chain.registry import NetworkConfig
 from sluice.chain.rpc import async_web3
 from sluice.chain.transactions import PaymentMethod, build_payment_transactions, build_permit_transaction
+from sluice.checkout.service import checkout_link
 from sluice.db.base import utcnow
 from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
 from sluice.events.service import EventType
@@ -77,7 +78,7 @@ class ChainOperations:
         else:
             built = await build_payment_transactions(w3, network, onchain, signature, kind, payer, method)
         asset = network.asset_for_token(onchain.token)
-        checkout = f"{self.intents.settings.checkout_base_url.rstrip('/')}/{intent.id}"
+        checkout = checkout_link(self.intents.settings.checkout_base_url, intent.id, intent.client_secret)
         return {
             "object": "payment_transactions",
             "payment_intent": intent.id,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from sluice.checkout.service import checkout_link
 from sluice.intents.onchain import onchain_view
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
@@ -113,7 +114,7 @@ def present(intent: PaymentIntent, checkout_base_url: str, quote: Quote | None =
         payer=intent.payer,
         quote=QuotePublic.of(quote) if quote is not None else None,
         onchain=OnchainPublic(**onchain_view(intent)),
-        checkout_url=f"{checkout_base_url.rstrip('/')}/{intent.id}",
+        checkout_url=checkout_link(checkout_base_url, intent.id, intent.client_secret),
         canceled_at=_ts(intent.canceled_at),
         cancellation_reason=intent.cancellation_reason,
     )

@@ -37,7 +37,7 @@ async def test_create_returns_a_signed_intent_and_stores_it(client, merchant, se
     assert body["status"] == "requires_payment"
     assert body["amount"] == "25000000" and body["amount_received"] == "0"
     assert body["client_secret"].startswith(body["id"] + "_secret_")
-    assert body["checkout_url"].endswith("/" + body["id"])
+    assert body["checkout_url"].endswith(f"/{body['id']}?secret={body['client_secret']}")
     assert body["metadata"] == {"order": "42"} and body["livemode"] is False
     onchain = body["onchain"]
     assert onchain["kind"] == "payments" and onchain["chain_id"] == 31337

@@ -1,0 +1,244 @@
+"""The hosted checkout in headless Chromium with a wallet backed by a funded anvil account: approve +
+pay, permit + pay, USDT and native ETH reach "paid", the indexer marks the intent succeeded, and the
+demo shop's receiver gets a correctly signed `payment_intent.succeeded`. Also the states a payer must
+understand: expired, rejected in the wallet, wrong network, insufficient balance, canceled."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from browser_wallet import BrowserWallet
+from standardwebhooks.webhooks import Webhook
+
+from chains import ANVIL_KEYS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.chain]
+
+#: Generous bounds: the page reaches "paid" once the indexer and the worker have done their part.
+PAID_TIMEOUT_MS = 60_000
+WEBHOOK_TIMEOUT_S = 30
+
+
+def create_intent(stack: dict[str, Any], **body: Any) -> dict[str, Any]:
+    payload = {"network": "local", "asset": "USDC", "amount": "25000000", **body}
+    response = httpx.post(
+        f"{stack['api_url']}/v1/payment_intents",
+        json=payload,
+        headers={"Authorization": f"Bearer {stack['secret_key']}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def db_status(stack: dict[str, Any], intent_id: str) -> str:
+    with psycopg.connect(stack["database_url"]) as conn:
+        row = conn.execute("SELECT status FROM payment_intents WHERE id = %s", (intent_id,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def wait_for_delivery(stack: dict[str, Any], intent_id: str, event_type: str) -> dict[str, Any]:
+    """The demo receiver's record of `event_type` for the intent (it only records verified ones)."""
+    deadline = time.monotonic() + WEBHOOK_TIMEOUT_S
+    while time.monotonic() < deadline:
+        delivery = stack["demo"].delivered(intent_id, event_type)
+        if delivery is not None:
+            return dict(delivery)
+        time.sleep(0.2)
+    raise AssertionError(f"no verified {event_type} webhook for {intent_id} within {WEBHOOK_TIMEOUT_S} s")
+
+
+def assert_signed(stack: dict[str, Any], delivery: dict[str, Any], intent_id: str) -> None:
+    """Checks the delivery again with the reference verifier, and that it is about this intent."""
+    payload = Webhook(stack["webhook_secret"]).verify(delivery["body"], delivery["headers"])
+    assert payload["type"] == "payment_intent.succeeded"
+    assert payload["data"]["object"]["id"] == intent_id
+    assert payload["data"]["object"]["status"] == "succeeded"
+    with pytest.raises(Exception, match=r"(?i)signature"):
+        Webhook(stack["webhook_secret"]).verify(
+            delivery["body"].replace(intent_id, "pi_forged"), delivery["headers"]
+        )
+
+
+def open_checkout(chromium: Any, wallet: BrowserWallet | None, url: str, **context: Any) -> Any:
+    page = chromium.new_context(**context).new_page()
+    if wallet is not None:
+        wallet.install(page)
+    page.goto(url)
+    return page
+
+
+def state(page: Any) -> str:
+    return str(page.locator("#checkout").get_attribute("data-state"))
+
+
+def wait_state(page: Any, name: str, timeout: int = 20_000) -> None:
+    page.wait_for_selector(f'#checkout[data-state="{name}"]', timeout=timeout)
+
+
+def pay_and_expect_paid(page: Any, button: str = "#pay") -> None:
+    page.click("#connect")
+    wait_state(page, "connected")
+    page.click(button)
+    wait_state(page, "paid", PAID_TIMEOUT_MS)
+
+
+def payer(stack: dict[str, Any], index: int) -> BrowserWallet:
+    return BrowserWallet(stack["rpc_url"], ANVIL_KEYS[index])
+
+
+def test_usdc_approve_and_pay_from_the_demo_shop_to_fulfilment(dev_stack, chromium, screenshot):
+    wallet = payer(dev_stack, 1)
+    page = open_checkout(chromium, wallet, dev_stack["demo_url"])
+    page.check("input[value=tshirt]")
+    page.select_option("#asset", "USDC")
+    page.click("#buy")
+    page.wait_for_url("**/pay/pi_*")
+    assert page.locator("#fiat").inner_text().startswith("≈ 25.00 USD")
+    assert page.locator("#merchant").inner_text() == "Sluice Demo Shop"
+    screenshot(page, "checkout")
+    pay_and_expect_paid(page)
+    screenshot(page, "paid")
+    assert wallet.calls.count("eth_sendTransaction") == 2  # approve, then pay
+    intent_id = page.url.split("/pay/")[1].split("?")[0]
+    assert db_status(dev_stack, intent_id) == "succeeded"
+    delivery = wait_for_delivery(dev_stack, intent_id, "payment_intent.succeeded")
+    assert_signed(dev_stack, delivery, intent_id)
+
+    page.click("#return")
+    page.wait_for_selector('#order[data-fulfilled="yes"]', timeout=15_000)
+    assert "Fulfilled" in page.locator("#fulfilment").inner_text()
+    screenshot(page, "order-fulfilled")
+
+
+@pytest.mark.parametrize(
+    ("asset", "amount", "button", "sends"),
+    [
+        ("USDT", "7000000", "#pay", 2),  # no-return transfer token: approve + pay
+        ("ETH", str(10**16), "#pay", 1),  # native: one pay with value
+        ("USDC", "3000000", "#pay-permit", 1),  # EIP-2612 permit signed, then one transaction
+    ],
+    ids=["usdt", "native-eth", "usdc-permit"],
+)
+def test_checkout_pays(dev_stack, chromium, screenshot, asset, amount, button, sends):
+    wallet = payer(dev_stack, {"USDT": 2, "ETH": 3}.get(asset, 4))
+    intent = create_intent(dev_stack, asset=asset, amount=amount)
+    page = open_checkout(chromium, wallet, intent["checkout_url"])
+    pay_and_expect_paid(page, button)
+    screenshot(page, "paid")
+    assert wallet.calls.count("eth_sendTransaction") == sends
+    if button == "#pay-permit":
+        assert "eth_signTypedData_v4" in wallet.calls
+    assert db_status(dev_stack, intent["id"]) == "succeeded"
+    assert_signed(
+        dev_stack, wait_for_delivery(dev_stack, intent["id"], "payment_intent.succeeded"), intent["id"]
+    )
+
+
+def test_rejected_request_shows_rejection_and_can_be_retried(dev_stack, chromium, screenshot):
+    wallet = payer(dev_stack, 5)
+    wallet.reject = {"eth_sendTransaction"}
+    intent = create_intent(dev_stack, asset="ETH", amount=str(10**15))
+    page = open_checkout(chromium, wallet, intent["checkout_url"])
+    page.click("#connect")
+    wait_state(page, "connected")
+    page.click("#pay")
+    wait_state(page, "rejected")
+    assert "rejected" in page.locator("#status-title").inner_text().lower()
+    assert page.locator("#retry").is_visible()
+    screenshot(page, "rejected")
+    assert wallet.sent == []
+    assert db_status(dev_stack, intent["id"]) == "requires_payment"
+
+    wallet.reject = set()
+    page.click("#retry")
+    wait_state(page, "connected")
+    page.click("#pay")
+    wait_state(page, "paid", PAID_TIMEOUT_MS)
+
+
+def test_wrong_network_asks_the_wallet_to_switch(dev_stack, chromium, screenshot):
+    wallet = payer(dev_stack, 5)
+    wallet.chain_id = 1
+    intent = create_intent(dev_stack)
+    page = open_checkout(chromium, wallet, intent["checkout_url"])
+    page.click("#connect")
+    wait_state(page, "wrong-network")
+    assert "Wrong network" in page.locator("#status-title").inner_text()
+    assert not page.locator("#pay").is_visible()
+    screenshot(page, "wrong-network")
+    page.click("#switch")
+    wait_state(page, "connected")
+    assert "wallet_switchEthereumChain" in wallet.calls
+    assert wallet.chain_id == 31337
+    screenshot(page, "switched")
+
+
+def test_insufficient_balance_is_explained(dev_stack, chromium, screenshot):
+    wallet = BrowserWallet(dev_stack["rpc_url"], "0x" + "42" * 32)  # holds nothing
+    intent = create_intent(dev_stack)
+    page = open_checkout(chromium, wallet, intent["checkout_url"])
+    page.click("#connect")
+    wait_state(page, "connected")
+    page.click("#pay")
+    wait_state(page, "insufficient")
+    assert "Insufficient balance" in page.locator("#status-title").inner_text()
+    screenshot(page, "insufficient")
+    assert wallet.sent == []
+
+
+def test_expired_intent_shows_expired_and_offers_no_payment(dev_stack, chromium, screenshot):
+    intent = create_intent(dev_stack)
+    with psycopg.connect(dev_stack["database_url"]) as conn:
+        conn.execute(
+            "UPDATE payment_intents SET expires_at = now() - interval '1 second' WHERE id = %s",
+            (intent["id"],),
+        )
+    page = open_checkout(chromium, payer(dev_stack, 5), intent["checkout_url"])
+    wait_state(page, "expired")
+    assert "expired" in page.locator("#status-title").inner_text()
+    assert not page.locator("#connect").is_visible()
+    assert not page.locator("#pay").is_visible()
+    screenshot(page, "expired")
+
+
+def test_canceled_intent_turns_the_open_page_to_canceled(dev_stack, chromium, screenshot):
+    intent = create_intent(dev_stack)
+    page = open_checkout(chromium, payer(dev_stack, 5), intent["checkout_url"])
+    wait_state(page, "ready")
+    response = httpx.post(
+        f"{dev_stack['api_url']}/v1/payment_intents/{intent['id']}/cancel",
+        headers={"Authorization": f"Bearer {dev_stack['secret_key']}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    wait_state(page, "canceled")  # pushed over the event stream
+    screenshot(page, "canceled")
+
+
+def test_phone_sized_page_works_with_the_keyboard(dev_stack, chromium, screenshot):
+    wallet = payer(dev_stack, 5)
+    intent = create_intent(dev_stack, asset="ETH", amount=str(10**15))
+    page = open_checkout(
+        chromium, wallet, intent["checkout_url"], viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, "no horizontal scrolling on a phone"
+    for _ in range(10):  # Tab to the connect button, press Enter
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == "connect":
+            break
+    page.keyboard.press("Enter")
+    wait_state(page, "connected")
+    assert page.evaluate("document.activeElement.id") == "pay"  # focus moves to the next action
+    page.keyboard.press("Enter")
+    wait_state(page, "paid", PAID_TIMEOUT_MS)
+    screenshot(page, "phone-paid")
+    data = json.loads(page.locator("#checkout-data").inner_text())
+    assert data["id"] == intent["id"]
