@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 .PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas clean
 
 help:
-	@echo "make demo       start anvil, deploy the contracts and print their addresses"
+	@echo "make demo       sluice dev: database, chain, API + indexer + worker, checkout and demo shop"
 	@echo "make test       lint, type-check, artifact drift check and the whole test suite"
 	@echo "make test-slow  the long runs (10,000 escrow invariant examples)"
 	@echo "make setup      install Python and npm dependencies (idempotent)"
@@ -39,7 +39,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 demo: setup
-	$(VENV)/bin/sluice dev
+	$(VENV)/bin/sluice dev $(DEV_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

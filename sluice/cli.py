@@ -219,7 +219,8 @@ def dev(
                 api_port=api_port,
                 funded_accounts=[str(a) for a in accounts],
             )
-            run_stack(ctx, info_file or default_info_file(), _print_dev_info)
+            info_path = info_file or default_info_file()
+            run_stack(ctx, info_path, lambda info: _print_dev_info(info, info_path))
             console.print("stopped; the chain and the database are kept in " + str(directory))
     except KeyboardInterrupt:
         console.print("stopped")
@@ -227,7 +228,7 @@ def dev(
         raise _fail(exc) from exc
 
 
-def _print_dev_info(info: dict[str, object]) -> None:
+def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
     """What a newcomer needs, one fact a line (plain echo: long lines must not wrap)."""
     components = info["components"]
     assert isinstance(components, dict)
@@ -249,7 +250,7 @@ def _print_dev_info(info: dict[str, object]) -> None:
         "Create a payment intent:",
         f"  {info['curl']}",
         "",
-        "Facts for scripts: .sluice/dev.json. Press Ctrl-C to stop (everything is kept for the next run).",
+        f"Facts for scripts: {info_path}. Press Ctrl-C to stop (everything is kept for the next run).",
     ]
     typer.echo("\n".join(lines))
 

@@ -148,11 +148,15 @@ async def ensure_webhook_endpoint(
     if merchant.webhook_endpoint_id and merchant.webhook_secret:
         current = await client.get(f"/v1/webhook_endpoints/{merchant.webhook_endpoint_id}")
         if current.status_code == 200:
-            if current.json().get("url") != url:
-                updated = await client.post(
-                    f"/v1/webhook_endpoints/{merchant.webhook_endpoint_id}", json={"url": url}
+            endpoint = current.json()
+            if endpoint.get("url") != url or endpoint.get("disabled"):
+                # A new API port, or disabled after failing while `sluice dev` was stopped.
+                updated = await client.patch(
+                    f"/v1/webhook_endpoints/{merchant.webhook_endpoint_id}",
+                    json={"url": url, "disabled": False},
                 )
-                updated.raise_for_status()
+                if updated.status_code != 200:
+                    raise DevStackError(f"cannot update the demo webhook endpoint: {updated.text[:300]}")
             return merchant.webhook_endpoint_id, merchant.webhook_secret
     created = await client.post(
         "/v1/webhook_endpoints",
