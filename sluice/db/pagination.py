@@ -1,21 +1,22 @@
 """Keyset (cursor) pagination, newest first, over an ordered pair of columns (time, unique id).
 
 Stripe-style lists: `starting_after` gives the page older than a cursor, `ending_before` the page newer
-than it (returned newest first too). One extra row is fetched to tell whether more exist.
+than it (returned newest first too). One extra row is fetched to tell whether more exist. The
+cursor is a row comparison, `(time, id) < (t, i)`, which PostgreSQL turns into one index range scan.
 """
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 
 async def keyset_page(
     session: AsyncSession,
-    stmt: Select[Unpack[tuple[Any, ...]]],
+    stmt: Select[*tuple[Any, ...]],
     time_col: InstrumentedAttribute[Any],
     id_col: InstrumentedAttribute[Any],
     *,
@@ -27,15 +28,15 @@ async def keyset_page(
 
     Rows are scalars when the statement selects one entity, else Row tuples."""
     if after is not None:  # older than the cursor
-        stmt = stmt.where(or_(time_col < after[0], and_(time_col == after[0], id_col < after[1])))
+        stmt = stmt.where(tuple_(time_col, id_col) < tuple_(literal(after[0]), literal(after[1])))
         stmt = stmt.order_by(time_col.desc(), id_col.desc())
     elif before is not None:  # newer than the cursor: fetched oldest first, then reversed
-        stmt = stmt.where(or_(time_col > before[0], and_(time_col == before[0], id_col > before[1])))
+        stmt = stmt.where(tuple_(time_col, id_col) > tuple_(literal(before[0]), literal(before[1])))
         stmt = stmt.order_by(time_col.asc(), id_col.asc())
     else:
         stmt = stmt.order_by(time_col.desc(), id_col.desc())
     result = await session.execute(stmt.limit(limit + 1))
-    rows: list[Any] = list(result.scalars()) if len(stmt.selected_columns) == 1 else list(result.all())
+    rows: list[Any] = list(result.scalars()) if len(stmt.column_descriptions) == 1 else list(result.all())
     has_more = len(rows) > limit
     rows = rows[:limit]
     if before is not None:
