@@ -15,7 +15,7 @@ from api.middleware import RequestIdMiddleware
 from api.ratelimit import RateLimitMiddleware
 from sluice.chain.registry import Registry, get_registry
 from sluice.checkout.service import CheckoutService
-from sluice.config import Settings, get_settings
+from sluice.config import Settings, get_settings, to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
 from sluice.demo import DemoConfig
 from sluice.intents.operations import ChainOperations
@@ -44,6 +44,12 @@ def create_app(
         engine = make_engine(database_url or resolve_database_url(settings), settings.db_pool_size)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        report_engine = (
+            make_engine(to_asyncpg_url(settings.report_database_url))
+            if settings.report_database_url
+            else None
+        )
+        app.state.report_sessions = make_sessionmaker(report_engine) if report_engine else app.state.sessions
         app.state.settings = settings
         app.state.intents = PaymentIntentService(
             registry or get_registry(),
@@ -57,6 +63,8 @@ def create_app(
             yield
         finally:
             await engine.dispose()
+            if report_engine is not None:
+                await report_engine.dispose()
 
     app = FastAPI(
         title="Sluice API",
@@ -88,6 +96,7 @@ def _v1_routers() -> list[APIRouter]:
     from api.payment_intents.endpoints import router as payment_intents
     from api.quotes.endpoints import router as quotes
     from api.refunds.endpoints import router as refunds
+    from api.reports.endpoints import router as reports
     from api.webhook_endpoints.endpoints import router as webhook_endpoints
 
-    return [payment_intents, networks, quotes, refunds, audit_logs, events, webhook_endpoints]
+    return [payment_intents, networks, quotes, refunds, audit_logs, reports, events, webhook_endpoints]

@@ -24,6 +24,9 @@ def _register_groups() -> None:
 
     app.add_typer(merchants_app, name="merchants")
     app.add_typer(db_app, name="db")
+    from sluice.commands.reconcile import reconcile_cmd
+
+    app.command("reconcile")(reconcile_cmd)
 
 
 _register_groups()

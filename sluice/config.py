@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SLUICE_DATABASE_URL", "DATABASE_URL")
     )
+    #: Optional read replica for report queries (GET /v1/reports/*); unset → the main database.
+    report_database_url: str | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_size: int = 10
     #: Operator signing key (hex) or a file holding it; required outside development.

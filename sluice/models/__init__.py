@@ -8,6 +8,7 @@ from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.models.refund import Refund, RefundStatus
+from sluice.models.reports import ReconciliationRun
 from sluice.models.webhook import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PaymentIntent",
     "PaymentIntentStatus",
     "Quote",
+    "ReconciliationRun",
     "Refund",
     "RefundStatus",
     "WebhookAttempt",

@@ -1,0 +1,1 @@
+"""Indexer-backed reports (payments, balances, summary, refunds) and reconciliation against the chain."""
