@@ -65,7 +65,7 @@ class ReportDaily(Base):
     fees: Mapped[int] = mapped_column(Money, default=0)  # (Paid, Captured) amount - merchant_amount
     net: Mapped[int] = mapped_column(Money, default=0)  # (Paid, Captured) merchant_amount
     payments: Mapped[int] = mapped_column(BigInteger, default=0)  # count of Paid + Deposited
-    #: First confirmation of each intent paid that day: seconds from block to the confirming event.
+    #: Payments of that day currently confirmed: seconds from block to the confirming event (summed).
     confirmation_seconds: Mapped[Decimal] = mapped_column(Numeric, default=0)
     confirmations: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -81,3 +81,17 @@ class ReportDailyFiat(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Numeric, default=0)
+
+
+class ReportConfirmation(Base):
+    """How long each currently confirmed payment took from its block to the event announcing it;
+    removed by `payment_intent.reverted` (triggers on `events` keep it and report_daily in step)."""
+
+    __tablename__ = "report_confirmations"
+
+    payment_intent_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    network: Mapped[str] = mapped_column(String(40))
+    token: Mapped[str] = mapped_column(String(42))
+    day: Mapped[date] = mapped_column(Date)
+    seconds: Mapped[Decimal] = mapped_column(Numeric)

@@ -19,9 +19,9 @@ depends_on: str | Sequence[str] | None = None
 # The rollups follow onchain_events exactly: one statement-level trigger per change kind folds the
 # whole statement's rows (the indexer inserts a batch at once) into one upsert per day and asset.
 # Deletes (a reorganisation's rollback) subtract what inserts added, so the sums always equal a
-# GROUP BY over the canonical events. Confirmation times are counted once per intent, by whichever
-# of its first payment event and its confirming event (payment_intent.succeeded/.requires_capture)
-# is stored second; a reorg does not uncount them.
+# GROUP BY over the canonical events. Confirmation times are kept per intent in report_confirmations:
+# added at its first confirming event (payment_intent.succeeded/.requires_capture), removed again by
+# payment_intent.reverted, so they follow the canonical chain too.
 TRIGGERS = [
     """
     CREATE FUNCTION sluice_report_fold(rows_json jsonb, sign integer) RETURNS void
@@ -71,21 +71,6 @@ TRIGGERS = [
     $$
     """,
     """
-    CREATE FUNCTION sluice_report_confirm(pairs_json jsonb) RETURNS void
-    LANGUAGE sql AS $$
-        INSERT INTO report_daily AS d (merchant_id, network, token, day, received, deposited, captured,
-                                       returned, fees, net, payments, confirmation_seconds, confirmations)
-        SELECT merchant_id, network, coalesce(token, ''), (block_time AT TIME ZONE 'UTC')::date,
-               0, 0, 0, 0, 0, 0, 0, sum(extract(epoch FROM confirmed_at - block_time)), count(*)
-        FROM jsonb_to_recordset(pairs_json) AS x(
-            merchant_id text, network text, token text, block_time timestamptz, confirmed_at timestamptz)
-        GROUP BY 1, 2, 3, 4
-        ON CONFLICT (merchant_id, network, token, day) DO UPDATE SET
-            confirmation_seconds = d.confirmation_seconds + excluded.confirmation_seconds,
-            confirmations = d.confirmations + excluded.confirmations;
-    $$
-    """,
-    """
     CREATE FUNCTION sluice_onchain_events_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP IN ('DELETE', 'UPDATE') THEN
@@ -94,48 +79,54 @@ TRIGGERS = [
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
             PERFORM sluice_report_fold((SELECT coalesce(jsonb_agg(n), '[]') FROM new_rows n), 1);
         END IF;
-        IF TG_OP = 'INSERT' THEN
-            -- First payment event of an intent whose confirming event is already stored.
-            PERFORM sluice_report_confirm((
-                SELECT coalesce(jsonb_agg(jsonb_build_object(
-                    'merchant_id', n.merchant_id, 'network', n.network, 'token', n.token,
-                    'block_time', n.block_time, 'confirmed_at', c.at)), '[]')
-                FROM new_rows n
-                CROSS JOIN LATERAL (
-                    SELECT min(e.created_at) AS at FROM events e
-                    WHERE e.object_id = n.payment_intent_id
-                      AND e.type IN ('payment_intent.succeeded', 'payment_intent.requires_capture')
-                ) c
-                WHERE n.merchant_id IS NOT NULL AND n.name IN ('Paid', 'Deposited') AND c.at IS NOT NULL
-                  AND NOT EXISTS (
-                      SELECT 1 FROM onchain_events o
-                      WHERE o.payment_intent_id = n.payment_intent_id AND o.name IN ('Paid', 'Deposited')
-                        AND o.id <> n.id)
-            ));
-        END IF;
         RETURN NULL;
     END $$
     """,
     """
     CREATE FUNCTION sluice_events_confirmation() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        -- An intent's first confirming event whose payment event is already stored.
-        PERFORM sluice_report_confirm((
-            SELECT coalesce(jsonb_agg(jsonb_build_object(
-                'merchant_id', p.merchant_id, 'network', p.network, 'token', p.token,
-                'block_time', p.block_time, 'confirmed_at', n.created_at)), '[]')
+        -- A reorganisation took the payment back: forget its confirmation time.
+        WITH gone AS (
+            DELETE FROM report_confirmations c
+            USING (SELECT DISTINCT object_id FROM new_rows WHERE type = 'payment_intent.reverted') r
+            WHERE c.payment_intent_id = r.object_id
+            RETURNING c.*
+        )
+        INSERT INTO report_daily AS d (merchant_id, network, token, day, received, deposited, captured,
+                                       returned, fees, net, payments, confirmation_seconds, confirmations)
+        SELECT merchant_id, network, token, day, 0, 0, 0, 0, 0, 0, 0, -sum(seconds), -count(*)
+        FROM gone GROUP BY 1, 2, 3, 4
+        ON CONFLICT (merchant_id, network, token, day) DO UPDATE SET
+            confirmation_seconds = d.confirmation_seconds + excluded.confirmation_seconds,
+            confirmations = d.confirmations + excluded.confirmations;
+        -- First confirmation of a payment (the indexer stores the payment event before it announces
+        -- the confirmation, in the same transaction): from its block to the announcing event.
+        WITH firsts AS (
+            SELECT DISTINCT ON (n.object_id) n.object_id, n.created_at
             FROM new_rows n
+            WHERE n.type IN ('payment_intent.succeeded', 'payment_intent.requires_capture')
+            ORDER BY n.object_id, n.seq
+        ),
+        added AS (
+            INSERT INTO report_confirmations (payment_intent_id, merchant_id, network, token, day, seconds)
+            SELECT f.object_id, p.merchant_id, p.network, coalesce(p.token, ''),
+                   (p.block_time AT TIME ZONE 'UTC')::date, extract(epoch FROM f.created_at - p.block_time)
+            FROM firsts f
             CROSS JOIN LATERAL (
                 SELECT o.merchant_id, o.network, o.token, o.block_time FROM onchain_events o
-                WHERE o.payment_intent_id = n.object_id AND o.name IN ('Paid', 'Deposited')
+                WHERE o.payment_intent_id = f.object_id AND o.name IN ('Paid', 'Deposited')
                 ORDER BY o.block_time, o.id LIMIT 1
             ) p
-            WHERE n.type IN ('payment_intent.succeeded', 'payment_intent.requires_capture')
-              AND NOT EXISTS (
-                  SELECT 1 FROM events e
-                  WHERE e.object_id = n.object_id AND e.seq < n.seq
-                    AND e.type IN ('payment_intent.succeeded', 'payment_intent.requires_capture'))
-        ));
+            ON CONFLICT (payment_intent_id) DO NOTHING
+            RETURNING *
+        )
+        INSERT INTO report_daily AS d (merchant_id, network, token, day, received, deposited, captured,
+                                       returned, fees, net, payments, confirmation_seconds, confirmations)
+        SELECT merchant_id, network, token, day, 0, 0, 0, 0, 0, 0, 0, sum(seconds), count(*)
+        FROM added GROUP BY 1, 2, 3, 4
+        ON CONFLICT (merchant_id, network, token, day) DO UPDATE SET
+            confirmation_seconds = d.confirmation_seconds + excluded.confirmation_seconds,
+            confirmations = d.confirmations + excluded.confirmations;
         RETURN NULL;
     END $$
     """,
@@ -164,7 +155,6 @@ DROP_TRIGGERS = [
     "DROP TRIGGER IF EXISTS onchain_events_rollup_insert ON onchain_events",
     "DROP FUNCTION IF EXISTS sluice_events_confirmation()",
     "DROP FUNCTION IF EXISTS sluice_onchain_events_rollup()",
-    "DROP FUNCTION IF EXISTS sluice_report_confirm(jsonb)",
     "DROP FUNCTION IF EXISTS sluice_report_fold(jsonb, integer)",
 ]
 
@@ -222,6 +212,16 @@ def upgrade() -> None:
             "merchant_id", "network", "day", "currency", name=op.f("pk_report_daily_fiat")
         ),
     )
+    op.create_table(
+        "report_confirmations",
+        sa.Column("payment_intent_id", sa.String(length=40), nullable=False),
+        sa.Column("merchant_id", sa.String(length=40), nullable=False),
+        sa.Column("network", sa.String(length=40), nullable=False),
+        sa.Column("token", sa.String(length=42), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("seconds", sa.Numeric(), nullable=False),
+        sa.PrimaryKeyConstraint("payment_intent_id", name=op.f("pk_report_confirmations")),
+    )
     for statement in TRIGGERS:
         op.execute(statement)
     # Report pages: the merchant's events newest first with the id as tie-breaker (keyset cursor),
@@ -238,6 +238,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in DROP_TRIGGERS:
         op.execute(statement)
+    op.drop_table("report_confirmations")
     op.drop_table("report_daily_fiat")
     op.drop_table("report_daily")
     op.drop_index("ix_onchain_events_report", table_name="onchain_events")
