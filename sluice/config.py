@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     )
     #: Optional read replica for report queries (GET /v1/reports/*); unset → the main database.
     report_database_url: str | None = None
+    #: `sluice worker` reconciles every indexed network against the chain this often (0 = never).
+    reconcile_every_seconds: int = Field(default=3600, ge=0)
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_size: int = 10
     #: Operator signing key (hex) or a file holding it; required outside development.

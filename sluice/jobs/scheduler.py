@@ -50,6 +50,14 @@ def start_scheduler(
         if count:
             log.info("idempotency_keys_pruned", count=count)
 
+    async def reconcile_job() -> None:
+        from sluice.chain.registry import get_registry
+        from sluice.reports.reconcile import reconcile_indexed_networks
+
+        for run in await reconcile_indexed_networks(sessions, get_registry()):
+            report = log.warning if run.status != "clean" else log.info
+            report("reconciliation", network=run.network, status=run.status, mismatches=len(run.mismatches))
+
     async def prices_job() -> None:
         if prices is None:
             return
@@ -63,6 +71,8 @@ def start_scheduler(
         ("refresh_prices", prices_job, PRICES_EVERY),
         ("redrive_stuck_deliveries", worker.redrive_once, REDRIVE_EVERY),
     ]
+    if settings.reconcile_every_seconds:
+        jobs.append(("reconcile", reconcile_job, settings.reconcile_every_seconds))
     for name, job, seconds in jobs:
         scheduler.add_job(
             _logged(name, job),

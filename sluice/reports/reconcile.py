@@ -302,3 +302,26 @@ async def run_reconciliation(
     events = await fetch_chain_events(w3 or async_web3(network), contracts, first, to_block)  # type: ignore[arg-type]
     async with sessions() as session, session.begin():
         return await reconcile(session, network.name, events, from_block=first, to_block=to_block)
+
+
+#: pg_try_advisory_xact_lock key: one scheduled reconciliation at a time across workers.
+RECONCILE_LOCK = 0x51_0002
+
+
+async def reconcile_indexed_networks(
+    sessions: async_sessionmaker[AsyncSession], networks: Iterable[NetworkConfig]
+) -> list[ReconciliationRun]:
+    """The scheduled job: every network with contracts, an RPC URL and an indexer checkpoint, unless
+    another worker is already at it (advisory lock held by a session open for the whole run)."""
+    runs: list[ReconciliationRun] = []
+    async with sessions() as guard, guard.begin():
+        locked = (await guard.execute(select(func.pg_try_advisory_xact_lock(RECONCILE_LOCK)))).scalar_one()
+        if not locked:
+            return runs
+        for network in networks:
+            if not (network.contracts.payments or network.contracts.escrow) or not network.rpc_urls:
+                continue
+            if await checkpoint(guard, network.name) is None:
+                continue
+            runs.append(await run_reconciliation(sessions, network))
+    return runs

@@ -195,3 +195,23 @@ async def test_reconciliation_finds_deleted_altered_and_unseen_events(
     view = (await api.get("/v1/reports/reconciliation")).json()["data"]
     assert [v["status"] for v in view] == ["mismatch"] and len(view[0]["mismatches"]) == 4
     assert all("merchant_id" not in m for m in view[0]["mismatches"])
+
+
+async def test_the_scheduled_job_reconciles_once_across_workers(env: ChainEnv, db_url, merchant_id):
+    from sqlalchemy import func, select
+
+    from sluice.reports.reconcile import RECONCILE_LOCK, reconcile_indexed_networks
+
+    send(env, pay_tx(env, make_intents(env, db_url, merchant_id, 1)[0]))
+    engine = make_engine(to_asyncpg_url(db_url), pool_size=3)
+    sessions = make_sessionmaker(engine)
+    try:
+        assert await reconcile_indexed_networks(sessions, env.registry) == []  # never indexed: skipped
+        await index_until(env, db_url)
+        [run] = await reconcile_indexed_networks(sessions, env.registry)
+        assert (run.status, run.chain_events, run.db_events) == ("clean", 1, 1)
+        async with sessions() as other, other.begin():  # another worker is reconciling right now
+            assert (await other.execute(select(func.pg_try_advisory_xact_lock(RECONCILE_LOCK)))).scalar_one()
+            assert await reconcile_indexed_networks(sessions, env.registry) == []
+    finally:
+        await engine.dispose()
