@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas clean
+.PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas bench-reports clean
 
 help:
 	@echo "make demo       sluice dev: database, chain, API + indexer + worker, checkout and demo shop"
@@ -63,6 +63,9 @@ bench-gas: setup
 
 bench-api: setup
 	$(PY) benchmarks/api_create_intent.py
+
+bench-reports: setup
+	$(PY) benchmarks/reports.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache
