@@ -71,6 +71,10 @@ class BrowserWallet:
     chain_id: int = 31337
     #: Methods the user refuses (EIP-1193 error 4001).
     reject: set[str] = field(default_factory=set)
+    #: Blocks anvil mines after each sent transaction, so that it is confirmed at once on a network
+    #: that wants that many confirmations (the test stack's local network wants 2); 0 leaves the
+    #: payment `processing` until the test mines.
+    confirm_blocks: int = 1
     calls: list[str] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
 
@@ -135,4 +139,9 @@ class BrowserWallet:
         signed = self.account.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         self.sent.append(tx_hash.to_0x_hex())
+        self.mine(self.confirm_blocks)
         return tx_hash.to_0x_hex()
+
+    def mine(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ database, and `sluice dev`'s API + indexer + worker (DevStackThread), plus headl
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -21,6 +22,7 @@ from databases import SERVER_URL
 
 #: Where screenshots of every final state go (gitignored); $SLUICE_TEST_OUTPUT overrides.
 OUTPUT_DIR = Path(os.environ.get("SLUICE_TEST_OUTPUT") or Path(__file__).parents[1] / "output") / "e2e"
+CONFIRMATIONS = 2
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -42,8 +44,13 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
 
     root = tmp_path_factory.mktemp("devstack")
     deployments = root / "deployments"
+    # Two confirmations rather than the local network's one, so that a payment is seen as
+    # `processing` before it is `succeeded` (the wallet mines the extra block; see BrowserWallet).
+    networks_file = root / "networks.json"
+    networks_file.write_text(json.dumps({"networks": {"local": {"confirmations": CONFIRMATIONS}}}))
     with pytest.MonkeyPatch.context() as mp, run_anvil("--chain-id", "31337") as rpc_url:
         mp.setenv("SLUICE_DEPLOYMENTS_DIR", str(deployments))
+        mp.setenv("SLUICE_NETWORKS_FILE", str(networks_file))
         chain = setup_local_chain(rpc_url)
         with temporary_database(SERVER_URL, "sluice_e2e") as database_url:
             from sluice.chain.node import free_port
@@ -66,9 +73,12 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
                 assert stack.error is None, f"the dev stack failed: {stack.error!r}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's chromium driven by playwright (its own browser download does not work here)."""
+    """Debian's chromium driven by playwright (its own browser download does not work here).
+
+    Module-scoped: playwright's sync API runs an event loop in the main thread while it is open,
+    and async tests of other modules (pytest-asyncio) cannot start theirs until it is closed."""
     sync_api = pytest.importorskip("playwright.sync_api")
     executable = shutil.which("chromium")
     if executable is None:

@@ -141,6 +141,29 @@ def test_checkout_pays(dev_stack, chromium, screenshot, asset, amount, button, s
     )
 
 
+def test_processing_counts_confirmations_until_paid(dev_stack, chromium, screenshot):
+    wallet = payer(dev_stack, 5)
+    wallet.confirm_blocks = 0  # the payment stays at 1 of 2 confirmations until the test mines
+    intent = create_intent(dev_stack, asset="ETH", amount=str(10**15))
+    page = open_checkout(chromium, wallet, intent["checkout_url"])
+    page.click("#connect")
+    wait_state(page, "connected")
+    page.click("#pay")
+    wait_state(page, "processing")
+    page.wait_for_function(
+        "document.getElementById('status-detail').textContent.includes('1 of 2 confirmations')"
+    )
+    deadline = time.monotonic() + 20
+    while db_status(dev_stack, intent["id"]) != "processing":  # the indexer saw it, unconfirmed
+        assert time.monotonic() < deadline, "the intent never became processing"
+        time.sleep(0.2)
+    assert state(page) == "processing"
+    screenshot(page, "processing")
+    wallet.mine()
+    wait_state(page, "paid", PAID_TIMEOUT_MS)
+    assert db_status(dev_stack, intent["id"]) == "succeeded"
+
+
 def test_rejected_request_shows_rejection_and_can_be_retried(dev_stack, chromium, screenshot):
     wallet = payer(dev_stack, 5)
     wallet.reject = {"eth_sendTransaction"}

@@ -238,10 +238,11 @@ function walletTransaction(tx) {
 }
 
 async function waitForReceipt(hash) {
-  for (;;) {
+  // Quick first looks (local and fast chains mine at once), then once a second.
+  for (let attempt = 0; ; attempt += 1) {
     const receipt = await request("eth_getTransactionReceipt", [hash]);
     if (receipt && receipt.blockNumber) return receipt;
-    await sleep(1000);
+    await sleep(attempt < 4 ? 250 : 1000);
   }
 }
 
@@ -414,6 +415,7 @@ function tick() {
   const pad = (n) => String(n).padStart(2, "0");
   $("countdown").textContent = h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
   $("countdown").setAttribute("datetime", `PT${left}S`);
+  if (main.dataset.state === "processing" && state.receiptBlock !== null) showProcessing();
   if (left === 0 && !isFinal() && main.dataset.state !== "processing" && !state.paying) {
     applyStatus({ ...state.status, status: "expired", final: true });
   }
