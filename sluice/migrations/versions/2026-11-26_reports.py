@@ -24,14 +24,9 @@ depends_on: str | Sequence[str] | None = None
 # payment_intent.reverted, so they follow the canonical chain too.
 TRIGGERS = [
     """
-    CREATE FUNCTION sluice_report_fold(rows_json jsonb, sign integer) RETURNS void
-    LANGUAGE sql AS $$
-        WITH r AS (
-            SELECT * FROM jsonb_to_recordset(rows_json) AS x(
-                merchant_id text, network text, token text, block_time timestamptz, name text,
-                amount numeric, merchant_amount numeric, payment_intent_id text)
-            WHERE merchant_id IS NOT NULL
-        ),
+    CREATE FUNCTION sluice_report_fold_sql() RETURNS text LANGUAGE sql IMMUTABLE AS $fold$
+    SELECT $sql$
+        WITH r AS (SELECT * FROM %1$I WHERE merchant_id IS NOT NULL),
         daily AS (
             SELECT merchant_id, network, coalesce(token, '') AS token,
                    (block_time AT TIME ZONE 'UTC')::date AS day,
@@ -49,9 +44,9 @@ TRIGGERS = [
             INSERT INTO report_daily AS d (merchant_id, network, token, day, received, deposited, captured,
                                            returned, fees, net, payments, confirmation_seconds, confirmations)
             SELECT merchant_id, network, token, day,
-                   sign * coalesce(received, 0), sign * coalesce(deposited, 0), sign * coalesce(captured, 0),
-                   sign * coalesce(returned, 0), sign * coalesce(fees, 0), sign * coalesce(net, 0),
-                   sign * payments, 0, 0
+                   %2$s * coalesce(received, 0), %2$s * coalesce(deposited, 0), %2$s * coalesce(captured, 0),
+                   %2$s * coalesce(returned, 0), %2$s * coalesce(fees, 0), %2$s * coalesce(net, 0),
+                   %2$s * payments, 0, 0
             FROM daily
             ON CONFLICT (merchant_id, network, token, day) DO UPDATE SET
                 received = d.received + excluded.received, deposited = d.deposited + excluded.deposited,
@@ -61,23 +56,25 @@ TRIGGERS = [
         )
         INSERT INTO report_daily_fiat AS f (merchant_id, network, day, currency, amount)
         SELECT r.merchant_id, r.network, (r.block_time AT TIME ZONE 'UTC')::date, q.currency,
-               sign * sum(q.fiat_amount * r.amount / pi.amount)
+               %2$s * sum(q.fiat_amount * r.amount / pi.amount)
         FROM r
         JOIN payment_intents pi ON pi.id = r.payment_intent_id
         JOIN quotes q ON q.id = pi.quote_id
         WHERE r.name IN ('Paid', 'Deposited')
         GROUP BY 1, 2, 3, 4
-        ON CONFLICT (merchant_id, network, day, currency) DO UPDATE SET amount = f.amount + excluded.amount;
-    $$
+        ON CONFLICT (merchant_id, network, day, currency) DO UPDATE SET amount = f.amount + excluded.amount
+    $sql$
+    $fold$
     """,
     """
     CREATE FUNCTION sluice_onchain_events_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        -- The transition tables are visible to the trigger's own (dynamic) statements only.
         IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            PERFORM sluice_report_fold((SELECT coalesce(jsonb_agg(o), '[]') FROM old_rows o), -1);
+            EXECUTE format(sluice_report_fold_sql(), 'old_rows', -1);
         END IF;
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            PERFORM sluice_report_fold((SELECT coalesce(jsonb_agg(n), '[]') FROM new_rows n), 1);
+            EXECUTE format(sluice_report_fold_sql(), 'new_rows', 1);
         END IF;
         RETURN NULL;
     END $$
@@ -155,7 +152,7 @@ DROP_TRIGGERS = [
     "DROP TRIGGER IF EXISTS onchain_events_rollup_insert ON onchain_events",
     "DROP FUNCTION IF EXISTS sluice_events_confirmation()",
     "DROP FUNCTION IF EXISTS sluice_onchain_events_rollup()",
-    "DROP FUNCTION IF EXISTS sluice_report_fold(jsonb, integer)",
+    "DROP FUNCTION IF EXISTS sluice_report_fold_sql()",
 ]
 
 
