@@ -216,6 +216,23 @@ def test_insufficient_balance_is_explained(dev_stack, chromium, screenshot):
     assert wallet.sent == []
 
 
+def test_permit_on_a_token_without_permit_points_to_approve(dev_stack, chromium, screenshot):
+    wallet = payer(dev_stack, 5)
+    intent = create_intent(dev_stack, asset="USDT", amount="1000000")
+    page = open_checkout(chromium, wallet, intent["checkout_url"])
+    page.click("#connect")
+    wait_state(page, "connected")
+    page.click("#pay-permit")
+    wait_state(page, "error")
+    assert "Approve and pay" in page.locator("#status-title").inner_text()
+    assert "does not support EIP-2612" in page.locator("#status-detail").inner_text()
+    screenshot(page, "no-permit")
+    assert "eth_signTypedData_v4" not in wallet.calls
+    page.click("#retry")
+    wait_state(page, "connected")
+    assert not page.locator("#pay-permit").is_visible()  # only the approve path is offered now
+
+
 def test_expired_intent_shows_expired_and_offers_no_payment(dev_stack, chromium, screenshot):
     intent = create_intent(dev_stack)
     with psycopg.connect(dev_stack["database_url"]) as conn:

@@ -56,7 +56,7 @@ function setState(name) {
   show("wallets", name === "ready" && !hasWallet);
   show("switch", name === "wrong-network");
   show("pay", name === "connected");
-  show("pay-permit", name === "connected" && token);
+  show("pay-permit", name === "connected" && token && !data.permitUnsupported);
   show("retry", ["rejected", "insufficient", "error"].includes(name));
   show("account", hasWallet && !FINAL_STATES.has(name));
   if (FINAL_STATES.has(name)) {
@@ -224,7 +224,9 @@ async function api(name, body) {
           ? "expired"
           : error.code === "payment_intent_unexpected_state"
             ? "state"
-            : "error";
+            : error.code === "unsupported_payment_method"
+              ? "unsupported"
+              : "error";
     throw new CheckoutError(kind, error.message || `The server answered ${response.status}.`);
   }
   return payload;
@@ -304,6 +306,11 @@ function handleError(error) {
   } else if (error instanceof CheckoutError && error.kind === "insufficient") {
     setState("insufficient");
     setStatus("Insufficient balance", message);
+  } else if (error instanceof CheckoutError && error.kind === "unsupported") {
+    // The token has no permit: offer the approve path only.
+    data.permitUnsupported = true;
+    setState("error");
+    setStatus("Use “Approve and pay” for this token", message);
   } else if (error instanceof CheckoutError && (error.kind === "expired" || error.kind === "state")) {
     refreshStatus();
   } else if (/insufficient funds/i.test(message)) {
