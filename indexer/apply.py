@@ -13,7 +13,7 @@ Every change goes through `sluice.intents.states.transition` and records its eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,27 @@ def _event_for(new: S, partial: bool) -> EventType:
     }[new]
 
 
+async def lock_intents(
+    session: AsyncSession, *, ids: Sequence[str] = (), onchain_ids: Sequence[bytes] = ()
+) -> list[PaymentIntent]:
+    """Loads and row-locks intents by API id or on-chain id, detached from the session.
+
+    The locks serialise with the API (cancel, relayed captures) writing the same intents; detached,
+    the objects are only written by refresh_intents' set-based UPDATE, never flushed row by row.
+    """
+    if not ids and not onchain_ids:
+        return []
+    column = PaymentIntent.id if ids else PaymentIntent.onchain_id
+    keys: Sequence[object] = sorted(set(ids)) if ids else list(set(onchain_ids))
+    result = await session.execute(
+        select(PaymentIntent).where(column.in_(keys)).order_by(PaymentIntent.id).with_for_update()
+    )
+    intents = list(result.scalars())
+    for intent in intents:
+        session.expunge(intent)
+    return intents
+
+
 async def refresh_intents(
     session: AsyncSession,
     conn: asyncpg.Connection,
@@ -131,22 +152,21 @@ async def refresh_intents(
     checkout_base_url: str,
     *,
     after_reorg: bool = False,
+    loaded: Mapping[str, PaymentIntent] | None = None,
 ) -> list[NewEvent]:
     """Recomputes the intents from their events, writes the changes and their outbox events.
 
     Returns the recorded events. `after_reorg` lets statuses move backwards (with a `reverted` event).
+    `loaded` holds intents already locked by `lock_intents` in this transaction.
     """
     if not intent_ids:
         return []
     ids = sorted(set(intent_ids))
     rows = await conn.fetch(_AGGREGATES, ids, confirmed_block)
     aggregates = {r["id"]: dict(r) for r in rows}
-    # Row locks serialise with the API (cancel, relayed captures) writing the same intents.
-    result = await session.execute(
-        select(PaymentIntent).where(PaymentIntent.id.in_(ids)).order_by(PaymentIntent.id).with_for_update()
-    )
-    intents = list(result.scalars())
-    session.expunge_all()  # the set-based UPDATE below writes them; no per-row flush
+    loaded = loaded or {}
+    intents = [loaded[i] for i in ids if i in loaded]
+    intents += await lock_intents(session, ids=[i for i in ids if i not in loaded])
     events: list[NewEvent] = []
     updates: list[tuple[Any, ...]] = []
     now = utcnow()

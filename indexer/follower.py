@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from indexer import metrics
-from indexer.apply import refresh_intents
+from indexer.apply import lock_intents, refresh_intents
 from indexer.leader import Leadership
 from indexer.progress import ProgressReporter
 from indexer.ranges import AdaptiveRange
@@ -44,6 +44,7 @@ from indexer.store import (
 )
 from sluice.chain.events import ContractEvent, decode_logs, log_filter
 from sluice.chain.intents import ContractKind
+from sluice.models.payment_intent import PaymentIntent
 
 log = structlog.get_logger(__name__)
 
@@ -294,18 +295,25 @@ class NetworkFollower:
             conn = await _raw(session)
             await advance_checkpoint(conn, self.network, cp, new)
             touched: list[str] = []
+            loaded: dict[str, PaymentIntent] = {}
             if events:
-                links = await intent_links(conn, [e.onchain_id for e in events])
+                intents = await lock_intents(session, onchain_ids=[e.onchain_id for e in events])
                 touched = await insert_events(
-                    conn, self.network, self.config.chain_id, events, links, block_times or {}
+                    conn, self.network, self.config.chain_id, events, intent_links(intents), block_times or {}
                 )
+                loaded = {i.id: i for i in intents}
             if headers:
                 await store_blocks(conn, self.network, headers, keep_from=last_block - self.config.window)
             promoted = await intents_confirmed_between(
                 conn, self.network, cp.confirmed_block, new.confirmed_block
             )
             await refresh_intents(
-                session, conn, [*touched, *promoted], new.confirmed_block, self.config.checkout_base_url
+                session,
+                conn,
+                [*touched, *promoted],
+                new.confirmed_block,
+                self.config.checkout_base_url,
+                loaded=loaded,
             )
         self.checkpoint = new
         for e in events:

@@ -7,7 +7,7 @@ over arrays (`unnest`) keep a batch of thousands of events to a handful of round
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from sluice.chain.events import ContractEvent
+from sluice.models.payment_intent import PaymentIntent
 
 
 class LostLeadershipError(RuntimeError):
@@ -108,26 +109,19 @@ async def advance_checkpoint(
         raise LostLeadershipError(f"the checkpoint of {network} moved: another indexer is writing it")
 
 
-async def intent_links(conn: asyncpg.Connection, onchain_ids: Sequence[bytes]) -> dict[bytes, IntentLink]:
-    rows = await conn.fetch(
-        "SELECT onchain_id, id, merchant_id, network, contract_address, token_address, splits "
-        "FROM payment_intents WHERE onchain_id = ANY($1::bytea[])",
-        list(set(onchain_ids)),
-    )
-    links = {}
-    for row in rows:
-        splits = row["splits"]
-        if isinstance(splits, str):
-            splits = json.loads(splits)
-        links[bytes(row["onchain_id"])] = IntentLink(
-            id=row["id"],
-            merchant_id=row["merchant_id"],
-            network=row["network"],
-            contract_address=row["contract_address"],
-            token_address=row["token_address"],
-            recipients=tuple(s.get("recipient") for s in splits or ()),
+def intent_links(intents: Iterable[PaymentIntent]) -> dict[bytes, IntentLink]:
+    """What event rows need from their intents, by on-chain id."""
+    return {
+        bytes(i.onchain_id): IntentLink(
+            id=i.id,
+            merchant_id=i.merchant_id,
+            network=i.network,
+            contract_address=i.contract_address,
+            token_address=i.token_address,
+            recipients=tuple(s.get("recipient") for s in i.splits or ()),
         )
-    return links
+        for i in intents
+    }
 
 
 _INSERT_EVENTS = """

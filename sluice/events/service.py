@@ -5,13 +5,14 @@ The caller owns the transaction: an event is committed exactly when the state ch
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.base import utcnow
@@ -103,11 +104,27 @@ def refund_event(
     )
 
 
+#: Many rows as one statement over arrays: one fixed, cached statement whatever the count. An
+#: executemany of `insert(Event)` renders multi-row VALUES with ~9 parameters a row, which
+#: PostgreSQL parses and plans anew for each size: ~4x the time for the indexer's 5,000-event batches.
+_INSERT_MANY = text(
+    "INSERT INTO events (id, merchant_id, livemode, type, object_id, data, request_id, created_at) "
+    "SELECT * FROM unnest(CAST(:id AS VARCHAR[]), CAST(:merchant_id AS VARCHAR[]), "
+    "CAST(:livemode AS BOOLEAN[]), CAST(:type AS VARCHAR[]), CAST(:object_id AS VARCHAR[]), "
+    "CAST(CAST(:data AS TEXT[]) AS JSONB[]), CAST(:request_id AS VARCHAR[]), "
+    "CAST(:created_at AS TIMESTAMPTZ[]))"
+)
+
+
 async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> list[str]:
     """Inserts the events in one statement (the indexer records a batch at once); returns their ids."""
     rows = [event.row() for event in events]
-    if rows:
+    if len(rows) == 1:
         await session.execute(insert(Event), rows)
+    elif rows:
+        columns: dict[str, list[Any]] = {key: [row[key] for row in rows] for key in rows[0]}
+        columns["data"] = [json.dumps(data) for data in columns["data"]]
+        await session.execute(_INSERT_MANY, columns)
     return [row["id"] for row in rows]
 
 
