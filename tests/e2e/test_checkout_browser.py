@@ -96,6 +96,7 @@ def payer(stack: dict[str, Any], index: int) -> BrowserWallet:
 def test_usdc_approve_and_pay_from_the_demo_shop_to_fulfilment(dev_stack, chromium, screenshot):
     wallet = payer(dev_stack, 1)
     page = open_checkout(chromium, wallet, dev_stack["demo_url"])
+    screenshot(page, "shop")
     page.check("input[value=tshirt]")
     page.select_option("#asset", "USDC")
     page.click("#buy")
@@ -201,6 +202,37 @@ def test_wrong_network_asks_the_wallet_to_switch(dev_stack, chromium, screenshot
     assert "wallet_switchEthereumChain" in wallet.calls
     assert wallet.chain_id == 31337
     screenshot(page, "switched")
+
+
+OTHER_WALLET = """
+(() => {
+  const refuse = async () => { throw Object.assign(new Error("nope"), { code: 4001 }); };
+  const provider = { request: refuse, on() {} };
+  const uuid = "0b7e6c1e-0000-4000-8000-000000000002";
+  const info = { uuid, name: "Other Wallet", icon: "", rdns: "x.other" };
+  const detail = Object.freeze({ info: Object.freeze(info), provider });
+  const announce = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail }));
+  window.addEventListener("eip6963:requestProvider", announce);
+  announce();
+})();
+"""
+
+
+def test_several_wallets_are_offered_by_name(dev_stack, chromium, screenshot):
+    wallet = payer(dev_stack, 5)
+    intent = create_intent(dev_stack)
+    page = chromium.new_context().new_page()
+    wallet.install(page)
+    page.add_init_script(OTHER_WALLET)
+    page.goto(intent["checkout_url"])
+    buttons = page.locator("#wallets button")
+    buttons.first.wait_for()
+    assert sorted(buttons.all_inner_texts()) == ["Connect Other Wallet", "Connect Sluice Test Wallet"]
+    assert not page.locator("#connect").is_visible()
+    screenshot(page, "wallets")
+    page.click("text=Connect Sluice Test Wallet")
+    wait_state(page, "connected")
+    assert "Sluice Test Wallet" in page.locator("#account").inner_text()
 
 
 def test_insufficient_balance_is_explained(dev_stack, chromium, screenshot):

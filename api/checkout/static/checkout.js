@@ -52,7 +52,7 @@ function setState(name) {
   main.dataset.state = name;
   const hasWallet = state.account !== null;
   const token = !data.native;
-  show("connect", name === "ready" && !hasWallet);
+  show("connect", name === "ready" && !hasWallet && wallets.size < 2); // several: one button each
   show("wallets", name === "ready" && !hasWallet);
   show("switch", name === "wrong-network");
   show("pay", name === "connected");
