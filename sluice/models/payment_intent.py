@@ -30,7 +30,17 @@ class CaptureMethod(StrEnum):
 
 class PaymentIntent(TimestampMixin, Base):
     __tablename__ = "payment_intents"
-    __table_args__ = (Index("ix_payment_intents_merchant_created", "merchant_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_payment_intents_merchant_created", "merchant_id", "created_at", "id"),
+        # Report summaries count a merchant's intents by status with an index-only scan.
+        Index(
+            "ix_payment_intents_merchant_status",
+            "merchant_id",
+            "network",
+            "status",
+            postgresql_include=["created_at", "asset"],
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pi"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))

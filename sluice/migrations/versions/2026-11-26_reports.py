@@ -221,6 +221,13 @@ def upgrade() -> None:
     )
     for statement in TRIGGERS:
         op.execute(statement)
+    op.create_index(
+        "ix_payment_intents_merchant_status",
+        "payment_intents",
+        ["merchant_id", "network", "status"],
+        unique=False,
+        postgresql_include=["created_at", "asset"],
+    )
     # Report pages: the merchant's events newest first with the id as tie-breaker (keyset cursor),
     # kinds filtered inside the index; the summary groups by (network, token) over the same range.
     op.create_index(
@@ -239,4 +246,5 @@ def downgrade() -> None:
     op.drop_table("report_daily_fiat")
     op.drop_table("report_daily")
     op.drop_index("ix_onchain_events_report", table_name="onchain_events")
+    op.drop_index("ix_payment_intents_merchant_status", table_name="payment_intents")
     op.drop_table("reconciliation_runs")
