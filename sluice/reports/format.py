@@ -101,21 +101,22 @@ def refund_object(row: EventRow, assets: AssetBook) -> dict[str, Any]:
 BALANCE_AMOUNTS = ("received", "captured", "in_escrow", "refunded", "fees", "net")
 
 
-def balance_object(balance: Balance, assets: AssetBook) -> dict[str, Any]:
-    ref = assets.ref(balance.network, balance.token)
-    out: dict[str, Any] = {
-        "object": "report.balance",
-        "network": balance.network,
-        "asset": ref.symbol,
-        "token": balance.token,
-        "decimals": ref.decimals,
-        "payments": balance.payments,
-    }
-    for name in BALANCE_AMOUNTS:
-        value = getattr(balance, name)
+def _amounts(
+    obj: Any, network: str, token: str | None, names: tuple[str, ...], assets: AssetBook
+) -> dict[str, Any]:
+    """Network, asset and each amount of `obj` in base units and for display."""
+    ref = assets.ref(network, token)
+    out: dict[str, Any] = {"network": network, "asset": ref.symbol, "token": token, "decimals": ref.decimals}
+    for name in names:
+        value = getattr(obj, name)
         out[name] = str(value)
         out[f"{name}_display"] = display(value, ref.decimals)
     return out
+
+
+def balance_object(balance: Balance, assets: AssetBook) -> dict[str, Any]:
+    amounts = _amounts(balance, balance.network, balance.token, BALANCE_AMOUNTS, assets)
+    return {"object": "report.balance", "payments": balance.payments, **amounts}
 
 
 PERIOD_AMOUNTS = ("gross", "fees", "net", "refunded")
@@ -124,20 +125,9 @@ PERIOD_AMOUNTS = ("gross", "fees", "net", "refunded")
 def summary_object(summary: Summary, interval: str, assets: AssetBook) -> dict[str, Any]:
     periods = []
     for p in summary.periods:
-        ref = assets.ref(p.network, p.token)
-        item: dict[str, Any] = {
-            "period_start": iso(p.start.replace(tzinfo=UTC) if p.start.tzinfo is None else p.start),
-            "network": p.network,
-            "asset": ref.symbol,
-            "token": p.token,
-            "decimals": ref.decimals,
-            "payments": p.payments,
-        }
-        for name in PERIOD_AMOUNTS:
-            value = getattr(p, name)
-            item[name] = str(value)
-            item[f"{name}_display"] = display(value, ref.decimals)
-        periods.append(item)
+        start = iso(p.start.replace(tzinfo=UTC) if p.start.tzinfo is None else p.start)
+        amounts = _amounts(p, p.network, p.token, PERIOD_AMOUNTS, assets)
+        periods.append({"period_start": start, "payments": p.payments, **amounts})
     fiat = [
         {
             "period_start": iso(f.start.replace(tzinfo=UTC) if f.start.tzinfo is None else f.start),

@@ -52,8 +52,15 @@ def _where(
     return stmt
 
 
-def _token(value: str) -> str | None:
-    return value or None
+async def _nonzero(session: AsyncSession, stmt: Any, keys: int) -> list[tuple[Any, ...]]:
+    """Rows whose sums are not all zero (a rolled-back day leaves zeros), with the sums as ints and
+    the rollup's '' token as None; the token is the last of the `keys` leading columns."""
+    out = []
+    for row in await session.execute(stmt):
+        sums = tuple(int(v) for v in row[keys:])
+        if any(sums):
+            out.append((*row[: keys - 1], row[keys - 1] or None, *sums))
+    return out
 
 
 async def balance_rows(
@@ -76,8 +83,7 @@ async def balance_rows(
         .group_by(d.network, d.token)
         .order_by(d.network, d.token)
     )
-    rows = await session.execute(_where(stmt, d, merchant_id, filters, days))
-    return [(r[0], _token(r[1]), *(int(v) for v in r[2:])) for r in rows if any(int(v) for v in r[2:])]
+    return await _nonzero(session, _where(stmt, d, merchant_id, filters, days), keys=2)
 
 
 async def period_rows(
@@ -104,12 +110,8 @@ async def period_rows(
         .group_by(bucket, d.network, d.token)
         .order_by(bucket, d.network, d.token)
     )
-    rows = await session.execute(_where(stmt, d, merchant_id, filters, days))
-    return [
-        (r[0].replace(tzinfo=UTC), r[1], _token(r[2]), *(int(v) for v in r[3:]))
-        for r in rows
-        if any(int(v) for v in r[3:])
-    ]
+    rows = await _nonzero(session, _where(stmt, d, merchant_id, filters, days), keys=3)
+    return [(r[0].replace(tzinfo=UTC), *r[1:]) for r in rows]
 
 
 async def fiat_rows(
