@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas bench-reports clean
+.PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas bench-reports bench-webhooks clean
 
 help:
 	@echo "make demo       sluice dev: database, chain, API + indexer + worker, checkout and demo shop"
@@ -63,6 +63,10 @@ bench-gas: setup
 
 bench-api: setup
 	$(PY) benchmarks/api_create_intent.py
+
+# 10,000 webhook deliveries through the real worker to a local receiver; exactly-once check.
+bench-webhooks: setup
+	$(PY) benchmarks/webhook_delivery.py
 
 bench-reports: setup
 	$(PY) benchmarks/reports.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Row, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.pagination import keyset_page
@@ -61,9 +61,11 @@ class EventRepository:
             stmt = stmt.where(Event.created_at <= created_lte)
         after = await self._cursor(session, principal, starting_after, "starting_after")
         before = await self._cursor(session, principal, ending_before, "ending_before")
-        return await keyset_page(
+        rows, has_more = await keyset_page(
             session, stmt, Event.created_at, Event.id, limit=limit, after=after, before=before
         )
+        # One entity per row, whether keyset_page hands back scalars or 1-tuples.
+        return [r[0] if isinstance(r, Row) else r for r in rows], has_more
 
     async def _cursor(
         self, session: AsyncSession, principal: Principal, event_id: str | None, param: str

@@ -183,8 +183,9 @@ async def complete(
     """Records the attempts and moves each delivery on: succeeded, rescheduled, or failed."""
     if not outcomes:
         return
-    await session.execute(
-        insert(WebhookAttempt),
+    connection = await session.connection()
+    await connection.execute(
+        insert(cast(Table, WebhookAttempt.__table__)),
         [
             {
                 "delivery_id": o.claimed.delivery_id,
@@ -237,7 +238,6 @@ async def complete(
             }
         )
     table = cast(Table, WebhookDelivery.__table__)
-    connection = await session.connection()
     await connection.execute(
         update(table).where(table.c.id == bindparam("b_id"), table.c.claim_token == bindparam("b_token")),
         updates,

@@ -1,18 +1,34 @@
-"""One HTTP POST of a signed webhook: time-outs, no redirects, the response body cut at 2 KB."""
+"""One HTTP POST of a signed webhook: time-outs, no redirects, the response body cut at 2 KB.
+
+The client is aiohttp rather than httpx: measured on this project's 2-core machine, httpx's
+connection pool cost 2-9 ms of CPU per request (it rescans every pooled connection, with a
+getpeername() call each, for every queued request), aiohttp 0.2-0.3 ms, and the worker's goal
+is hundreds of deliveries a second per process. aiohttp also resolves through a pluggable
+resolver, which is where the SSRF guard checks every address the socket will go to.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from sluice.config import Settings
-from sluice.webhooks.ssrf import GuardedBackend, Resolver, WebhookUrlError, parse_url, system_resolver
+from sluice.webhooks.ssrf import (
+    Resolver,
+    WebhookUrlError,
+    check_ip,
+    parse_url,
+    resolve_checked_all,
+    system_resolver,
+)
 
 MAX_RESPONSE_BYTES = 2048
 USER_AGENT = "Sluice-Webhooks/1"
@@ -32,47 +48,66 @@ class SendResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a connection pool whose sockets go through the SSRF guard; no
-    proxies from the environment (a proxy would connect on the guard's behalf)."""
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver with the SSRF check: the connector connects only to addresses returned
+    here, each one checked, so a DNS answer that changes after the check cannot be reached."""
 
-    def __init__(self, *, allow_private: bool, resolver: Resolver, max_connections: int) -> None:
-        super().__init__(trust_env=False)
-        ssl_context = httpx.create_ssl_context(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0,
-            network_backend=GuardedBackend(allow_private=allow_private, resolver=resolver),
+    def __init__(self, *, allow_private: bool, resolver: Resolver) -> None:
+        self.allow_private = allow_private
+        self.resolver = resolver
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await resolve_checked_all(
+            host, port, allow_private=self.allow_private, resolver=self.resolver
         )
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
 
 
 class WebhookSender:
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        resolver: Resolver = system_resolver,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, *, resolver: Resolver = system_resolver) -> None:
         self.settings = settings
-        self.total_timeout = settings.webhook_timeout
-        self._client = httpx.AsyncClient(
-            transport=transport
-            or GuardedTransport(
-                allow_private=settings.webhook_allow_private,
-                resolver=resolver,
-                max_connections=max(settings.webhook_concurrency, 10),
-            ),
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(settings.webhook_timeout, connect=settings.webhook_connect_timeout),
-            headers={"user-agent": USER_AGENT, "content-type": "application/json"},
+        self.allow_private = settings.webhook_allow_private
+        self.resolver = resolver
+        self.timeout = aiohttp.ClientTimeout(
+            total=settings.webhook_timeout, connect=settings.webhook_connect_timeout
         )
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=max(self.settings.webhook_concurrency, 10),
+                resolver=GuardedResolver(allow_private=self.allow_private, resolver=self.resolver),
+                ttl_dns_cache=10,  # caches checked answers only
+                keepalive_timeout=30,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout,
+                trust_env=False,  # no proxy from the environment: it would connect on our behalf
+                headers={"user-agent": USER_AGENT, "content-type": "application/json"},
+                auto_decompress=False,
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def send(self, url: str, headers: dict[str, str], body: bytes, *, livemode: bool) -> SendResult:
         """POSTs `body`; never raises for a network or HTTP failure (the result says what happened)."""
@@ -82,37 +117,52 @@ class WebhookSender:
             return int((time.perf_counter() - started) * 1000)
 
         try:
-            parse_url(url, livemode=livemode)
+            _, host, _ = parse_url(url, livemode=livemode)
+            if _is_ip(host):  # aiohttp connects to IP literals without asking the resolver
+                check_ip(host, allow_private=self.allow_private)
         except WebhookUrlError as exc:
-            return SendResult(None, 0, f"refused: {exc}", None)
+            return SendResult(None, 0, f"refused by the SSRF guard: {exc}", None)
         try:
-            async with asyncio.timeout(self.total_timeout):
-                async with self._client.stream("POST", url, content=body, headers=headers) as response:
-                    data = b""
-                    async for chunk in response.aiter_raw():
-                        data += chunk
-                        if len(data) >= MAX_RESPONSE_BYTES:
-                            break
-                    text = data[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
-                    status = response.status_code
-                    error = None
-                    if 300 <= status < 400:
-                        location = response.headers.get("location", "")
-                        error = f"redirect not followed (HTTP {status} to {location[:200]!r})"
-                    elif not 200 <= status < 300:
-                        error = f"HTTP {status}"
-                    retry_after = (
-                        parse_retry_after(response.headers.get("retry-after"))
-                        if status in (429, 503)
-                        else None
-                    )
-                    return SendResult(status, elapsed(), error, text, retry_after)
+            async with self._client().post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                data = b""
+                while len(data) < MAX_RESPONSE_BYTES:
+                    chunk = await response.content.read(MAX_RESPONSE_BYTES - len(data))
+                    if not chunk:
+                        break
+                    data += chunk
+                text = data.decode("utf-8", errors="replace")
+                status = response.status
+                error = None
+                if 300 <= status < 400:
+                    location = response.headers.get("location", "")
+                    error = f"redirect not followed (HTTP {status} to {location[:200]!r})"
+                elif not 200 <= status < 300:
+                    error = f"HTTP {status}"
+                retry_after = (
+                    parse_retry_after(response.headers.get("retry-after")) if status in (429, 503) else None
+                )
+                return SendResult(status, elapsed(), error, text, retry_after)
+        except WebhookUrlError as exc:
+            return SendResult(None, elapsed(), f"refused by the SSRF guard: {exc}", None)
         except TimeoutError:
-            return SendResult(None, elapsed(), f"timed out after {self.total_timeout:g} s", None)
-        except httpx.TimeoutException as exc:
-            return SendResult(None, elapsed(), f"timed out ({type(exc).__name__})", None)
-        except httpx.HTTPError as exc:
+            return SendResult(None, elapsed(), f"timed out after {self.settings.webhook_timeout:g} s", None)
+        except aiohttp.ClientConnectorError as exc:
+            cause = exc.os_error if isinstance(exc.os_error, WebhookUrlError) else None
+            if cause is not None:
+                return SendResult(None, elapsed(), f"refused by the SSRF guard: {cause}", None)
+            return SendResult(None, elapsed(), f"cannot connect: {exc}"[:500], None)
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
             return SendResult(None, elapsed(), f"{type(exc).__name__}: {exc}"[:500], None)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,7 +137,7 @@ class WebhookEndpointService:
             after = _cursor(await self.get(session, principal, starting_after))
         if ending_before:
             before = _cursor(await self.get(session, principal, ending_before))
-        return await keyset_page(
+        rows, has_more = await keyset_page(
             session,
             stmt,
             WebhookEndpoint.created_at,
@@ -146,6 +146,7 @@ class WebhookEndpointService:
             after=after,
             before=before,
         )
+        return entities(rows), has_more
 
     async def update(
         self, session: AsyncSession, principal: Principal, endpoint_id: str, changes: dict[str, Any]
@@ -344,6 +345,11 @@ class WebhookEndpointService:
         [delivery_id] = await self._queue(session, event, [endpoint.id], now)
         delivery = await session.get_one(WebhookDelivery, delivery_id)
         return delivery, TEST_EVENT, []
+
+
+def entities(rows: list[Any]) -> list[Any]:
+    """keyset_page rows of a one-entity select, whether it returns them as scalars or as 1-tuples."""
+    return [r[0] if isinstance(r, Row) else r for r in rows]
 
 
 def _cursor(endpoint: WebhookEndpoint) -> tuple[datetime, str]:

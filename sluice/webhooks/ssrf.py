@@ -4,9 +4,10 @@ Two checks, both needed:
 - `check_url` when an endpoint is created or changed: scheme (https only in live mode), no user
   info, no IP address in a non-standard form (`2130706433`, `0177.0.0.1`, `0x7f.1`), and every
   address the host resolves to must be public;
-- `GuardedBackend` at send time: the connection is opened by the guard itself, to an address it
-  has just resolved and checked, so a DNS answer that changes between the check and the connect
-  (rebinding) cannot reach a private address: there is no second lookup.
+- at send time (sluice/webhooks/sender.py `GuardedResolver`): the HTTP client's resolver is the
+  guard, and the socket goes to an address it has just resolved and checked, so a DNS answer that
+  changes between the check and the connect (rebinding) cannot reach a private address: there is
+  no second lookup.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ import asyncio
 import ipaddress
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
-
-import httpcore
 
 from sluice.errors import InvalidRequestError
 
@@ -146,15 +144,24 @@ async def check_url(
 async def resolve_checked(
     host: str, port: int, *, allow_private: bool, resolver: Resolver = system_resolver
 ) -> str:
-    """Resolves `host` once and returns an allowed address; refuses when *any* answer is blocked
-    (a name that mixes public and private answers is treated as hostile)."""
+    """Resolves `host` once and returns an allowed address (see `resolve_checked_all`)."""
+    return (await resolve_checked_all(host, port, allow_private=allow_private, resolver=resolver))[0]
+
+
+async def resolve_checked_all(
+    host: str, port: int, *, allow_private: bool, resolver: Resolver = system_resolver
+) -> list[str]:
+    """Resolves `host` once and returns its addresses, all allowed; refuses when *any* answer is
+    blocked (a name that mixes public and private answers is treated as hostile)."""
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
         literal = None
     if literal is not None:
         check_ip(host, allow_private=allow_private)
-        return host
+        return [host]
+    if not allow_private and (host == "localhost" or host.endswith(".localhost")):
+        raise BlockedAddressError(f"{host} is a loopback name (RFC 6761)")
     try:
         addresses = await resolver(host, port)
     except (OSError, UnicodeError) as exc:
@@ -163,41 +170,4 @@ async def resolve_checked(
         raise WebhookUrlError(f"{host!r} has no addresses", code="url_unresolvable")
     for address in addresses:
         check_ip(address, allow_private=allow_private, host=host)
-    return addresses[0]
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend with the address check at connect time: the socket goes to the
-    address that was checked (TLS still verifies the certificate against the URL's host name)."""
-
-    def __init__(self, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self.allow_private = allow_private
-        self.resolver = resolver
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            address = await asyncio.wait_for(
-                resolve_checked(host, port, allow_private=self.allow_private, resolver=self.resolver),
-                timeout,
-            )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except WebhookUrlError as exc:
-            raise httpcore.ConnectError(f"refused by the SSRF guard: {exc}") from exc
-        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not webhook targets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    return addresses

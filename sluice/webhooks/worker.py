@@ -185,10 +185,18 @@ class WebhookWorker:
 
     async def _send_loop(self, stop: asyncio.Event, done: asyncio.Event) -> None:
         in_flight: set[asyncio.Task[None]] = set()
+        # Claim in batches: wait until a quarter of the slots are free rather than claiming (one
+        # transaction) for every slot that frees up.
+        high_water = self.concurrency - max(1, self.concurrency // 4)
         try:
             while not stop.is_set():
-                free = self.concurrency - len(in_flight)
-                wanted = min(free, self.batch_size)
+                if len(in_flight) > high_water:
+                    finished, _ = await asyncio.wait(
+                        in_flight, timeout=self.poll_interval, return_when="FIRST_COMPLETED"
+                    )
+                    if finished:
+                        continue
+                wanted = min(self.concurrency - len(in_flight), self.batch_size)
                 claimed: list[Claimed] = []
                 if wanted > 0:
                     try:
@@ -199,12 +207,8 @@ class WebhookWorker:
                     task = asyncio.create_task(self._send_one(c))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
-                if claimed and len(claimed) == wanted:
-                    continue  # more may be due right away
-                if in_flight and free <= 0:
-                    await asyncio.wait(in_flight, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
-                else:
-                    await _wait(stop, self.poll_interval)
+                if not claimed or len(claimed) < wanted:
+                    await _wait(stop, self.poll_interval)  # the queue is drained for now
             if in_flight:
                 await asyncio.wait(in_flight)
         finally:
@@ -224,7 +228,7 @@ class WebhookWorker:
     async def _record_loop(self, sending_done: asyncio.Event) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), 0.05)
+                await asyncio.wait_for(self._flush_now.wait(), 0.1)
             self._flush_now.clear()
             batch, self._outcomes = self._outcomes, []
             if batch:
