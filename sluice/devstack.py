@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import shlex
+import socket
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
@@ -183,6 +184,19 @@ def _entry(spec: tuple[str, str]) -> Callable[..., Coroutine[Any, Any, None]] | 
     return entry if callable(entry) else None
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fails with a clear message before anything starts when the API's port is taken."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise DevStackError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): is another sluice dev running? "
+                "Pass --api-port to use another port"
+            ) from exc
+
+
 def curl_command(api_url: str, secret_key: str) -> str:
     body = json.dumps({"network": NETWORK, "asset": "USDC", "amount": "25000000"})
     return (
@@ -205,6 +219,7 @@ class DevStack:
         import uvicorn
 
         ctx = self.ctx
+        _check_port_free(ctx.host, ctx.api_port)
         settings = ctx.settings()
         # The indexer and the worker read the registry from the environment, as in production;
         # the previous values come back when the stack stops (tests run it inside pytest).
