@@ -385,11 +385,17 @@ class NetworkFollower:
 
 
 async def _raw(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session's transaction (for COPY-speed array statements)."""
+    """The asyncpg connection under the session's transaction (for array statements at COPY speed).
+
+    SQLAlchemy's asyncpg adapter opens its transaction lazily, at the first statement it runs itself:
+    statements sent straight to the driver before that would each commit on their own (a SIGKILL
+    test caught a checkpoint committed without its events). One statement through the adapter first.
+    """
     connection = await session.connection()
+    await connection.exec_driver_sql("SELECT 1")
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
-    assert driver is not None
+    assert driver is not None and driver.is_in_transaction(), "no transaction on the driver connection"
     return driver
 
 
