@@ -339,3 +339,33 @@ async def test_another_merchant_cannot_see_a_refund(client, merchant, other_merc
     assert listed.json()["data"] == []
     mine = await client.get(f"/v1/refunds/{refund['id']}", headers=auth(merchant.restricted))
     assert mine.status_code == 200 and mine.json()["amount"] == "25000000"
+
+
+async def test_capture_and_refund_record_their_events(client, merchant, chain_env):
+    chain, _, _, _ = chain_env
+    intent = await new_intent(client, merchant.secret, capture_method="manual")
+    built = await wallet_transactions(
+        client, merchant.secret, intent["id"], payer=PAYER.address, method="approve"
+    )
+    for tx in built["transactions"]:
+        assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    captured = await client.post(
+        f"/v1/payment_intents/{intent['id']}/capture",
+        json={"amount_to_capture": "10000000"},
+        headers=auth(merchant.secret),
+    )
+    assert captured.status_code == 200, captured.text
+    refund = await client.post(
+        "/v1/refunds", json={"payment_intent": intent["id"]}, headers=auth(merchant.secret)
+    )
+    assert refund.status_code == 200, refund.text
+    events = (await client.get("/v1/events?limit=20", headers=auth(merchant.secret))).json()["data"]
+    by_type = {e["type"]: e for e in events}
+    partial = by_type["payment_intent.amount_capturable_updated"]
+    assert partial["data"]["object"]["amount_capturable"] == "15000000"
+    assert partial["data"]["previous_attributes"]["amount_capturable"] == "25000000"
+    done = by_type["payment_intent.succeeded"]
+    assert done["data"]["object"]["status"] == "succeeded"
+    assert done["data"]["previous_attributes"]["status"] == "requires_capture"
+    assert by_type["refund.created"]["data"]["object"]["id"] == refund.json()["id"]
+    assert by_type["refund.succeeded"]["data"]["object"] == refund.json()

@@ -137,3 +137,33 @@ async def test_prune_job_deletes_old_idempotency_keys_on_one_worker_at_a_time(me
             assert await prune_idempotency(second) is None
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+
+
+async def test_a_refund_whose_transaction_reverted_is_kept_as_failed_with_its_events(
+    client, merchant, sessions
+):
+    """The relayed refund reverted on chain: the refund row says failed and refund.created and
+    refund.failed are recorded with it (the chain step is faked here; tests/api/test_payments_onchain.py
+    covers the real relay)."""
+    from sluice.intents.operations import RefundRevertedError
+    from sluice.merchants.service import merchant_service
+    from sluice.models.refund import Refund
+    from sluice.refunds.service import RefundService
+
+    intent = (await client.post("/v1/payment_intents", json=INTENT, headers=auth(merchant.secret))).json()
+
+    class RevertingOperations:
+        async def refund_escrow(self, session, principal, intent_id, amount):
+            raise RefundRevertedError("refund transaction 0xabc reverted", amount=5, tx_hash="0xabc")
+
+    async with transaction(sessions) as s:
+        principal = await merchant_service.authenticate(s, merchant.secret)
+        refund = await RefundService(RevertingOperations()).create(s, principal, intent["id"], None, None)  # type: ignore[arg-type]
+    async with sessions() as s:
+        row = await s.get(Refund, refund.id)
+        assert row.status == "failed" and row.failure_reason == "transaction_reverted" and row.amount == 5
+    listed = (await client.get("/v1/events?type=refund.*", headers=auth(merchant.secret))).json()["data"]
+    assert sorted(e["type"] for e in listed) == ["refund.created", "refund.failed"]
+    failed = next(e for e in listed if e["type"] == "refund.failed")["data"]["object"]
+    assert failed["status"] == "failed" and failed["failure_reason"] == "transaction_reverted"
+    assert failed["tx_hash"] == "0xabc"
