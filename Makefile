@@ -64,6 +64,10 @@ bench-gas: setup
 bench-api: setup
 	$(PY) benchmarks/api_create_intent.py
 
+# 20,000 Paid events over 2,000 blocks: raw eth_getLogs vs the indexer's backfill, live latency.
+bench-indexer: setup
+	$(PY) benchmarks/indexer_backfill.py
+
 # 10,000 webhook deliveries through the real worker to a local receiver; exactly-once check.
 bench-webhooks: setup
 	$(PY) benchmarks/webhook_delivery.py
