@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.errors import SluiceError
@@ -71,7 +71,7 @@ async def refresh_prices(
     is warm and a failing source shows in the logs before a checkout needs it; (ok, failed)."""
     pairs = (
         await session.execute(
-            select(distinct(Quote.asset), Quote.currency).where(Quote.created_at >= now - window).limit(100)
+            select(Quote.asset, Quote.currency).where(Quote.created_at >= now - window).distinct().limit(100)
         )
     ).all()
     ok = failed = 0

@@ -167,3 +167,41 @@ async def test_a_worker_killed_mid_delivery_is_redelivered_with_the_same_webhook
         assert delivery.status == "succeeded"
         log = (await s.execute(select(WebhookAttempt).order_by(WebhookAttempt.id))).scalars().all()
         assert "worker stopped" in (log[0].error or "") and log[1].status_code == 200
+
+
+async def test_run_worker_delivers_and_runs_the_scheduled_jobs(
+    client, merchant, sessions, receiver, settings, db_url
+):
+    """The entry point `sluice worker` and `sluice dev` use: deliveries flow and APScheduler runs
+    the expiry job, until the stop event is set."""
+    from sqlalchemy import update
+
+    from sluice.models.payment_intent import PaymentIntent
+    from sluice.webhooks.worker import run_worker
+
+    endpoint = await add_endpoint(client, merchant.secret, receiver.url, ["payment_intent.expired"])
+    body = {"network": "local", "asset": "USDC", "amount": "25000000", "expires_in": 60}
+    intent = (
+        await client.post(
+            "/v1/payment_intents", json=body, headers={"Authorization": f"Bearer {merchant.secret}"}
+        )
+    ).json()
+    async with sessions() as s, s.begin():
+        await s.execute(
+            update(PaymentIntent)
+            .where(PaymentIntent.id == intent["id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(settings, stop, database_url=to_asyncpg_url(db_url)))
+    try:
+        async with asyncio.timeout(30):
+            while not receiver.received:
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    [got] = receiver.received
+    event = Webhook(endpoint["secret"]).verify(got.body, got.headers)
+    assert event["type"] == "payment_intent.expired" and event["data"]["object"]["id"] == intent["id"]
+    assert event["data"]["object"]["status"] == "expired"
