@@ -86,8 +86,11 @@ def backfill_with_kills(
             time.sleep(rng.uniform(0, 0.4))
             proc.send_signal(signal.SIGKILL)
             killed += 1
+    starts = log_path.read_text().count("indexer_started")
     with indexer_process(env, db_url, log_path) as proc:
         wait_for(lambda: checkpoint(db_url) >= head, timeout=120)
+        # Running (signal handlers installed) before the clean stop, even if it had nothing left to do.
+        wait_for(lambda: log_path.read_text().count("indexer_started") > starts, timeout=60)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     assert killed >= min(kills, 3), "the backfill finished before enough kills"
