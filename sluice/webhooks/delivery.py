@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.events.service import EventType, NewEvent, record_event
@@ -180,7 +180,22 @@ class Outcome:
 async def complete(
     session: AsyncSession, outcomes: Sequence[Outcome], now: datetime, jitter: Jitter = default_jitter
 ) -> None:
-    """Records the attempts and moves each delivery on: succeeded, rescheduled, or failed."""
+    """Records the attempts and moves each delivery on: succeeded, rescheduled, or failed.
+
+    An attempt whose delivery was deleted meanwhile (its endpoint was deleted) is dropped; one whose
+    lease was lost (re-driven to another worker) is logged but does not change the delivery."""
+    if not outcomes:
+        return
+    existing = set(
+        (
+            await session.execute(
+                select(WebhookDelivery.id).where(
+                    WebhookDelivery.id.in_({o.claimed.delivery_id for o in outcomes})
+                )
+            )
+        ).scalars()
+    )
+    outcomes = [o for o in outcomes if o.claimed.delivery_id in existing]
     if not outcomes:
         return
     connection = await session.connection()

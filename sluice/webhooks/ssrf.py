@@ -28,6 +28,8 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 MAX_URL_LENGTH = 2048
+#: Seconds a DNS lookup may take (the API checks URLs inside a request).
+RESOLVE_TIMEOUT = 5.0
 
 
 class WebhookUrlError(InvalidRequestError):
@@ -163,7 +165,9 @@ async def resolve_checked_all(
     if not allow_private and (host == "localhost" or host.endswith(".localhost")):
         raise BlockedAddressError(f"{host} is a loopback name (RFC 6761)")
     try:
-        addresses = await resolver(host, port)
+        addresses = await asyncio.wait_for(resolver(host, port), RESOLVE_TIMEOUT)
+    except TimeoutError as exc:
+        raise WebhookUrlError(f"resolving {host!r} timed out", code="url_unresolvable") from exc
     except (OSError, UnicodeError) as exc:
         raise WebhookUrlError(f"cannot resolve {host!r}: {exc}", code="url_unresolvable") from exc
     if not addresses:

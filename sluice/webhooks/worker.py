@@ -226,6 +226,7 @@ class WebhookWorker:
             self._flush_now.set()
 
     async def _record_loop(self, sending_done: asyncio.Event) -> None:
+        failures = 0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._flush_now.wait(), 0.1)
@@ -234,9 +235,13 @@ class WebhookWorker:
             if batch:
                 try:
                     await self.record(batch)
+                    failures = 0
                 except Exception:
-                    log.exception("webhook_record_failed", count=len(batch))
-                    self._outcomes[:0] = batch  # retried on the next round; leases cover the wait
+                    failures += 1
+                    log.exception("webhook_record_failed", count=len(batch), tries=failures)
+                    if failures < 5:
+                        self._outcomes[:0] = batch  # retried next round; the leases cover the wait
+                    # else dropped: the leases run out and the deliveries are sent again
                     await asyncio.sleep(1.0)
             if sending_done.is_set() and not self._outcomes:
                 return

@@ -238,3 +238,18 @@ async def test_a_success_resets_the_failure_clock(client, merchant, sessions, re
     await worker.deliver_due_once()
     async with sessions() as s:
         assert (await s.get(WebhookEndpoint, endpoint["id"])).failing_since is None
+
+
+async def test_an_endpoint_deleted_during_an_attempt_does_not_jam_the_worker(
+    client, merchant, sessions, receiver, worker
+):
+    endpoint = await add_endpoint(client, merchant.secret, receiver.url)
+    await add_events(sessions, merchant.id)
+    await worker.fan_out_once()
+    [claimed] = await worker.claim_due(10)
+    outcome = await worker.attempt(claimed)
+    deleted = await client.delete(f"/v1/webhook_endpoints/{endpoint['id']}", headers=auth(merchant.secret))
+    assert deleted.status_code == 200
+    await worker.record([outcome])  # the delivery is gone: its attempt is dropped, nothing raises
+    async with sessions() as s:
+        assert (await s.execute(select(WebhookAttempt))).first() is None

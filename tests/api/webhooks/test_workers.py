@@ -72,7 +72,11 @@ async def _two_workers_deliver_everything_once(client, merchant, sessions, recei
     async with sessions() as s:
         statuses = (await s.execute(select(WebhookDelivery.status))).scalars().all()
         assert set(statuses) == {"succeeded"} and len(statuses) == n
-        assert len((await s.execute(select(WebhookAttempt.id))).all()) == n
+        # One successful attempt per delivery (a refused keep-alive connection may add a failed one).
+        ok = (
+            await s.execute(select(WebhookAttempt.delivery_id).where(WebhookAttempt.status_code == 200))
+        ).all()
+        assert len(ok) == n and len(set(ok)) == n
 
 
 async def test_two_workers_side_by_side_deliver_every_event_exactly_once(
