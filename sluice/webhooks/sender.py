@@ -132,7 +132,8 @@ class WebhookSender:
                     if not chunk:
                         break
                     data += chunk
-                text = data.decode("utf-8", errors="replace")
+                # PostgreSQL text cannot hold NUL: a receiver sending one must not jam the attempt log.
+                text = data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
                 status = response.status
                 error = None
                 if 300 <= status < 400:

@@ -253,3 +253,19 @@ async def test_an_endpoint_deleted_during_an_attempt_does_not_jam_the_worker(
     await worker.record([outcome])  # the delivery is gone: its attempt is dropped, nothing raises
     async with sessions() as s:
         assert (await s.execute(select(WebhookAttempt))).first() is None
+
+
+async def test_a_response_body_with_nul_bytes_is_stored(client, merchant, sessions, receiver, worker):
+    from aiohttp import web
+
+    async def nul(request):
+        return web.Response(status=500, body=b"bad\x00body")
+
+    await add_endpoint(client, merchant.secret, receiver.url)
+    await add_events(sessions, merchant.id)
+    await worker.fan_out_once()
+    receiver.mode = nul
+    assert await worker.deliver_due_once() == 1
+    [delivery] = await deliveries(sessions)
+    [attempt] = await attempts(sessions, delivery.id)
+    assert attempt.status_code == 500 and attempt.response_body == "bad\ufffdbody"
