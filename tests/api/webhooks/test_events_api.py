@@ -167,3 +167,47 @@ async def test_a_refund_whose_transaction_reverted_is_kept_as_failed_with_its_ev
     failed = next(e for e in listed if e["type"] == "refund.failed")["data"]["object"]
     assert failed["status"] == "failed" and failed["failure_reason"] == "transaction_reverted"
     assert failed["tx_hash"] == "0xabc"
+
+
+async def test_price_refresh_asks_the_source_for_every_pair_quoted_in_the_last_day(merchant, sessions):
+    from decimal import Decimal
+
+    from sluice.errors import PricingUnavailableError
+    from sluice.jobs.tasks import refresh_prices
+    from sluice.models.quote import Quote
+
+    now = utcnow()
+    async with sessions() as s, s.begin():
+        for asset, currency, age in (
+            ("ETH", "usd", 1),
+            ("ETH", "usd", 2),
+            ("BNB", "eur", 3),
+            ("SOL", "usd", 48),
+        ):
+            s.add(
+                Quote(
+                    merchant_id=merchant.id,
+                    fiat_amount=Decimal("10"),
+                    currency=currency,
+                    network="local",
+                    asset=asset,
+                    decimals=18,
+                    rate=Decimal("3000"),
+                    source="fixed",
+                    amount=1,
+                    locked_until=now,
+                    created_at=now - timedelta(hours=age),
+                )
+            )
+    asked: list[tuple[str, str]] = []
+
+    class Source:
+        async def rate(self, base: str, quote: str) -> object:
+            asked.append((base, quote))
+            if base == "BNB":
+                raise PricingUnavailableError("down")
+            return object()
+
+    async with transaction(sessions) as session:
+        assert await refresh_prices(session, Source(), now) == (1, 1)  # type: ignore[arg-type]
+    assert sorted(asked) == [("BNB", "eur"), ("ETH", "usd")]
