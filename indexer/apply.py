@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import select
+from sqlalchemy import ARRAY, LargeBinary, String, any_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.base import utcnow
@@ -133,10 +133,15 @@ async def lock_intents(
     """
     if not ids and not onchain_ids:
         return []
-    column = PaymentIntent.id if ids else PaymentIntent.onchain_id
-    keys: Sequence[object] = sorted(set(ids)) if ids else list(set(onchain_ids))
+    # `= ANY(array)`: one parameter however many keys (IN would bind and parse one per key).
+    if ids:
+        where = PaymentIntent.id == any_(bindparam("keys", sorted(set(ids)), type_=ARRAY(String)))
+    else:
+        where = PaymentIntent.onchain_id == any_(
+            bindparam("keys", list(set(onchain_ids)), type_=ARRAY(LargeBinary))
+        )
     result = await session.execute(
-        select(PaymentIntent).where(column.in_(keys)).order_by(PaymentIntent.id).with_for_update()
+        select(PaymentIntent).where(where).order_by(PaymentIntent.id).with_for_update()
     )
     intents = list(result.scalars())
     for intent in intents:

@@ -304,8 +304,9 @@ class NetworkFollower:
                 loaded = {i.id: i for i in intents}
             if headers:
                 await store_blocks(conn, self.network, headers, keep_from=last_block - self.config.window)
+            # Earlier blocks that just reached the confirmed height (this batch's own are in `touched`).
             promoted = await intents_confirmed_between(
-                conn, self.network, cp.confirmed_block, new.confirmed_block
+                conn, self.network, cp.confirmed_block, min(new.confirmed_block, cp.last_block)
             )
             await refresh_intents(
                 session,

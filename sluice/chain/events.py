@@ -215,14 +215,18 @@ def decode_logs(logs: Sequence[Mapping[str, Any]]) -> list[ContractEvent]:
     `tx_log_index` counts a transaction's Sluice events in log order, so `logs` must hold all the
     followed logs of every transaction it touches (as an eth_getLogs over whole blocks does).
     """
+    specs = event_specs()
     ordered = sorted(logs, key=lambda lg: (_int(lg["blockNumber"]), _int(lg["logIndex"])))
     seen: dict[str, int] = {}
     out: list[ContractEvent] = []
     for log in ordered:
+        topics = log["topics"]
+        if not topics or _hex(topics[0]).lower() not in specs:
+            continue
         tx = _hex(log["transactionHash"]).lower()
         position = seen.get(tx, 0)
         event = decode_log(log, position)
-        if event is None:
+        if event is None:  # pragma: no cover - filtered above
             continue
         seen[tx] = position + 1
         out.append(event)
