@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from indexer import metrics
@@ -127,7 +128,7 @@ class NetworkFollower:
                 result = await self.step()
             except ReorgTooDeepError:
                 raise
-            except (InconsistentStepError, RpcError, OSError, asyncpg.PostgresError) as exc:
+            except (InconsistentStepError, RpcError, OSError, asyncpg.PostgresError, SQLAlchemyError) as exc:
                 log.warning("indexer_step_retry", network=self.network, error=str(exc)[:300])
                 await _sleep(stop, self.config.poll_seconds)
                 continue

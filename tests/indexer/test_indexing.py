@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import httpx
 import psycopg
 import pytest
 
 from sluice.chain.intents import ZERO_ADDRESS
 from sluice.chain.registry import Registry
 
+from chains import free_port
 from indexer_env import (
     FEE,
     MERCHANT,
@@ -20,6 +22,7 @@ from indexer_env import (
     escrow_call_tx,
     event_counts,
     index_until,
+    indexer_settings,
     make_intents,
     pay_tx,
     send,
@@ -174,3 +177,14 @@ async def test_events_of_unknown_intents_are_stored_unlinked(env: ChainEnv, db_u
         db_url, "SELECT payment_intent_id, merchant_id, onchain_id FROM onchain_events"
     )
     assert pi is None and mid is None and bytes(onchain_id) == intent.onchain.id
+
+
+async def test_metrics_are_served_when_a_port_is_set(env: ChainEnv, db_url, merchant_id):
+    [intent] = make_intents(env, db_url, merchant_id, 1)
+    send(env, pay_tx(env, intent))
+    port = free_port()
+    await index_until(env, db_url, settings=indexer_settings(db_url, indexer_metrics_port=port))
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert f'sluice_indexer_last_block{{network="local"}} {float(env.rpc.head())}' in text
+    assert 'sluice_indexer_events_total{name="Paid",network="local"}' in text
+    assert "sluice_indexer_head_lag_blocks" in text

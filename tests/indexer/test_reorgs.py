@@ -7,7 +7,7 @@ import asyncio
 import psycopg
 import pytest
 
-from indexer.runner import run
+from indexer.runner import reindex_from, run
 
 from indexer_env import (
     ChainEnv,
@@ -121,6 +121,15 @@ async def test_reorg_deeper_than_the_window_halts_the_network(env: ChainEnv, db_
     # Restarting does not resume on its own.
     with pytest.raises(AssertionError, match="stopped before reaching"):
         await index_until(env, db_url, env.rpc.head() + 1, settings=settings, timeout=10)
+
+    # The operator rolls back below the fork (`sluice indexer --reindex-from`): the payment the reorg
+    # dropped is reverted, and indexing resumes on the new chain.
+    await reindex_from(settings, "local", env.deploy_block, registry=env.registry)
+    assert intent_status(db_url, intent.id) == ("requires_payment", 0)
+    assert event_counts(db_url)["payment_intent.reverted"] == 1
+    await index_until(env, db_url, settings=settings)
+    reindexed = snapshot(db_url)
+    assert reindexed["events"] == [] and reindexed["state"][0][0] == env.rpc.head()
 
 
 async def _until(predicate, timeout: float = 20.0) -> None:
