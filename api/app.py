@@ -16,7 +16,7 @@ from api.ratelimit import RateLimitMiddleware
 from sluice.chain.registry import Registry, get_registry
 from sluice.checkout.service import CheckoutService
 from sluice.config import Settings, get_settings, to_asyncpg_url
-from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+from sluice.db.session import make_driver_pool, make_engine, make_sessionmaker, resolve_database_url
 from sluice.demo import DemoConfig
 from sluice.intents.operations import ChainOperations
 from sluice.intents.service import PaymentIntentService
@@ -41,8 +41,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(database_url or resolve_database_url(settings), settings.db_pool_size)
+        url = database_url or resolve_database_url(settings)
+        engine = make_engine(url, settings.db_pool_size)
         app.state.engine = engine
+        # Plain asyncpg connections for the create-intent hot path (sluice.intents.store).
+        app.state.driver_pool = await make_driver_pool(url, settings.db_pool_size)
         app.state.sessions = make_sessionmaker(engine)
         report_engine = (
             make_engine(to_asyncpg_url(settings.report_database_url))
@@ -62,6 +65,7 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.driver_pool.close()
             await engine.dispose()
             if report_engine is not None:
                 await report_engine.dispose()

@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import AnyKey, Session
-from sluice.audit.service import record
+from sluice.audit.service import AuditContext, record
 from sluice.config import Settings
 from sluice.merchants.service import Principal
 from sluice.models.audit import AuditLog
@@ -91,3 +91,15 @@ async def get_auditor(request: Request, session: Session, principal: AnyKey) -> 
 
 
 Audit = Annotated[Auditor, Depends(get_auditor)]
+
+
+def audit_context(request: Request) -> AuditContext:
+    """What an audit row records about the request, for endpoints that insert the row themselves in
+    their own statement (creating an intent) rather than through `Audit`."""
+    settings: Settings = request.app.state.settings
+    route = request.scope.get("route")
+    return AuditContext(
+        ip=client_ip(request, settings.trusted_proxy_hops),
+        request_id=getattr(request.state, "request_id", None),
+        status_code=getattr(route, "status_code", None) or 200,
+    )

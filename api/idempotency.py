@@ -1,6 +1,6 @@
 """`Idempotency-Key` on every POST under /v1, as a pure ASGI middleware: endpoints do nothing.
 
-For a POST with the header: authenticate the key (cached a few seconds, see PrincipalCache), hash
+For a POST with the header: authenticate the key (cached a few seconds, see api.keycache), hash
 the request, claim the key in a committed transaction of its own, run the endpoint, then store its
 status and JSON body and only then send it. Retries with the same request get the stored response
 with `Idempotent-Replayed: true`; a different request under the same key gets 400
@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.asgi import PrincipalCache, header, is_v1, presented_key, send_error
+from api.asgi import header, is_v1, presented_key, send_error
+from api.keycache import key_cache
 from sluice.config import Settings
 from sluice.db.session import transaction
 from sluice.errors import AuthenticationError, InvalidRequestError, SluiceError
@@ -42,7 +43,6 @@ def _storable(status: int) -> bool:
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.principals = PrincipalCache(settings.auth_cache_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_key = header(scope, HEADER) if is_v1(scope) and scope["method"] == "POST" else None
@@ -58,9 +58,12 @@ class IdempotencyMiddleware:
             await send_error(scope, receive, send, error)
             return
         api_key = presented_key(scope)
-        sessions: async_sessionmaker[AsyncSession] = scope["app"].state.sessions
+        state = scope["app"].state
+        sessions: async_sessionmaker[AsyncSession] = state.sessions
         try:
-            principal = await self.principals.authenticate(sessions, api_key) if api_key else None
+            principal = (
+                (await key_cache(state).authenticate(sessions, api_key)).principal if api_key else None
+            )
         except AuthenticationError:
             principal = None
         if principal is None:

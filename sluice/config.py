@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     #: How many reverse proxies in front of the API append to X-Forwarded-For; 0 trusts none
     #: (the audit log then records the socket peer). Only set it when such proxies really exist.
     trusted_proxy_hops: int = Field(default=0, ge=0)
-    #: Seconds the idempotency middleware caches an authenticated key (0 = never): a revoked key
-    #: can still claim or replay an idempotency key for this long; endpoints re-check it anyway.
+    #: Seconds an API process caches an authenticated key with its merchant's payout terms (0 = never),
+    #: for the idempotency middleware and creating intents: a revoked key can still claim or replay an
+    #: idempotency key for this long; creating an intent re-checks key and terms in its own INSERT.
     auth_cache_seconds: float = Field(default=5.0, ge=0)
     #: Indexer: seconds between polls of the chain head once caught up.
     indexer_poll_seconds: float = Field(default=0.5, gt=0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
-from api.audit import Audit
-from api.deps import AnyKey, ReadKey, SecretKey, Session
+from api.audit import Audit, audit_context
+from api.deps import AnyKey, ReadKey, SecretCaller, SecretKey, Session
 from api.payment_intents.schemas import (
     CancelIn,
     CaptureIn,
@@ -17,6 +17,7 @@ from api.payment_intents.schemas import (
     TransactionsPublic,
 )
 from api.schemas import ListResponse
+from sluice.errors import SluiceError
 from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
 from sluice.intents.service import PaymentIntentService
@@ -49,13 +50,8 @@ def _checkout(request: Request) -> str:
 
 @router.post("", status_code=status.HTTP_200_OK, response_model=PaymentIntentPublic)
 async def create_payment_intent(
-    body: PaymentIntentCreate,
-    principal: SecretKey,
-    session: Session,
-    service: Intents,
-    request: Request,
-    audit: Audit,
-) -> PaymentIntentPublic:
+    body: PaymentIntentCreate, caller: SecretCaller, service: Intents, request: Request
+) -> Response:
     """Create a payment intent, signed by the operator for the network's contract.
 
     Give exactly one of `amount` (base units), `price` (fiat, converted with a quote locked for 15
@@ -76,10 +72,20 @@ async def create_payment_intent(
         payer=body.payer,
         allow_partial=body.allow_partial,
     )
-    intent = await service.create(session, principal, params)
-    await audit("payment_intent.create", intent.id)
-    quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
-    return present(intent, _checkout(request), quote)
+    audit = audit_context(request)
+    pool = request.app.state.driver_pool
+    try:
+        async with pool.acquire() as conn:
+            created = await service.create(conn, caller.account, params, audit)
+    except SluiceError:
+        if not caller.cached:
+            raise
+        # Decided on a cached account: decide again on a fresh one (outside the first connection).
+        await caller.refresh(request)
+        async with pool.acquire() as conn:
+            created = await service.create(conn, caller.account, params, audit)
+    # The view is already JSON (the event carries it too): sent as is, not validated again.
+    return Response(created.json, media_type="application/json")
 
 
 @router.get("/{intent_id}", response_model=PaymentIntentPublic)

@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.models.audit import AuditLog
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Where a mutating call came from: what its audit row records besides who, what and on which object
+    (for writers that insert the row themselves, see sluice.intents.store)."""
+
+    ip: str | None
+    request_id: str | None
+    status_code: int
+
+    def row(
+        self, *, merchant_id: str, api_key_id: str | None, action: str, object_id: str | None, at: datetime
+    ) -> dict[str, Any]:
+        """The audit_logs row by column name, as `record` would write it."""
+        return {
+            "merchant_id": merchant_id,
+            "api_key_id": api_key_id,
+            "action": action,
+            "object_id": object_id,
+            "ip": self.ip,
+            "request_id": self.request_id,
+            "status_code": self.status_code,
+            "created_at": at,
+        }
 
 
 async def record(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.audit.service import AuditContext
 from sluice.chain.deploy import read_manifest
 from sluice.chain.intents import ContractKind, Split
 from sluice.chain.intents import PaymentIntent as OnchainIntent
@@ -21,9 +23,10 @@ from sluice.intents.repository import payment_intent_repository
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
 from sluice.intents.signing import allocate_nonce, operator_account, sign_payment_intent
 from sluice.intents.states import transition
-from sluice.merchants.service import Principal, check_address
+from sluice.intents.store import JsonText, detached, insert_created, insert_quote, load_quote
+from sluice.intents.views import present
+from sluice.merchants.service import Account, Principal, check_address
 from sluice.models.ids import new_id, random_token
-from sluice.models.merchant import Merchant
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.pricing.base import PriceSource
@@ -63,6 +66,29 @@ def _check_mode(principal: Principal, network: NetworkConfig) -> None:
         )
 
 
+class StaleAccountError(SluiceError, RuntimeError):
+    """Raised when the caller's key or the merchant's payout terms changed while an intent was being
+    signed for them: nothing was stored; the API retries once with a fresh account."""
+
+    code = "account_changed"
+    error_type = "invalid_request_error"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the API key or the merchant's payout terms changed while the intent was being created; retry"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedIntent:
+    """A stored new intent (detached), its quote if priced, and its API view as JSON (the response)."""
+
+    intent: PaymentIntent
+    quote: Quote | None
+    json: bytes
+
+
 class PaymentIntentService:
     def __init__(self, registry: Registry, settings: Settings, prices: PriceSource | None) -> None:
         self.registry = registry
@@ -72,8 +98,15 @@ class PaymentIntentService:
     # ---------------------------------------------------------------- create
 
     async def create(
-        self, session: AsyncSession, principal: Principal, params: CreateIntent
-    ) -> PaymentIntent:
+        self, conn: Any, account: Account, params: CreateIntent, audit: AuditContext
+    ) -> CreatedIntent:
+        """Validates, signs and stores an intent with its `payment_intent.created` event and audit row.
+
+        `conn` is an asyncpg connection outside any transaction (sluice.db.session.make_driver_pool):
+        the nonce is one round trip, the three rows one statement (sluice.intents.store). `account`
+        may come from a cache: the insert re-checks it and raises StaleAccountError if it changed.
+        """
+        principal = account.principal
         try:
             network = self.registry.network(params.network)
         except SluiceError as exc:
@@ -83,15 +116,13 @@ class PaymentIntentService:
             asset = resolve_asset(network, params.asset)
         except SluiceError as exc:
             raise InvalidRequestError(str(exc), param="asset", code="unknown_asset") from exc
-        merchant = await session.get(Merchant, principal.merchant_id)
-        if merchant is None:
-            raise NotFoundError("merchant not found")
-        if merchant.payout_address is None:
+        payout_address = account.payout_address
+        if payout_address is None:
             raise InvalidRequestError(
                 "the merchant has no payout address; set one before creating intents",
                 code="payout_address_missing",
             )
-        amount, quote = await self._amount(session, principal, params, network, asset)
+        amount, quote, new_quote = await self._amount(conn, principal, params, network, asset)
         kind: ContractKind = "payments" if params.capture_method == CaptureMethod.automatic else "escrow"
         if params.allow_partial and kind != "escrow":
             raise InvalidRequestError(
@@ -103,7 +134,7 @@ class PaymentIntentService:
             contract = network.contract(kind)
         except SluiceError as exc:
             raise InvalidRequestError(str(exc), param="network", code="contract_not_deployed") from exc
-        splits = self._splits(merchant, params, network)
+        splits = self._splits(account.fee_bps, params, network)
         payer = check_address(params.payer, "payer") if params.payer else None
         expires_in = self.settings.intent_ttl_seconds if params.expires_in is None else params.expires_in
         if not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN:
@@ -111,15 +142,15 @@ class PaymentIntentService:
                 f"expires_in must be between {MIN_EXPIRES_IN} and {MAX_EXPIRES_IN} seconds",
                 param="expires_in",
             )
-        now = utcnow().replace(microsecond=0)
-        deadline = now + timedelta(seconds=expires_in)
+        created_at = utcnow()
+        deadline = created_at.replace(microsecond=0) + timedelta(seconds=expires_in)
         if quote is not None and quote.locked_until < deadline:
             deadline = quote.locked_until  # the price lock bounds how long the amount stays payable
         reclaim_after = (
             deadline + timedelta(seconds=self.settings.escrow_reclaim_seconds) if kind == "escrow" else None
         )
 
-        nonce = await allocate_nonce(session, network.name, contract)
+        nonce = await allocate_nonce(conn, network.name, contract)
         onchain = OnchainIntent(
             id=os.urandom(32),
             nonce=nonce,
@@ -127,7 +158,7 @@ class PaymentIntentService:
             amount=amount,
             payer=payer or "0x0000000000000000000000000000000000000000",
             deadline=int(deadline.timestamp()),
-            merchant=merchant.payout_address,
+            merchant=payout_address,
             splits=tuple(Split(s["recipient"], s["bps"]) for s in splits),
             reclaim_after=int(reclaim_after.timestamp()) if reclaim_after else 0,
             allow_partial=params.allow_partial,
@@ -136,10 +167,10 @@ class PaymentIntentService:
         signature = sign_payment_intent(
             onchain, signer.key, chain_id=network.chain_id, contract=contract, kind=kind
         )
-        # The id is drawn here rather than by the column default at flush, so that the client
-        # secret, which embeds it, goes into the INSERT instead of a second UPDATE statement.
         intent_id = new_id("pi")
-        intent = PaymentIntent(
+        # Built as the stored row it is about to be (detached; sluice.intents.store writes it).
+        intent = detached(
+            PaymentIntent,
             id=intent_id,
             merchant_id=principal.merchant_id,
             livemode=principal.livemode,
@@ -158,7 +189,7 @@ class PaymentIntentService:
             nonce=nonce,
             contract_address=contract,
             payer=payer,
-            payout_address=merchant.payout_address,
+            payout_address=payout_address,
             splits=splits,
             deadline=deadline,
             reclaim_after=reclaim_after,
@@ -169,23 +200,51 @@ class PaymentIntentService:
             description=params.description,
             metadata_=dict(params.metadata),
             expires_at=deadline,
+            canceled_at=None,
+            cancellation_reason=None,
+            created_at=created_at,
+            updated_at=created_at,
         )
-        session.add(intent)
-        await session.flush()
-        event = intent_event(
-            intent, EventType.payment_intent_created, str(self.settings.checkout_base_url), quote=quote
+        # The response and the event's object are the same view, serialized once.
+        view = present(intent, str(self.settings.checkout_base_url), quote)
+        body = view.model_dump_json()
+        event = {
+            "id": new_id("evt"),
+            "merchant_id": principal.merchant_id,
+            "livemode": principal.livemode,
+            "type": str(EventType.payment_intent_created),
+            "object_id": intent_id,
+            "data": JsonText('{"object":' + body + "}"),
+            "request_id": audit.request_id,
+            "created_at": created_at,
+        }
+        audit_row = audit.row(
+            merchant_id=principal.merchant_id,
+            api_key_id=principal.api_key_id,
+            action="payment_intent.create",
+            object_id=intent_id,
+            at=created_at,
         )
-        await record_event(session, event)
-        return intent
+        if new_quote:
+            assert quote is not None
+            async with conn.transaction():
+                await insert_quote(conn, quote)
+                stored = await insert_created(conn, account, created_at, intent, event, audit_row)
+                if not stored:
+                    raise StaleAccountError()
+        elif not await insert_created(conn, account, created_at, intent, event, audit_row):
+            raise StaleAccountError()
+        return CreatedIntent(intent, quote, body.encode())
 
     async def _amount(
         self,
-        session: AsyncSession,
+        conn: Any,
         principal: Principal,
         params: CreateIntent,
         network: NetworkConfig,
         asset: Asset,
-    ) -> tuple[int, Quote | None]:
+    ) -> tuple[int, Quote | None, bool]:
+        """The amount owed, the quote it comes from if any, and whether that quote is new (unstored)."""
         given = [x is not None for x in (params.amount, params.price, params.quote_id)]
         if sum(given) != 1:
             raise InvalidRequestError(
@@ -198,10 +257,10 @@ class PaymentIntentService:
                 raise InvalidRequestError(
                     "amount must be a positive integer that fits uint256", param="amount"
                 )
-            return params.amount, None
+            return params.amount, None, False
         if params.quote_id is not None:
-            quote = await session.get(Quote, params.quote_id)
-            if quote is None or quote.merchant_id != principal.merchant_id:
+            quote = await load_quote(conn, principal.merchant_id, params.quote_id)
+            if quote is None:
                 raise NotFoundError(f"no quote {params.quote_id!r}", param="quote")
             if quote.locked_until <= utcnow():
                 raise InvalidRequestError(
@@ -211,12 +270,10 @@ class PaymentIntentService:
                 )
             if (quote.network, quote.asset) != (network.name, asset.symbol):
                 raise InvalidRequestError("the quote is for another network or asset", param="quote")
-            return quote.amount, quote
+            return quote.amount, quote, False
         assert params.price is not None
-        quote = await self.quote(
-            session, principal, network, asset, params.price.amount, params.price.currency
-        )
-        return quote.amount, quote
+        quote = await self._price(principal, network, asset, params.price.amount, params.price.currency)
+        return quote.amount, quote, True
 
     async def quote(
         self,
@@ -228,6 +285,20 @@ class PaymentIntentService:
         currency: str,
     ) -> Quote:
         """Prices a fiat amount in the asset, locks it, and stores the quote."""
+        quote = await self._price(principal, network, asset, fiat_amount, currency)
+        session.add(quote)
+        await session.flush()
+        return quote
+
+    async def _price(
+        self,
+        principal: Principal,
+        network: NetworkConfig,
+        asset: Asset,
+        fiat_amount: Any,
+        currency: str,
+    ) -> Quote:
+        """A new quote (every attribute set, not stored yet)."""
         if self.prices is None:
             raise InvalidRequestError(
                 "no price source is configured", param="price", code="pricing_unavailable"
@@ -235,7 +306,8 @@ class PaymentIntentService:
         priced = await make_quote(
             self.prices, fiat_amount, currency, asset.symbol, asset.decimals, self.settings.price_lock_seconds
         )
-        quote = Quote(
+        return Quote(
+            id=new_id("qt"),
             merchant_id=principal.merchant_id,
             fiat_amount=priced.fiat_amount,
             currency=priced.currency,
@@ -248,15 +320,15 @@ class PaymentIntentService:
             locked_until=priced.locked_until,
             created_at=priced.created_at,
         )
-        session.add(quote)
-        await session.flush()
-        return quote
 
     def _splits(
-        self, merchant: Merchant, params: CreateIntent, network: NetworkConfig
+        self, fee_bps: int | None, params: CreateIntent, network: NetworkConfig
     ) -> list[dict[str, Any]]:
+        """The signed payees after the merchant: the platform fee (the merchant's override, else the
+        configured one), then the request's splits."""
         splits: list[dict[str, Any]] = []
-        fee_bps = self.settings.platform_fee_bps if merchant.fee_bps is None else merchant.fee_bps
+        if fee_bps is None:
+            fee_bps = self.settings.platform_fee_bps
         if fee_bps:
             recipient = self.settings.platform_fee_recipient
             if recipient is None:

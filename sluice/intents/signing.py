@@ -9,18 +9,21 @@ instead of deriving the public key from the private key on every call.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
+import coincurve
+from asyncpg.exceptions import DuplicateTableError, UniqueViolationError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_keys.backends import get_backend
+from eth_keys.backends.coincurve import CoinCurveECCBackend
 from eth_keys.datatypes import PrivateKey as EcPrivateKey
 from eth_keys.exceptions import ValidationError as EcKeyError
-from eth_utils import keccak
-from sqlalchemy import TextClause, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sha3 import keccak_256
 
 from sluice.chain.intents import (
     DOMAIN_NAMES,
@@ -35,8 +38,8 @@ from sluice.chain.keys import ANVIL_OPERATOR_KEY
 from sluice.config import Environment, Settings
 from sluice.errors import KeyConfigError
 
-_created_sequences: set[str] = set()
-_nextval: dict[str, TextClause] = {}
+#: `SELECT nextval(…)` by sequence name, for the sequences this process has made sure exist.
+_nextval: dict[str, str] = {}
 
 
 def operator_account(settings: Settings, *, live: bool) -> LocalAccount:
@@ -70,9 +73,16 @@ def _account(key: str) -> LocalAccount:
 
 # ------------------------------------------------------------------------------- EIP-712
 
+
+def keccak(data: bytes) -> bytes:
+    """keccak-256 in C (safe-pysha3): eth_utils.keccak's value, without its layers of Python."""
+    digest: bytes = keccak_256(data).digest()
+    return digest
+
+
 _UINT256_LIMIT = 1 << 256
 _DOMAIN_TYPEHASH = keccak(
-    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
 _ZERO_WORD = bytes(32)
 _TRUE_WORD = (1).to_bytes(32, "big")
@@ -105,8 +115,8 @@ def domain_separator(kind: ContractKind, chain_id: int, contract: str) -> bytes:
     """EIP-712 `hashStruct(domain)` of one contract on one chain."""
     return keccak(
         _DOMAIN_TYPEHASH
-        + keccak(text=DOMAIN_NAMES[kind])
-        + keccak(text=DOMAIN_VERSION)
+        + keccak(DOMAIN_NAMES[kind].encode())
+        + keccak(DOMAIN_VERSION.encode())
         + _uint(chain_id)
         + _address(contract)
     )
@@ -135,10 +145,27 @@ def intent_struct_hash(intent: PaymentIntent) -> bytes:
 
 
 @lru_cache(maxsize=8)
-def _signing_key(private_key: bytes) -> EcPrivateKey:
-    """The parsed key with its ECC backend resolved once: eth-keys otherwise derives the public key
-    for every signature eth-account makes, and looks its backend up (trying to import coincurve)."""
-    return EcPrivateKey(private_key, backend=get_backend())
+def _signer(private_key: bytes) -> Callable[[bytes], bytes]:
+    """Signs a 32-byte hash into r || s || v (v = 27 or 28) with a key parsed once.
+
+    With coincurve (libsecp256k1, what eth-keys uses when installed) the key object is kept, so its
+    public key is not derived again for every signature as eth-keys' backend does; otherwise eth-keys'
+    own key with its backend resolved once. Both give the same bytes: RFC 6979 nonces, low s."""
+    if isinstance(get_backend(), CoinCurveECCBackend):
+        key = coincurve.PrivateKey(private_key)
+
+        def sign(digest: bytes) -> bytes:
+            signature = key.sign_recoverable(digest, hasher=None)  # r || s || recovery id
+            return signature[:64] + bytes([signature[64] + 27])
+
+        return sign
+    fallback = EcPrivateKey(private_key, backend=get_backend())
+
+    def sign_with_eth_keys(digest: bytes) -> bytes:
+        v, r, s = fallback.sign_msg_hash(digest).vrs
+        return bytes(r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27]))
+
+    return sign_with_eth_keys
 
 
 def sign_payment_intent(
@@ -152,11 +179,10 @@ def sign_payment_intent(
         if not isinstance(private_key, bytes) or len(private_key) != 32:
             raise _SlowPathError
         digest = keccak(b"\x19\x01" + domain_separator(kind, chain_id, contract) + intent_struct_hash(intent))
-        key = _signing_key(bytes(private_key))
-    except (_SlowPathError, KeyError, EcKeyError):
+        sign = _signer(bytes(private_key))
+    except (_SlowPathError, KeyError, EcKeyError, ValueError):
         return sign_intent(intent, private_key, chain_id=chain_id, contract=contract, kind=kind)
-    v, r, s = key.sign_msg_hash(digest).vrs
-    return bytes(r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27]))
+    return sign(digest)
 
 
 def _sequence_name(network: str, contract: str) -> str:
@@ -164,23 +190,18 @@ def _sequence_name(network: str, contract: str) -> str:
     return f"sluice_nonce_{digest}"
 
 
-async def allocate_nonce(session: AsyncSession, network: str, contract: str) -> int:
-    """The next replay nonce for one contract on one network.
+async def allocate_nonce(conn: Any, network: str, contract: str) -> int:
+    """The next replay nonce for one contract on one network, on an asyncpg connection.
 
     A PostgreSQL sequence per (network, contract): never hands out a value twice, takes no row lock
-    (so concurrent intents do not queue), and is dense except where a transaction rolled back, so
-    consecutive intents share the contract's 256-nonce bitmap words.
+    (so concurrent intents do not queue), and is dense except where a request failed after taking
+    one, so consecutive intents share the contract's 256-nonce bitmap words.
     """
     name = _sequence_name(network, contract)
-    if name not in _created_sequences:
-        try:
-            async with session.begin_nested():  # two first users at once: one creates, the other waits
-                await session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name} MINVALUE 0 START 0"))
-        except DBAPIError:
-            pass  # created concurrently by another transaction
-        _created_sequences.add(name)
     statement = _nextval.get(name)
     if statement is None:
-        statement = _nextval[name] = text(f"SELECT nextval('{name}')")
-    value = (await session.execute(statement)).scalar_one()
-    return int(value)
+        # Outside any transaction. Two first users at once: one creates it, the other fails here.
+        with contextlib.suppress(UniqueViolationError, DuplicateTableError):
+            await conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} MINVALUE 0 START 0")
+        statement = _nextval[name] = f"SELECT nextval('{name}')"
+    return int(await conn.fetchval(statement))

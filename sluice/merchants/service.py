@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from eth_utils import is_checksum_address, is_hex_address
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,22 +38,40 @@ class Principal:
         return self.mode == Mode.live
 
 
+@dataclass(frozen=True)
+class Account:
+    """A principal with the merchant's terms that an intent signs (payout address, fee override), read
+    with the key in one query: what creating an intent needs to know about its caller."""
+
+    principal: Principal
+    payout_address: str | None
+    fee_bps: int | None
+
+
 def check_address(value: str, param: str) -> str:
     """An EIP-55 address: mixed-case input must carry a valid checksum."""
     if not is_hex_address(value):
         raise InvalidRequestError(
             f"{param} is not an address: {value!r}", param=param, code="invalid_address"
         )
+    checked = _eip55(value)
+    if checked is None:
+        raise InvalidRequestError(
+            f"{param} has a bad EIP-55 checksum: {value!r}", param=param, code="invalid_address"
+        )
+    return checked
+
+
+@lru_cache(maxsize=4096)
+def _eip55(value: str) -> str | None:
+    """The checksummed form of a hex address, or None when mixed-case input carries a bad checksum.
+    Memoized: each keccak costs tens of µs in Python, and fee recipients and payers recur."""
     if (
         value != value.lower()
         and value != value.upper().replace("0X", "0x")
         and not is_checksum_address(value)
     ):
-        raise InvalidRequestError(
-            f"{param} has a bad EIP-55 checksum: {value!r}", param=param, code="invalid_address"
-        )
-    from eth_utils import to_checksum_address
-
+        return None
     return str(to_checksum_address(value))
 
 
@@ -100,30 +119,32 @@ class MerchantService:
 
     async def authenticate(self, session: AsyncSession, secret: str) -> Principal:
         """The principal of a presented key; AuthenticationError for anything else (no detail leaked)."""
+        return (await self.authenticate_account(session, secret)).principal
+
+    async def authenticate_account(self, session: AsyncSession, secret: str) -> Account:
+        """`authenticate`, with the merchant's terms that intents sign."""
         parsed = keys.parse(secret)
         if parsed is None:
             raise AuthenticationError("malformed API key: expected sk_test_…, sk_live_…, pk_… or rk_…")
         # The merchant is loaded with the key, so endpoints that need it find it in the session.
-        row = (
-            (
-                await session.execute(
-                    select(ApiKey)
-                    .join(Merchant)
-                    .where(ApiKey.key_hash == keys.hash_key(secret))
-                    .add_columns(Merchant)
-                )
+        found = (
+            await session.execute(
+                select(ApiKey)
+                .join(Merchant)
+                .where(ApiKey.key_hash == keys.hash_key(secret))
+                .add_columns(Merchant)
             )
-            .scalars()
-            .first()
-        )
+        ).first()
         now = utcnow()
-        if row is None:
+        if found is None:
             raise AuthenticationError("invalid API key")
+        row, merchant = found
         if row.revoked_at is not None and row.revoked_at <= now:
             raise AuthenticationError("this API key was revoked", code="api_key_revoked")
         if row.expires_at is not None and row.expires_at <= now:
             raise AuthenticationError("this API key has expired", code="api_key_expired")
-        return Principal(row.merchant_id, row.id, ApiKeyKind(row.kind), Mode(row.mode))
+        principal = Principal(row.merchant_id, row.id, ApiKeyKind(row.kind), Mode(row.mode))
+        return Account(principal, merchant.payout_address, merchant.fee_bps)
 
     async def list_keys(self, session: AsyncSession, merchant_id: str) -> list[ApiKey]:
         rows = await session.execute(
