@@ -1,0 +1,1 @@
+"""Webhook tests (a package, so that its conftest does not replace tests/api/conftest.py as `conftest`)."""
