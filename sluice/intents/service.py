@@ -21,7 +21,7 @@ from sluice.errors import InvalidRequestError, NotFoundError, SluiceError
 from sluice.events.service import EventType, intent_event, record_event
 from sluice.intents.repository import payment_intent_repository
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
-from sluice.intents.signing import allocate_nonce, operator_account, sign_payment_intent
+from sluice.intents.signing import NonceAllocator, operator_account, sign_payment_intent
 from sluice.intents.states import transition
 from sluice.intents.store import JsonText, detached, insert_created, insert_quote, load_quote
 from sluice.intents.views import present
@@ -94,6 +94,7 @@ class PaymentIntentService:
         self.registry = registry
         self.settings = settings
         self.prices = prices
+        self.nonces = NonceAllocator()
 
     # ---------------------------------------------------------------- create
 
@@ -103,7 +104,7 @@ class PaymentIntentService:
         """Validates, signs and stores an intent with its `payment_intent.created` event and audit row.
 
         `conn` is an asyncpg connection outside any transaction (sluice.db.session.make_driver_pool):
-        the nonce is one round trip, the three rows one statement (sluice.intents.store). `account`
+        nonces come in blocks, the three rows in one statement (sluice.intents.store). `account`
         may come from a cache: the insert re-checks it and raises StaleAccountError if it changed.
         """
         principal = account.principal
@@ -150,7 +151,7 @@ class PaymentIntentService:
             deadline + timedelta(seconds=self.settings.escrow_reclaim_seconds) if kind == "escrow" else None
         )
 
-        nonce = await allocate_nonce(conn, network.name, contract)
+        nonce = await self.nonces.next(conn, network.name, contract)
         onchain = OnchainIntent(
             id=os.urandom(32),
             nonce=nonce,
