@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=15.0, gt=0)
     #: Deliveries one worker process has in flight at once.
     webhook_concurrency: int = Field(default=64, ge=1, le=1000)
+    #: Seconds past an intent's deadline before the worker expires it: a payment mined just before
+    #: the deadline must reach the indexer first (an expired intent stays expired).
+    expiry_grace_seconds: int = Field(default=60, ge=0)
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:

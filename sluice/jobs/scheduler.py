@@ -40,7 +40,12 @@ def start_scheduler(
 
     async def expire() -> None:
         async with transaction(sessions) as session:
-            ids = await expire_intents(session, worker.clock(), str(settings.checkout_base_url))
+            ids = await expire_intents(
+                session,
+                worker.clock(),
+                str(settings.checkout_base_url),
+                grace=timedelta(seconds=settings.expiry_grace_seconds),
+            )
         if ids:
             log.info("intents_expired", count=len(ids))
 

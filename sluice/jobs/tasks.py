@@ -24,17 +24,22 @@ PRUNE_LOCK = 0x51_0001
 
 
 async def expire_intents(
-    session: AsyncSession, now: datetime, checkout_base_url: str, limit: int = 500
+    session: AsyncSession,
+    now: datetime,
+    checkout_base_url: str,
+    *,
+    grace: timedelta = timedelta(0),
+    limit: int = 500,
 ) -> list[str]:
-    """Moves unpaid intents past their deadline to `expired`, with a `payment_intent.expired` event
-    each, in this transaction; returns their ids. Intents another worker (or the indexer, or a
-    cancel) holds right now are skipped and picked up next time."""
+    """Moves unpaid intents more than `grace` past their deadline to `expired`, with a
+    `payment_intent.expired` event each, in this transaction; returns their ids. Intents another
+    worker (or the indexer, or a cancel) holds right now are skipped and picked up next time."""
     intents = (
         await session.execute(
             select(PaymentIntent)
             .where(
                 PaymentIntent.status == PaymentIntentStatus.requires_payment,
-                PaymentIntent.expires_at <= now,
+                PaymentIntent.expires_at <= now - grace,
             )
             .order_by(PaymentIntent.expires_at)
             .limit(limit)

@@ -96,6 +96,7 @@ async def test_expiry_job_expires_unpaid_intents_once_even_with_two_workers(clie
     await client.post(f"/v1/payment_intents/{intents[0]['id']}/cancel", headers=auth(merchant.secret))
     later = utcnow() + timedelta(seconds=61)
     assert await _expire(sessions, utcnow()) == []  # not yet due
+    assert await _expire(sessions, later, grace=timedelta(seconds=30)) == []  # within the grace
 
     results = await asyncio.gather(_expire(sessions, later), _expire(sessions, later))
     expired = [i for r in results for i in r]
@@ -114,9 +115,9 @@ async def test_expiry_job_expires_unpaid_intents_once_even_with_two_workers(clie
     assert shown["status"] == "expired"
 
 
-async def _expire(sessions, now) -> list[str]:
+async def _expire(sessions, now, grace=timedelta(0)) -> list[str]:
     async with transaction(sessions) as session:
-        return await expire_intents(session, now, "http://127.0.0.1:8000/checkout")
+        return await expire_intents(session, now, "http://127.0.0.1:8000/checkout", grace=grace)
 
 
 async def test_prune_job_deletes_old_idempotency_keys_on_one_worker_at_a_time(merchant, sessions):

@@ -194,7 +194,7 @@ async def test_run_worker_delivers_and_runs_the_scheduled_jobs(
         await s.execute(
             update(PaymentIntent)
             .where(PaymentIntent.id == intent["id"])
-            .values(expires_at=utcnow() - timedelta(seconds=1))
+            .values(expires_at=utcnow() - timedelta(seconds=settings.expiry_grace_seconds + 1))
         )
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(settings, stop, database_url=to_asyncpg_url(db_url)))
