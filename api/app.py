@@ -20,6 +20,7 @@ from sluice.db.session import make_driver_pool, make_engine, make_sessionmaker, 
 from sluice.demo import DemoConfig
 from sluice.intents.operations import ChainOperations
 from sluice.intents.service import PaymentIntentService
+from sluice.intents.store import CreatedWriter
 from sluice.logging import configure_logging
 from sluice.pricing.base import PriceSource
 from sluice.pricing.factory import build_price_source
@@ -46,6 +47,7 @@ def create_app(
         app.state.engine = engine
         # Plain asyncpg connections for the create-intent hot path (sluice.intents.store).
         app.state.driver_pool = await make_driver_pool(url, settings.db_pool_size)
+        app.state.intent_store = CreatedWriter(app.state.driver_pool)
         app.state.sessions = make_sessionmaker(engine)
         report_engine = (
             make_engine(to_asyncpg_url(settings.report_database_url))

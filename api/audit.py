@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -70,6 +71,7 @@ def client_ip(request: Request, trusted_proxy_hops: int) -> str | None:
     return peer if peer is not None and _is_ip(peer) else None
 
 
+@lru_cache(maxsize=4096)
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)

@@ -50,7 +50,7 @@ def _checkout(request: Request) -> str:
 
 @router.post("", status_code=status.HTTP_200_OK, response_model=PaymentIntentPublic)
 async def create_payment_intent(
-    body: PaymentIntentCreate, caller: SecretCaller, service: Intents, request: Request
+    body: PaymentIntentCreate, caller: SecretCaller, request: Request
 ) -> Response:
     """Create a payment intent, signed by the operator for the network's contract.
 
@@ -73,17 +73,16 @@ async def create_payment_intent(
         allow_partial=body.allow_partial,
     )
     audit = audit_context(request)
-    pool = request.app.state.driver_pool
+    service: PaymentIntentService = request.app.state.intents
+    store = request.app.state.intent_store
     try:
-        async with pool.acquire() as conn:
-            created = await service.create(conn, caller.account, params, audit)
+        created = await service.create(store, caller.account, params, audit)
     except SluiceError:
         if not caller.cached:
             raise
-        # Decided on a cached account: decide again on a fresh one (outside the first connection).
+        # Decided on a cached account: decide again on a fresh one.
         await caller.refresh(request)
-        async with pool.acquire() as conn:
-            created = await service.create(conn, caller.account, params, audit)
+        created = await service.create(store, caller.account, params, audit)
     # The view is already JSON (the event carries it too): sent as is, not validated again.
     return Response(created.json, media_type="application/json")
 

@@ -23,7 +23,14 @@ from sluice.intents.repository import payment_intent_repository
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
 from sluice.intents.signing import NonceAllocator, operator_account, sign_payment_intent
 from sluice.intents.states import transition
-from sluice.intents.store import JsonText, detached, insert_created, insert_quote, load_quote
+from sluice.intents.store import (
+    CreatedWriter,
+    JsonText,
+    detached,
+    insert_created,
+    insert_quote,
+    load_quote,
+)
 from sluice.intents.views import present
 from sluice.merchants.service import Account, Principal, check_address
 from sluice.models.ids import new_id, random_token
@@ -99,11 +106,11 @@ class PaymentIntentService:
     # ---------------------------------------------------------------- create
 
     async def create(
-        self, conn: Any, account: Account, params: CreateIntent, audit: AuditContext
+        self, store: CreatedWriter, account: Account, params: CreateIntent, audit: AuditContext
     ) -> CreatedIntent:
         """Validates, signs and stores an intent with its `payment_intent.created` event and audit row.
 
-        `conn` is an asyncpg connection outside any transaction (sluice.db.session.make_driver_pool):
+        `store` writes through an asyncpg pool (sluice.db.session.make_driver_pool), outside ORM sessions:
         nonces come in blocks, the three rows in one statement (sluice.intents.store). `account`
         may come from a cache: the insert re-checks it and raises StaleAccountError if it changed.
         """
@@ -123,7 +130,7 @@ class PaymentIntentService:
                 "the merchant has no payout address; set one before creating intents",
                 code="payout_address_missing",
             )
-        amount, quote, new_quote = await self._amount(conn, principal, params, network, asset)
+        amount, quote, new_quote = await self._amount(store.pool, principal, params, network, asset)
         kind: ContractKind = "payments" if params.capture_method == CaptureMethod.automatic else "escrow"
         if params.allow_partial and kind != "escrow":
             raise InvalidRequestError(
@@ -151,7 +158,7 @@ class PaymentIntentService:
             deadline + timedelta(seconds=self.settings.escrow_reclaim_seconds) if kind == "escrow" else None
         )
 
-        nonce = await self.nonces.next(conn, network.name, contract)
+        nonce = await self.nonces.next(store.pool, network.name, contract)
         onchain = OnchainIntent(
             id=os.urandom(32),
             nonce=nonce,
@@ -228,18 +235,18 @@ class PaymentIntentService:
         )
         if new_quote:
             assert quote is not None
-            async with conn.transaction():
+            async with store.pool.acquire() as conn, conn.transaction():
                 await insert_quote(conn, quote)
                 stored = await insert_created(conn, account, created_at, intent, event, audit_row)
                 if not stored:
                     raise StaleAccountError()
-        elif not await insert_created(conn, account, created_at, intent, event, audit_row):
+        elif not await store.write(account, created_at, intent, event, audit_row):
             raise StaleAccountError()
         return CreatedIntent(intent, quote, body.encode())
 
     async def _amount(
         self,
-        conn: Any,
+        pool: Any,
         principal: Principal,
         params: CreateIntent,
         network: NetworkConfig,
@@ -260,7 +267,8 @@ class PaymentIntentService:
                 )
             return params.amount, None, False
         if params.quote_id is not None:
-            quote = await load_quote(conn, principal.merchant_id, params.quote_id)
+            async with pool.acquire() as conn:
+                quote = await load_quote(conn, principal.merchant_id, params.quote_id)
             if quote is None:
                 raise NotFoundError(f"no quote {params.quote_id!r}", param="quote")
             if quote.locked_until <= utcnow():

@@ -204,8 +204,8 @@ class NonceAllocator:
         self._free: dict[str, deque[int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def next(self, conn: Any, network: str, contract: str) -> int:
-        """The next nonce, on an asyncpg connection outside any transaction."""
+    async def next(self, pool: Any, network: str, contract: str) -> int:
+        """The next nonce; `pool` (asyncpg) gives a connection when a new block is needed."""
         name = _sequence_name(network, contract)
         free = self._free.get(name)
         if free:
@@ -214,7 +214,8 @@ class NonceAllocator:
         async with lock:  # one refill at a time; the others take from it
             free = self._free.get(name)
             if not free:
-                free = self._free[name] = deque(await self._take(conn, name))
+                async with pool.acquire() as conn:
+                    free = self._free[name] = deque(await self._take(conn, name))
             return free.popleft()
 
     async def _take(self, conn: Any, name: str) -> list[int]:

@@ -16,15 +16,16 @@ attribute); Python-side column defaults are not applied here: the caller sets ev
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import structlog
 from sqlalchemy import ColumnElement, String
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import make_transient_to_detached
 
 from sluice.db.base import Base, Money
 from sluice.merchants.service import Account
@@ -35,14 +36,15 @@ from sluice.models.quote import Quote
 
 M = TypeVar("M", bound=Base)
 
+log = structlog.get_logger(__name__)
+
 
 def detached(model: type[M], **values: Any) -> M:
-    """An instance holding `values` as if loaded from its row, detached from any session: what the ORM
-    builds from a SELECT, without the change tracking that its constructor sets up for every
-    attribute. Give every column: a missing one would be expired, and unreadable."""
+    """An instance holding `values` (every column) as the ORM holds a loaded row's, in no session,
+    without the change tracking its constructor sets up for every attribute: for objects written
+    here and then only read."""
     instance: M = model.__mapper__.class_manager.new_instance()
     instance.__dict__.update(values)
-    make_transient_to_detached(instance)
     return instance
 
 
@@ -73,9 +75,13 @@ class _Insert:
         ]
         self.json = [isinstance(column.type, JSONB) for _, column in self.attributes]
 
+    @property
+    def names(self) -> str:
+        return ", ".join(column.name for _, column in self.attributes)
+
     def sql(self, first: int, source: str | None = None) -> str:
         """With `source`, one row per row of it (none when it is empty); else one row."""
-        names = ", ".join(column.name for _, column in self.attributes)
+        names = self.names
         values = ", ".join(f"${first + i}::{cast}" for i, cast in enumerate(self.casts))
         # Names and types from the models, values as parameters: nothing from a request in the text.
         if source is None:
@@ -124,6 +130,39 @@ WITH caller AS ({_GUARD}
 )
 SELECT count(*) FROM intent"""  # noqa: S608
 
+#: Types of the guard's five parameters, then the intent's, the event's and the audit row's.
+_ROW_TYPES = [
+    "VARCHAR", "VARCHAR", "TIMESTAMP WITH TIME ZONE", "VARCHAR", "INTEGER",
+    *INTENTS.casts, *EVENTS.casts, *AUDIT_LOGS.casts,
+]  # fmt: skip
+#: Index of the intent's id in a row of parameters.
+_ID = _FIRST_INTENT - 1 + [key for key, _ in INTENTS.attributes].index("id")
+
+
+def _columns(insert: _Insert, first: int) -> str:
+    return ", ".join(f"c{first + i}" for i in range(len(insert.attributes)))
+
+
+#: INSERT_CREATED for many rows: each parameter is the array of that column over the rows.
+INSERT_CREATED_MANY = f"""
+WITH caller AS (
+    SELECT r.* FROM unnest({", ".join(f"${i + 1}::{cast}[]" for i, cast in enumerate(_ROW_TYPES))})
+        AS r({", ".join(f"c{i + 1}" for i in range(len(_ROW_TYPES)))})
+    JOIN api_keys k ON k.id = r.c1 AND k.merchant_id = r.c2
+    JOIN merchants m ON m.id = k.merchant_id
+    WHERE (k.revoked_at IS NULL OR k.revoked_at > r.c3) AND (k.expires_at IS NULL OR k.expires_at > r.c3)
+      AND m.payout_address IS NOT DISTINCT FROM r.c4 AND m.fee_bps IS NOT DISTINCT FROM r.c5
+), intent AS (
+    INSERT INTO {INTENTS.table} ({INTENTS.names}) SELECT {_columns(INTENTS, _FIRST_INTENT)} FROM caller
+    RETURNING id
+), event AS (
+    INSERT INTO {EVENTS.table} ({EVENTS.names}) SELECT {_columns(EVENTS, _FIRST_EVENT)} FROM caller
+), audit AS (
+    INSERT INTO {AUDIT_LOGS.table} ({AUDIT_LOGS.names})
+    SELECT {_columns(AUDIT_LOGS, _FIRST_AUDIT)} FROM caller
+)
+SELECT id FROM intent"""  # noqa: S608
+
 INSERT_QUOTE = QUOTES.sql(1)
 
 SELECT_QUOTE = "SELECT * FROM quotes WHERE id = $1 AND merchant_id = $2"
@@ -139,9 +178,16 @@ async def insert_created(
 ) -> bool:
     """Inserts the intent, its event row and its audit row (dicts by column name) if the caller's key
     is valid at `now` and the merchant's terms are still the account's; False when they are not."""
+    inserted = await conn.fetchval(INSERT_CREATED, *_created_row(account, now, intent, event, audit))
+    return bool(inserted)
+
+
+def _created_row(
+    account: Account, now: datetime, intent: PaymentIntent, event: Mapping[str, Any], audit: Mapping[str, Any]
+) -> list[Any]:
+    """The parameters of INSERT_CREATED (and one row of INSERT_CREATED_MANY)."""
     principal = account.principal
-    inserted = await conn.fetchval(
-        INSERT_CREATED,
+    return [
         principal.api_key_id,
         principal.merchant_id,
         now,
@@ -150,8 +196,83 @@ async def insert_created(
         *INTENTS.values_of(intent),
         *EVENTS.values_from(event),
         *AUDIT_LOGS.values_from(audit),
-    )
-    return bool(inserted)
+    ]
+
+
+class CreatedWriter:
+    """Writes the new intents of concurrent requests together: while one statement is in flight, the
+    rows that arrive wait and go in the next, all in one INSERT_CREATED_MANY (one round trip, one
+    commit, one execution of the statement's plan for the lot). No delay is added: a request alone
+    is written at once, and a batch is as large as the load makes it (at most `max_batch`).
+
+    Each row keeps its own guard (key still valid, merchant terms unchanged): `write` answers False
+    for the rows it stopped. If the statement fails, each row of the batch is written alone, so one
+    bad row fails only its own request.
+    """
+
+    def __init__(self, pool: Any, *, max_batch: int = 64) -> None:
+        self.pool = pool
+        self.max_batch = max_batch
+        self._waiting: list[tuple[list[Any], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(
+        self,
+        account: Account,
+        now: datetime,
+        intent: PaymentIntent,
+        event: Mapping[str, Any],
+        audit: Mapping[str, Any],
+    ) -> bool:
+        """Stores the intent with its event and audit rows (as `insert_created`); False if stopped by
+        the guard."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((_created_row(account, now, intent, event, audit), done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                await self._write_batch(batch)
+        finally:
+            self._writer = None
+
+    async def _write_batch(self, batch: list[tuple[list[Any], asyncio.Future[bool]]]) -> None:
+        try:
+            async with self.pool.acquire() as conn:
+                if len(batch) == 1:
+                    row = batch[0][0]
+                    stored = {row[_ID]} if await conn.fetchval(INSERT_CREATED, *row) else set()
+                else:
+                    columns = [list(column) for column in zip(*(row for row, _ in batch), strict=True)]
+                    stored = {record[0] for record in await conn.fetch(INSERT_CREATED_MANY, *columns)}
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], error=exc)
+                return
+            log.warning("intent_batch_failed_writing_rows_alone", rows=len(batch), exc_info=True)
+            for row, done in batch:
+                try:
+                    async with self.pool.acquire() as conn:
+                        _settle(done, bool(await conn.fetchval(INSERT_CREATED, *row)))
+                except Exception as exc:
+                    _settle(done, error=exc)
+            return
+        for row, done in batch:
+            _settle(done, row[_ID] in stored)
+
+
+def _settle(done: asyncio.Future[bool], value: bool = False, *, error: BaseException | None = None) -> None:
+    if done.done():  # the request was cancelled meanwhile
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(value)
 
 
 async def insert_quote(conn: Any, quote: Quote) -> None:

@@ -3,10 +3,15 @@ re-checks the key and the merchant's payout terms in its own statement."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select, update
 
-from sluice.intents.store import AUDIT_LOGS, EVENTS, INTENTS
+from api.keycache import key_cache
+from sluice.audit.service import AuditContext
+from sluice.intents.schemas import CreateIntent
+from sluice.intents.store import AUDIT_LOGS, EVENTS, INTENTS, CreatedWriter
 from sluice.merchants import keys
 from sluice.merchants.service import merchant_service
 from sluice.models.audit import AuditLog
@@ -77,3 +82,52 @@ def test_the_create_statement_writes_every_column_of_its_tables():
         table = insert.model.__table__
         written = {column.name for _, column in insert.attributes}
         assert written | skipped == {column.name for column in table.columns}
+
+
+async def test_concurrent_creates_are_written_together_each_with_its_event_and_audit_row(
+    app, client, merchant, sessions, monkeypatch
+):
+    sizes: list[int] = []
+    write_batch = CreatedWriter._write_batch
+
+    async def recording(self, batch):
+        sizes.append(len(batch))
+        await write_batch(self, batch)
+
+    monkeypatch.setattr(CreatedWriter, "_write_batch", recording)
+    responses = await asyncio.gather(
+        *(client.post("/v1/payment_intents", json=BODY, headers=auth(merchant.secret)) for _ in range(20))
+    )
+    assert [r.status_code for r in responses] == [200] * 20
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 20 and sum(sizes) == 20 and max(sizes) > 1
+    async with sessions() as s:
+        events = (await s.execute(select(Event.object_id, Event.data))).all()
+        audits = (await s.execute(select(AuditLog.object_id))).scalars().all()
+    assert {object_id for object_id, _ in events} == ids and set(audits) == ids
+    bodies = {r.json()["id"]: r.json() for r in responses}
+    assert all(data["object"] == bodies[object_id] for object_id, data in events)
+
+
+async def test_a_failing_batch_is_written_row_by_row_so_only_the_bad_row_fails(app, merchant, sessions):
+    captured: list[tuple] = []
+
+    class Capture:
+        pool = app.state.driver_pool
+
+        async def write(self, *row):
+            captured.append(row)
+            return True
+
+    account = await key_cache(app.state).refresh(app.state.sessions, merchant.secret)
+    params = CreateIntent(network="local", asset="USDC", amount=5)
+    for _ in range(3):
+        await app.state.intents.create(Capture(), account, params, AuditContext("192.0.2.1", "req_test", 200))
+    # Written together (queued before the writer runs); the third reuses the first one's intent id,
+    # so the batch statement fails on the primary key.
+    third = captured[2]
+    third[2].__dict__["id"] = captured[0][2].id
+    writer = CreatedWriter(app.state.driver_pool)
+    results = await asyncio.gather(*(writer.write(*row) for row in captured), return_exceptions=True)
+    assert results[0] is True and results[1] is True and isinstance(results[2], Exception)
+    assert await count(sessions, PaymentIntent) == 2 and await count(sessions, Event) == 2
