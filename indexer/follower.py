@@ -99,6 +99,7 @@ class NetworkFollower:
         self.head = -1
         self.finalized_supported = True
         self.network = config.network
+        self._prefetch: tuple[list[tuple[str, list[Any]]], asyncio.Future[list[Any]]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -114,6 +115,7 @@ class NetworkFollower:
             except LostLeadershipError as exc:
                 log.error("indexer_lost_leadership", network=self.network, error=str(exc))
             finally:
+                self._drop_prefetch()
                 metrics.LEADER.labels(self.network).set(0)
                 await self.leadership.release()
                 self.reporter.close()
@@ -172,25 +174,51 @@ class NetworkFollower:
         numbers = list(range(first_in_window, end + 1))
         return numbers if numbers else [end]
 
+    def _calls(self, last_block: int, last_hash: str | None, head: int) -> list[tuple[str, list[Any]]]:
+        """The JSON-RPC batch of the step after checkpoint `last_block`, with `head` the head known."""
+        start = last_block + 1
+        end = min(head, start + self.range.size - 1)
+        calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
+        if self.finalized_supported:
+            calls.append(("eth_getBlockByNumber", ["finalized", False]))
+        if last_hash is not None:
+            calls.append(("eth_getBlockByNumber", [hex(last_block), False]))
+        if end >= start:
+            calls.append(("eth_getLogs", [log_filter(self.config.contracts, start, end)]))
+            calls.extend(
+                ("eth_getBlockByNumber", [hex(n), False]) for n in self._header_numbers(start, end, head)
+            )
+        return calls
+
+    def _prefetched(self, calls: list[tuple[str, list[Any]]]) -> asyncio.Future[list[Any]] | None:
+        """The batch fetched during the last commit, if it is exactly this step's; else dropped."""
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is None:
+            return None
+        planned, task = prefetch
+        if planned == calls:
+            return task
+        task.cancel()
+        task.add_done_callback(_ignore_result)
+        return None
+
+    def _drop_prefetch(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch[1].cancel()
+            self._prefetch[1].add_done_callback(_ignore_result)
+            self._prefetch = None
+
     async def step(self) -> StepResult:
         """One round: reorg check, then the next range's events committed with the checkpoint."""
         cp = self.checkpoint
         assert cp is not None
         start = cp.last_block + 1
         end = min(self.head, start + self.range.size - 1)
-        calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
-        if self.finalized_supported:
-            calls.append(("eth_getBlockByNumber", ["finalized", False]))
-        if cp.last_hash is not None:
-            calls.append(("eth_getBlockByNumber", [hex(cp.last_block), False]))
-        numbers: list[int] = []
-        if end >= start:
-            numbers = self._header_numbers(start, end, self.head)
-            calls.append(("eth_getLogs", [log_filter(self.config.contracts, start, end)]))
-            calls.extend(("eth_getBlockByNumber", [hex(n), False]) for n in numbers)
+        calls = self._calls(cp.last_block, cp.last_hash, self.head)
         began = time.monotonic()
         try:
-            results = await self.rpc.batch(calls)
+            prefetched = self._prefetched(calls)
+            results = await (prefetched if prefetched is not None else self.rpc.batch(calls))
         except RangeTooLargeError as exc:
             if self.range.size == 1:
                 raise RpcError(f"even a one-block range fails: {exc}") from exc
@@ -228,8 +256,13 @@ class NetworkFollower:
         if missing:
             block_times.update(await self._timestamps(missing))
         last = checked[-1]
-        await self._commit(cp, events, checked, end, last.hash, head, confirmed, block_times=block_times)
         self.range.observe(len(events), end - start + 1, fetched)
+        if end < self.head:
+            # Backfilling: fetch the next range while this one commits (used only if the commit
+            # lands and the next step asks exactly the same; the head it reports is then a bit old).
+            following = self._calls(end, last.hash, self.head)
+            self._prefetch = (following, asyncio.ensure_future(self.rpc.batch(following)))
+        await self._commit(cp, events, checked, end, last.hash, head, confirmed, block_times=block_times)
         elapsed = max(time.monotonic() - began, 1e-6)
         metrics.BATCH_SECONDS.labels(self.network).observe(elapsed)
         metrics.EVENTS_PER_SECOND.labels(self.network).set(len(events) / elapsed)
@@ -399,6 +432,12 @@ async def _raw(session: AsyncSession) -> asyncpg.Connection:
     driver = raw.driver_connection
     assert driver is not None and driver.is_in_transaction(), "no transaction on the driver connection"
     return driver
+
+
+def _ignore_result(future: asyncio.Future[Any]) -> None:
+    """Retrieves a dropped prefetch's outcome (so asyncio does not warn about it)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -13,9 +13,13 @@ class AdaptiveRange:
     target_events: int
     size: int = 0
 
+    #: Where a range starts: it doubles from here while batches stay small, so a dense backfill
+    #: starts with batches the next one can be fetched alongside, and a sparse one soon reaches the max.
+    initial: int = 1000
+
     def __post_init__(self) -> None:
         if self.size <= 0:
-            self.size = self.maximum
+            self.size = min(self.maximum, self.initial)
 
     def shrink(self) -> int:
         """After "too many results"/time-out/response-size errors: halve (never below one block)."""
