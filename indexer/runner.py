@@ -146,7 +146,9 @@ async def reindex_from(
     settings: Settings, network_name: str, block: int, *, registry: Registry | None = None
 ) -> int:
     """Rolls a network back to `block` (events above deleted, intents recomputed), clears a halt;
-    the next run re-indexes from there. Returns the number of intent events recorded."""
+    the next run re-indexes from there. Returns the number of intent events recorded.
+
+    Takes the network's leader lock first, so it waits while an indexer of the network runs."""
     from indexer.store import Checkpoint, load_checkpoint
 
     registry = registry or get_registry()
@@ -165,7 +167,6 @@ async def reindex_from(
         if cp is None:
             return 0
         follower = NetworkFollower(config, rpc, sessions, leadership)
-        follower.checkpoint = cp
         head = int(await rpc.call("eth_blockNumber", []), 16)
         follower.checkpoint = Checkpoint(cp.last_block, cp.last_hash, cp.head_block, cp.confirmed_block, None)
         async with sessions() as session, session.begin():
