@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from api.keycache import key_cache
 from sluice.audit.service import AuditContext
 from sluice.intents.schemas import CreateIntent
+from sluice.intents.signing import NonceAllocator
 from sluice.intents.store import AUDIT_LOGS, EVENTS, INTENTS, CreatedWriter
 from sluice.merchants import keys
 from sluice.merchants.service import merchant_service
@@ -131,3 +132,17 @@ async def test_a_failing_batch_is_written_row_by_row_so_only_the_bad_row_fails(a
     results = await asyncio.gather(*(writer.write(*row) for row in captured), return_exceptions=True)
     assert results[0] is True and results[1] is True and isinstance(results[2], Exception)
     assert await count(sessions, PaymentIntent) == 2 and await count(sessions, Event) == 2
+
+
+async def test_two_processes_nonce_blocks_never_overlap_and_each_is_in_order(app):
+    pool = app.state.driver_pool
+    first, second = NonceAllocator(block=4), NonceAllocator(block=4)
+    taken = [
+        await allocator.next(pool, "local", "0x" + "77" * 20)
+        for allocator in (first, second, first, second, first, first, first)
+    ]
+    from_first = [taken[i] for i in (0, 2, 4, 5, 6)]
+    from_second = [taken[i] for i in (1, 3)]
+    assert len(set(taken)) == len(taken)
+    assert from_first[:4] == list(range(from_first[0], from_first[0] + 4))  # one block, in order
+    assert from_second == [from_second[0], from_second[0] + 1]
