@@ -97,7 +97,8 @@ class NetworkFollower:
         self.range = AdaptiveRange(config.max_range, config.target_events)
         self.checkpoint: Checkpoint | None = None
         self.head = -1
-        self.finalized_supported = True
+        #: Whether the node answers the `finalized` tag (None: not asked yet).
+        self.finalized_supported: bool | None = None
         self.network = config.network
         self._prefetch: tuple[list[tuple[str, list[Any]]], asyncio.Future[list[Any]]] | None = None
 
@@ -122,11 +123,12 @@ class NetworkFollower:
 
     async def _lead(self, stop: asyncio.Event) -> None:
         await self._load_checkpoint()
-        await self._probe_finalized()
         while not stop.is_set():
             if not await self.leadership.check():
                 raise LostLeadershipError("the advisory lock connection was lost")
             try:
+                if self.finalized_supported is None:
+                    await self._probe_finalized()
                 result = await self.step()
             except ReorgTooDeepError:
                 raise
@@ -160,11 +162,16 @@ class NetworkFollower:
         )
 
     async def _probe_finalized(self) -> None:
+        """Asks once whether the node knows the `finalized` tag. A node that cannot be reached at all
+        (eth_blockNumber fails too) raises, and the next step asks again."""
         try:
             await self.rpc.call("eth_getBlockByNumber", ["finalized", False])
         except RpcError as exc:
+            await self.rpc.call("eth_blockNumber", [])
             self.finalized_supported = False
             log.info("indexer_no_finalized_tag", network=self.network, error=str(exc)[:200])
+        else:
+            self.finalized_supported = True
 
     # ------------------------------------------------------------------ one step
 
