@@ -184,6 +184,7 @@ def sign_payment_intent(
     return sign(digest)
 
 
+@lru_cache(maxsize=256)
 def _sequence_name(network: str, contract: str) -> str:
     digest = hashlib.sha256(f"{network}:{contract.lower()}".encode()).hexdigest()[:20]
     return f"sluice_nonce_{digest}"
