@@ -22,11 +22,10 @@ depends_on: str | Sequence[str] | None = None
 # GROUP BY over the canonical events. Confirmation times are kept per intent in report_confirmations:
 # added at its first confirming event (payment_intent.succeeded/.requires_capture), removed again by
 # payment_intent.reverted, so they follow the canonical chain too.
-TRIGGERS = [
-    """
-    CREATE FUNCTION sluice_report_fold_sql() RETURNS text LANGUAGE sql IMMUTABLE AS $fold$
-    SELECT $sql$
-        WITH r AS (SELECT * FROM %1$I WHERE merchant_id IS NOT NULL),
+#: One batch's rows (transition table {table}) folded into the rollups with sign {sign}. Rendered into
+#: static trigger functions (plans cached) for each side: inserts add, deletes subtract, updates both.
+FOLD = """
+        WITH r AS (SELECT * FROM {table} WHERE merchant_id IS NOT NULL),
         daily AS (
             SELECT merchant_id, network, coalesce(token, '') AS token,
                    (block_time AT TIME ZONE 'UTC')::date AS day,
@@ -44,9 +43,10 @@ TRIGGERS = [
             INSERT INTO report_daily AS d (merchant_id, network, token, day, received, deposited, captured,
                                            returned, fees, net, payments, confirmation_seconds, confirmations)
             SELECT merchant_id, network, token, day,
-                   %2$s * coalesce(received, 0), %2$s * coalesce(deposited, 0), %2$s * coalesce(captured, 0),
-                   %2$s * coalesce(returned, 0), %2$s * coalesce(fees, 0), %2$s * coalesce(net, 0),
-                   %2$s * payments, 0, 0
+                   {sign} * coalesce(received, 0), {sign} * coalesce(deposited, 0),
+                   {sign} * coalesce(captured, 0),
+                   {sign} * coalesce(returned, 0), {sign} * coalesce(fees, 0), {sign} * coalesce(net, 0),
+                   {sign} * payments, 0, 0
             FROM daily
             ON CONFLICT (merchant_id, network, token, day) DO UPDATE SET
                 received = d.received + excluded.received, deposited = d.deposited + excluded.deposited,
@@ -56,32 +56,42 @@ TRIGGERS = [
         )
         INSERT INTO report_daily_fiat AS f (merchant_id, network, day, currency, amount)
         SELECT r.merchant_id, r.network, (r.block_time AT TIME ZONE 'UTC')::date, q.currency,
-               %2$s * sum(q.fiat_amount * r.amount / pi.amount)
+               {sign} * sum(q.fiat_amount * r.amount / pi.amount)
         FROM r
         JOIN payment_intents pi ON pi.id = r.payment_intent_id
         JOIN quotes q ON q.id = pi.quote_id
         WHERE r.name IN ('Paid', 'Deposited')
         GROUP BY 1, 2, 3, 4
-        ON CONFLICT (merchant_id, network, day, currency) DO UPDATE SET amount = f.amount + excluded.amount
-    $sql$
-    $fold$
-    """,
-    """
-    CREATE FUNCTION sluice_onchain_events_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+        ON CONFLICT (merchant_id, network, day, currency) DO UPDATE SET amount = f.amount + excluded.amount;
+"""
+
+
+def _rollup_function(name: str, *sides: tuple[str, int]) -> str:
+    body = "".join(FOLD.format(table=table, sign=sign) for table, sign in sides)
+    return f"""
+    CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        -- The transition tables are visible to the trigger's own (dynamic) statements only.
-        IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            EXECUTE format(sluice_report_fold_sql(), 'old_rows', -1);
-        END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            EXECUTE format(sluice_report_fold_sql(), 'new_rows', 1);
-        END IF;
+    {body}
         RETURN NULL;
     END $$
-    """,
+    """
+
+
+TRIGGERS = [
+    _rollup_function("sluice_onchain_events_rollup_insert", ("new_rows", 1)),
+    _rollup_function("sluice_onchain_events_rollup_delete", ("old_rows", -1)),
+    _rollup_function("sluice_onchain_events_rollup_update", ("old_rows", -1), ("new_rows", 1)),
     """
     CREATE FUNCTION sluice_events_confirmation() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        -- Most inserts (payment_intent.created from the API…) concern no confirmation: leave at once.
+        PERFORM 1 FROM new_rows
+        WHERE type IN ('payment_intent.succeeded', 'payment_intent.requires_capture',
+                       'payment_intent.reverted')
+        LIMIT 1;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
         -- A reorganisation took the payment back: forget its confirmation time.
         WITH gone AS (
             DELETE FROM report_confirmations c
@@ -129,16 +139,18 @@ TRIGGERS = [
     """,
     """
     CREATE TRIGGER onchain_events_rollup_insert AFTER INSERT ON onchain_events
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice_onchain_events_rollup()
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_onchain_events_rollup_insert()
     """,
     """
     CREATE TRIGGER onchain_events_rollup_delete AFTER DELETE ON onchain_events
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice_onchain_events_rollup()
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_onchain_events_rollup_delete()
     """,
     """
     CREATE TRIGGER onchain_events_rollup_update AFTER UPDATE ON onchain_events
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sluice_onchain_events_rollup()
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_onchain_events_rollup_update()
     """,
     """
     CREATE TRIGGER events_confirmation AFTER INSERT ON events
@@ -151,8 +163,9 @@ DROP_TRIGGERS = [
     "DROP TRIGGER IF EXISTS onchain_events_rollup_delete ON onchain_events",
     "DROP TRIGGER IF EXISTS onchain_events_rollup_insert ON onchain_events",
     "DROP FUNCTION IF EXISTS sluice_events_confirmation()",
-    "DROP FUNCTION IF EXISTS sluice_onchain_events_rollup()",
-    "DROP FUNCTION IF EXISTS sluice_report_fold_sql()",
+    "DROP FUNCTION IF EXISTS sluice_onchain_events_rollup_update()",
+    "DROP FUNCTION IF EXISTS sluice_onchain_events_rollup_delete()",
+    "DROP FUNCTION IF EXISTS sluice_onchain_events_rollup_insert()",
 ]
 
 
