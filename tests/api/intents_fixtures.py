@@ -46,3 +46,9 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def auth(key: str) -> dict[str, str]:
+    """The Authorization header for an API key (tests import it from here, not from a conftest: several
+    test folders have a conftest module, and which one `import conftest` finds depends on order)."""
+    return {"Authorization": f"Bearer {key}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import auth
+from intents_fixtures import auth
 
 pytestmark = pytest.mark.db
 

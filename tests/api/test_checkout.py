@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sluice.db.base import utcnow
 from sluice.models.payment_intent import PaymentIntent
 
-from conftest import auth
+from intents_fixtures import auth
 
 pytestmark = pytest.mark.db
 

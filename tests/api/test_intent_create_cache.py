@@ -20,7 +20,7 @@ from sluice.models.event import Event
 from sluice.models.merchant import ApiKey, Merchant
 from sluice.models.payment_intent import PaymentIntent
 
-from conftest import auth
+from intents_fixtures import auth
 
 pytestmark = pytest.mark.db
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sluice.models.audit import AuditLog
 from sluice.models.payment_intent import PaymentIntent
 
-from conftest import auth
+from intents_fixtures import auth
 
 pytestmark = pytest.mark.db
 

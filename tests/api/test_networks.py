@@ -1,7 +1,6 @@
 import pytest
 
-from conftest import auth
-from intents_fixtures import PAYMENTS
+from intents_fixtures import PAYMENTS, auth
 
 pytestmark = pytest.mark.db
 

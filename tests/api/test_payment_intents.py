@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
 
-from conftest import auth
-from intents_fixtures import ESCROW, FEE_RECIPIENT, OPERATOR_KEY, PAYMENTS
+from intents_fixtures import ESCROW, FEE_RECIPIENT, OPERATOR_KEY, PAYMENTS, auth
 
 pytestmark = pytest.mark.db
 

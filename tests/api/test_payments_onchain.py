@@ -16,8 +16,7 @@ from sluice.chain.registry import BUILTIN, Asset, DeployedContracts, Registry
 from sluice.config import to_asyncpg_url
 
 from chains import ANVIL_KEYS, Chain, anvil_chain, run_anvil
-from conftest import auth
-from intents_fixtures import FEE_RECIPIENT, OPERATOR_KEY, make_settings
+from intents_fixtures import FEE_RECIPIENT, OPERATOR_KEY, auth, make_settings
 from reverts import decode_revert
 
 pytestmark = [pytest.mark.db, pytest.mark.chain, pytest.mark.e2e]

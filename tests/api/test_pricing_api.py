@@ -15,7 +15,7 @@ from sluice.models.quote import Quote
 from sluice.pricing.base import Rate
 from sluice.pricing.factory import build_price_source
 
-from conftest import auth
+from intents_fixtures import auth
 
 pytestmark = pytest.mark.db
 

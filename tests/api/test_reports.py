@@ -16,8 +16,7 @@ from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
 
-from conftest import auth
-from intents_fixtures import ESCROW, FEE_RECIPIENT, PAYMENTS, USDC_LOCAL
+from intents_fixtures import ESCROW, FEE_RECIPIENT, PAYMENTS, USDC_LOCAL, auth
 
 pytestmark = pytest.mark.db
 
