@@ -39,8 +39,11 @@ SLUICE = Path(sys.executable).parent / "sluice"
 
 @contextmanager
 def indexer_process(env: ChainEnv, db_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    # Not the session's SLUICE_NETWORKS_FILE: the browser tests' fixture sets one (two confirmations
+    # on the local network) for the whole session of its xdist worker.
+    inherited = {k: v for k, v in os.environ.items() if k != "SLUICE_NETWORKS_FILE"}
     process_env = {
-        **os.environ,
+        **inherited,
         "SLUICE_ENV": "test",
         "SLUICE_DATABASE_URL": db_url,
         "SLUICE_RPC_URL_LOCAL": env.url,

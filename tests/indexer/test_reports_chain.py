@@ -81,7 +81,7 @@ async def reconcile(env: ChainEnv, db_url: str):  # type: ignore[no-untyped-def]
 
 def reconcile_cli(env: ChainEnv, db_url: str) -> subprocess.CompletedProcess[str]:
     environ = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "SLUICE_NETWORKS_FILE"},  # see test_crash_safety
         "DATABASE_URL": db_url,
         "SLUICE_DEPLOYMENTS_DIR": str(env.deployments),
         "SLUICE_RPC_URL_LOCAL": env.url,
