@@ -56,9 +56,18 @@ async def list_refunds(
     service: Refunds,
     payment_intent: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
 ) -> ListResponse[RefundPublic]:
-    """List refunds, newest first, optionally of one payment intent."""
-    rows, has_more = await service.list(session, principal, payment_intent=payment_intent, limit=limit)
+    """List refunds, newest first, optionally of one payment intent; cursor pagination as every list."""
+    rows, has_more = await service.list(
+        session,
+        principal,
+        payment_intent=payment_intent,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+    )
     return ListResponse[RefundPublic](
         data=[RefundPublic.of(r) for r in rows], has_more=has_more, url="/v1/refunds"
     )

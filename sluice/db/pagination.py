@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+
+from sluice.errors import InvalidRequestError, NotFoundError
 
 
 async def keyset_page(
@@ -42,3 +44,45 @@ async def keyset_page(
     if before is not None:
         rows.reverse()
     return rows, has_more
+
+
+async def cursor_page(
+    session: AsyncSession,
+    stmt: Select[*tuple[Any, ...]],
+    model: Any,
+    *,
+    merchant_id: str,
+    object_name: str,
+    limit: int,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> tuple[list[Any], bool]:
+    """A Stripe-style list page of `model` rows (keyed on `created_at`, `id`): the cursors are object
+    ids of the same merchant; another merchant's id, or an unknown one, is a 404 naming the parameter.
+    `stmt` is already filtered and scoped."""
+    if starting_after and ending_before:
+        raise InvalidRequestError("give starting_after or ending_before, not both", param="ending_before")
+
+    async def position(object_id: str | None, param: str) -> tuple[Any, Any] | None:
+        if object_id is None:
+            return None
+        row = (
+            await session.execute(
+                select(model.created_at, model.id).where(
+                    model.id == object_id, model.merchant_id == merchant_id
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no such {object_name}: {object_id!r}", param=param)
+        return row[0], row[1]
+
+    return await keyset_page(
+        session,
+        stmt,
+        model.created_at,
+        model.id,
+        limit=limit,
+        after=await position(starting_after, "starting_after"),
+        before=await position(ending_before, "ending_before"),
+    )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.db.pagination import keyset_page
-from sluice.errors import InvalidRequestError, NotFoundError
+from sluice.db.pagination import cursor_page
+from sluice.errors import NotFoundError
 from sluice.merchants.service import Principal
 from sluice.models.event import Event
 
@@ -42,8 +42,6 @@ class EventRepository:
     ) -> tuple[list[Event], bool]:
         """Newest first. `types` entries are exact (`payment_intent.succeeded`) or a prefix
         wildcard (`payment_intent.*`)."""
-        if starting_after and ending_before:
-            raise InvalidRequestError("give starting_after or ending_before, not both", param="ending_before")
         stmt: Select[Event] = select(Event).where(
             Event.merchant_id == principal.merchant_id, Event.livemode == principal.livemode
         )
@@ -59,29 +57,16 @@ class EventRepository:
             stmt = stmt.where(Event.created_at >= created_gte)
         if created_lte is not None:
             stmt = stmt.where(Event.created_at <= created_lte)
-        after = await self._cursor(session, principal, starting_after, "starting_after")
-        before = await self._cursor(session, principal, ending_before, "ending_before")
-        rows, has_more = await keyset_page(
-            session, stmt, Event.created_at, Event.id, limit=limit, after=after, before=before
+        return await cursor_page(
+            session,
+            stmt,
+            Event,
+            merchant_id=principal.merchant_id,
+            object_name="event",
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
-        # One entity per row, whether keyset_page hands back scalars or 1-tuples.
-        return [r[0] if isinstance(r, Row) else r for r in rows], has_more
-
-    async def _cursor(
-        self, session: AsyncSession, principal: Principal, event_id: str | None, param: str
-    ) -> tuple[datetime, str] | None:
-        if event_id is None:
-            return None
-        row = (
-            await session.execute(
-                select(Event.created_at, Event.id).where(
-                    Event.id == event_id, Event.merchant_id == principal.merchant_id
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFoundError(f"no such event: {event_id!r}", param=param)
-        return row[0], row[1]
 
 
 event_repository = EventRepository()

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.db.pagination import keyset_page
+from sluice.db.pagination import cursor_page
 from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
 
 
@@ -22,18 +22,6 @@ class PaymentIntentRepository:
             stmt = stmt.with_for_update()
         return (await session.execute(stmt)).scalar_one_or_none()
 
-    async def cursor_of(
-        self, session: AsyncSession, merchant_id: str, intent_id: str
-    ) -> tuple[datetime, str] | None:
-        row = (
-            await session.execute(
-                select(PaymentIntent.created_at, PaymentIntent.id).where(
-                    PaymentIntent.id == intent_id, PaymentIntent.merchant_id == merchant_id
-                )
-            )
-        ).one_or_none()
-        return None if row is None else (row[0], row[1])
-
     async def page(
         self,
         session: AsyncSession,
@@ -41,8 +29,8 @@ class PaymentIntentRepository:
         *,
         livemode: bool,
         limit: int,
-        after: tuple[datetime, str] | None = None,
-        before: tuple[datetime, str] | None = None,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
         status: PaymentIntentStatus | None = None,
         created_gte: datetime | None = None,
         created_lte: datetime | None = None,
@@ -57,8 +45,15 @@ class PaymentIntentRepository:
             stmt = stmt.where(PaymentIntent.created_at >= created_gte)
         if created_lte is not None:
             stmt = stmt.where(PaymentIntent.created_at <= created_lte)
-        return await keyset_page(
-            session, stmt, PaymentIntent.created_at, PaymentIntent.id, limit=limit, after=after, before=before
+        return await cursor_page(
+            session,
+            stmt,
+            PaymentIntent,
+            merchant_id=merchant_id,
+            object_name="payment_intent",
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
 
 

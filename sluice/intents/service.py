@@ -398,24 +398,13 @@ class PaymentIntentService:
         created_gte: datetime | None,
         created_lte: datetime | None,
     ) -> tuple[list[PaymentIntent], bool]:
-        if starting_after and ending_before:
-            raise InvalidRequestError("give starting_after or ending_before, not both", param="ending_before")
-        after = before = None
-        if starting_after:
-            after = await payment_intent_repository.cursor_of(session, principal.merchant_id, starting_after)
-            if after is None:
-                raise NotFoundError(f"no such payment_intent: {starting_after!r}", param="starting_after")
-        if ending_before:
-            before = await payment_intent_repository.cursor_of(session, principal.merchant_id, ending_before)
-            if before is None:
-                raise NotFoundError(f"no such payment_intent: {ending_before!r}", param="ending_before")
         return await payment_intent_repository.page(
             session,
             principal.merchant_id,
             livemode=principal.livemode,
             limit=limit,
-            after=after,
-            before=before,
+            starting_after=starting_after,
+            ending_before=ending_before,
             status=status,
             created_gte=created_gte,
             created_lte=created_lte,

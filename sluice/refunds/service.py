@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.db.pagination import cursor_page
 from sluice.errors import NotFoundError
 from sluice.events.service import EventType, record_events, refund_event
 from sluice.intents.operations import ChainOperations, RefundRevertedError
@@ -95,16 +96,30 @@ class RefundService:
         return refund
 
     async def list(
-        self, session: AsyncSession, principal: Principal, *, payment_intent: str | None, limit: int
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        payment_intent: str | None,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
     ) -> tuple[list[Refund], bool]:
+        """Newest first, with Stripe-style cursors."""
         stmt = (
             select(Refund)
             .join(PaymentIntent, PaymentIntent.id == Refund.payment_intent_id)
             .where(Refund.merchant_id == principal.merchant_id, PaymentIntent.livemode == principal.livemode)
-            .order_by(Refund.created_at.desc(), Refund.id.desc())
-            .limit(limit + 1)
         )
         if payment_intent is not None:
             stmt = stmt.where(Refund.payment_intent_id == payment_intent)
-        rows = list((await session.execute(stmt)).scalars())
-        return rows[:limit], len(rows) > limit
+        return await cursor_page(
+            session,
+            stmt,
+            Refund,
+            merchant_id=principal.merchant_id,
+            object_name="refund",
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+        )

@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.config import Settings
 from sluice.db.base import utcnow
-from sluice.db.pagination import keyset_page
+from sluice.db.pagination import cursor_page, keyset_page
 from sluice.errors import InvalidRequestError, NotFoundError
 from sluice.events.repository import event_repository
 from sluice.events.service import EventType, NewEvent, record_event
@@ -126,27 +126,20 @@ class WebhookEndpointService:
         starting_after: str | None = None,
         ending_before: str | None = None,
     ) -> tuple[list[WebhookEndpoint], bool]:
-        if starting_after and ending_before:
-            raise InvalidRequestError("give starting_after or ending_before, not both", param="ending_before")
         stmt = select(WebhookEndpoint).where(
             WebhookEndpoint.merchant_id == principal.merchant_id,
             WebhookEndpoint.livemode == principal.livemode,
         )
-        after = before = None
-        if starting_after:
-            after = _cursor(await self.get(session, principal, starting_after))
-        if ending_before:
-            before = _cursor(await self.get(session, principal, ending_before))
-        rows, has_more = await keyset_page(
+        return await cursor_page(
             session,
             stmt,
-            WebhookEndpoint.created_at,
-            WebhookEndpoint.id,
+            WebhookEndpoint,
+            merchant_id=principal.merchant_id,
+            object_name="webhook_endpoint",
             limit=limit,
-            after=after,
-            before=before,
+            starting_after=starting_after,
+            ending_before=ending_before,
         )
-        return entities(rows), has_more
 
     async def update(
         self, session: AsyncSession, principal: Principal, endpoint_id: str, changes: dict[str, Any]
@@ -345,12 +338,3 @@ class WebhookEndpointService:
         [delivery_id] = await self._queue(session, event, [endpoint.id], now)
         delivery = await session.get_one(WebhookDelivery, delivery_id)
         return delivery, TEST_EVENT, []
-
-
-def entities(rows: list[Any]) -> list[Any]:
-    """keyset_page rows of a one-entity select, whether it returns them as scalars or as 1-tuples."""
-    return [r[0] if isinstance(r, Row) else r for r in rows]
-
-
-def _cursor(endpoint: WebhookEndpoint) -> tuple[datetime, str]:
-    return endpoint.created_at, endpoint.id
