@@ -12,11 +12,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.base import utcnow
-from sluice.intents.views import present
+from sluice.intents.views import present_json
 from sluice.models.event import Event
 from sluice.models.ids import new_id
 from sluice.models.payment_intent import PaymentIntent
@@ -79,13 +80,12 @@ def intent_event(
     request_id: str | None = None,
 ) -> NewEvent:
     """An event carrying the intent as GET /v1/payment_intents/{id} returns it now."""
-    view = present(intent, checkout_base_url, quote)
     return NewEvent(
         merchant_id=intent.merchant_id,
         livemode=intent.livemode,
         type=str(type),
         object_id=intent.id,
-        object=view.model_dump(mode="json"),
+        object=present_json(intent, checkout_base_url, quote),
         previous_attributes=previous_attributes,
         request_id=request_id,
     )
@@ -116,16 +116,45 @@ _INSERT_MANY = text(
 )
 
 
+def _json_text(data: dict[str, Any]) -> str:
+    """JSON text of an event's data: orjson (~5x json.dumps, the indexer serialises thousands of
+    payloads a second), json.dumps for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(data)
+
+
 async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> list[str]:
     """Inserts the events in one statement (the indexer records a batch at once); returns their ids."""
-    rows = [event.row() for event in events]
-    if len(rows) == 1:
-        await session.execute(insert(Event), rows)
-    elif rows:
-        columns: dict[str, list[Any]] = {key: [row[key] for row in rows] for key in rows[0]}
-        columns["data"] = [json.dumps(data) for data in columns["data"]]
+    batch = list(events)
+    if len(batch) == 1:
+        await session.execute(insert(Event), [batch[0].row()])
+    elif batch:
+        columns: dict[str, list[Any]] = {
+            "id": [],
+            "merchant_id": [],
+            "livemode": [],
+            "type": [],
+            "object_id": [],
+            "data": [],
+            "request_id": [],
+            "created_at": [],
+        }
+        for event in batch:
+            data: dict[str, Any] = {"object": event.object}
+            if event.previous_attributes:
+                data["previous_attributes"] = event.previous_attributes
+            columns["id"].append(event.id)
+            columns["merchant_id"].append(event.merchant_id)
+            columns["livemode"].append(event.livemode)
+            columns["type"].append(str(event.type))
+            columns["object_id"].append(event.object_id)
+            columns["data"].append(_json_text(data))
+            columns["request_id"].append(event.request_id)
+            columns["created_at"].append(event.created_at)
         await session.execute(_INSERT_MANY, columns)
-    return [row["id"] for row in rows]
+    return [event.id for event in batch]
 
 
 async def record_event(session: AsyncSession, event: NewEvent) -> str:

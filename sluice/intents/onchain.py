@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sluice.chain.intents import ZERO_ADDRESS, ContractKind, Split, typed_data
+from sluice.chain.intents import (
+    DOMAIN_NAMES,
+    DOMAIN_VERSION,
+    INTENT_TYPES,
+    ZERO_ADDRESS,
+    ContractKind,
+    Split,
+    checksum,
+    typed_data,
+)
 from sluice.chain.intents import PaymentIntent as OnchainIntent
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent
 
@@ -46,4 +56,62 @@ def onchain_view(intent: PaymentIntent) -> dict[str, Any]:
         "intent": message,
         "signature": "0x" + bytes(intent.signature).hex(),
         "typed_data": data,
+    }
+
+
+@lru_cache(maxsize=256)
+def _domain(chain_id: int, contract: str, kind: ContractKind) -> dict[str, Any]:
+    return {
+        "name": DOMAIN_NAMES[kind],
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": checksum(contract),
+    }
+
+
+#: The typed data's `types`, as `typed_data` builds them (the same for every intent).
+_TYPES: dict[str, Any] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    **INTENT_TYPES,
+}
+
+
+def onchain_json(intent: PaymentIntent) -> dict[str, Any]:
+    """`onchain_view` as plain JSON data (what `OnchainPublic(...).model_dump(mode="json")` gives), built
+    directly: no struct, no typed-data rebuild. The indexer builds one per outbox event.
+
+    The `types` and `domain` parts are shared, memoized objects: treat the result as read-only (it is
+    serialised, never mutated). tests/api/test_intent_views.py proves it equal to the pydantic path.
+    """
+    kind: ContractKind = "payments" if intent.capture_method == CaptureMethod.automatic else "escrow"
+    reclaim_after = intent.reclaim_after
+    message = {
+        "id": "0x" + bytes(intent.onchain_id).hex(),
+        "nonce": str(int(intent.nonce)),
+        "token": checksum(intent.token_address or ZERO_ADDRESS),
+        "amount": str(int(intent.amount)),
+        "payer": checksum(intent.payer or ZERO_ADDRESS),
+        "deadline": str(int(intent.deadline.timestamp())),
+        "merchant": checksum(intent.payout_address),
+        "splits": [{"recipient": checksum(s["recipient"]), "bps": int(s["bps"])} for s in intent.splits],
+        "reclaimAfter": str(int(reclaim_after.timestamp()) if reclaim_after else 0),
+        "allowPartial": bool(intent.allow_partial),
+    }
+    return {
+        "chain_id": intent.chain_id,
+        "contract": intent.contract_address,
+        "kind": kind,
+        "intent": message,
+        "signature": "0x" + bytes(intent.signature).hex(),
+        "typed_data": {
+            "types": _TYPES,
+            "primaryType": "PaymentIntent",
+            "domain": _domain(intent.chain_id, intent.contract_address, kind),
+            "message": message,
+        },
     }

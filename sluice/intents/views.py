@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from sluice.checkout.service import checkout_link
-from sluice.intents.onchain import onchain_view
+from sluice.intents.onchain import onchain_json, onchain_view
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.pricing.currencies import minor_units
@@ -118,3 +118,41 @@ def present(intent: PaymentIntent, checkout_base_url: str, quote: Quote | None =
         canceled_at=_ts(intent.canceled_at),
         cancellation_reason=intent.cancellation_reason,
     )
+
+
+def present_json(intent: PaymentIntent, checkout_base_url: str, quote: Quote | None = None) -> dict[str, Any]:
+    """`present(...).model_dump(mode="json")` built as plain data, ~10x faster (no model validation and
+    serialisation): the payload of every outbox event (the indexer writes thousands a second).
+
+    Must stay exactly equal to the pydantic path, key order included: tests/api/test_intent_views.py
+    compares the two over varied intents. Nested parts may be shared, memoized objects (read-only).
+    """
+    created = _ts(intent.created_at)
+    expires = _ts(intent.expires_at)
+    assert created is not None and expires is not None
+    metadata = intent.metadata_
+    return {
+        "id": intent.id,
+        "object": "payment_intent",
+        "status": PaymentIntentStatus(intent.status).value,
+        "amount": str(intent.amount),
+        "amount_received": str(intent.amount_received),
+        "amount_capturable": str(intent.amount_capturable),
+        "amount_refunded": str(intent.amount_refunded),
+        "asset": intent.asset,
+        "decimals": intent.decimals,
+        "network": intent.network,
+        "capture_method": CaptureMethod(intent.capture_method).value,
+        "client_secret": intent.client_secret,
+        "created": created,
+        "expires_at": expires,
+        "livemode": intent.livemode,
+        "description": intent.description,
+        "metadata": dict(metadata) if metadata is not None else metadata,
+        "payer": intent.payer,
+        "quote": QuotePublic.of(quote).model_dump(mode="json") if quote is not None else None,
+        "onchain": onchain_json(intent),
+        "checkout_url": checkout_link(checkout_base_url, intent.id, intent.client_secret),
+        "canceled_at": _ts(intent.canceled_at),
+        "cancellation_reason": intent.cancellation_reason,
+    }

@@ -1,0 +1,141 @@
+"""`present_json` (the outbox payload builder) is exactly `present(...).model_dump(mode="json")`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sluice.intents.views import present, present_json
+from sluice.models.payment_intent import PaymentIntent
+from sluice.models.quote import Quote
+
+BASE = datetime(2026, 11, 26, 5, 0, 0, 123456, tzinfo=UTC)
+TOKEN = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+PAYMENTS = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
+ESCROW = "0x9fe46736679d2d9a65f0992f6272de9f3c7fa6e0"
+
+
+def _intent(**overrides: Any) -> PaymentIntent:
+    fields: dict[str, Any] = {
+        "id": "pi_test123",
+        "merchant_id": "mch_1",
+        "livemode": False,
+        "status": "requires_payment",
+        "capture_method": "automatic",
+        "network": "local",
+        "chain_id": 31337,
+        "asset": "USDC",
+        "token_address": TOKEN,
+        "decimals": 6,
+        "amount": 25_000_000,
+        "amount_received": 0,
+        "amount_capturable": 0,
+        "amount_refunded": 0,
+        "onchain_id": bytes(range(32)),
+        "nonce": 2**200 + 7,
+        "contract_address": PAYMENTS,
+        "payer": None,
+        "payout_address": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+        "splits": [
+            {"recipient": "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc", "bps": 100},
+            {"recipient": "0x90f79bf6eb2c4f870365e785982e1f101e93b906", "bps": 50},
+        ],
+        "deadline": BASE + timedelta(hours=1),
+        "reclaim_after": None,
+        "allow_partial": False,
+        "signature": bytes([7]) * 65,
+        "client_secret": "pi_test123_secret_abc",
+        "quote_id": None,
+        "description": None,
+        "metadata_": {},
+        "expires_at": BASE + timedelta(hours=1),
+        "created_at": BASE,
+        "canceled_at": None,
+        "cancellation_reason": None,
+    }
+    fields.update(overrides)
+    return PaymentIntent(**fields)
+
+
+def _quote() -> Quote:
+    return Quote(
+        id="qt_1",
+        merchant_id="mch_1",
+        fiat_amount=Decimal("25.00000000"),
+        currency="EUR",
+        network="local",
+        asset="USDC",
+        decimals=6,
+        rate=Decimal("1.080000000000000000"),
+        source="fixed",
+        amount=27_000_000,
+        locked_until=BASE + timedelta(minutes=10),
+        created_at=BASE,
+    )
+
+
+CASES: dict[str, dict[str, Any]] = {
+    "automatic_new": {},
+    "automatic_succeeded_with_payer": {
+        "status": "succeeded",
+        "amount_received": 25_000_000,
+        "payer": "0x15d34aaf54267db7d7c367839aaf71a00a2c6a65",
+    },
+    "processing_livemode_metadata": {
+        "status": "processing",
+        "livemode": True,
+        "metadata_": {"order": "1234", "note": "ünïcode ✓", "empty": ""},
+        "description": "Order #1234",
+    },
+    "manual_requires_capture": {
+        "capture_method": "manual",
+        "contract_address": ESCROW,
+        "status": "requires_capture",
+        "amount_received": 25_000_000,
+        "amount_capturable": 25_000_000,
+        "reclaim_after": BASE + timedelta(days=7),
+        "allow_partial": True,
+    },
+    "manual_canceled": {
+        "capture_method": "manual",
+        "contract_address": ESCROW,
+        "status": "canceled",
+        "amount_received": 10_000_000,
+        "amount_refunded": 10_000_000,
+        "reclaim_after": BASE + timedelta(days=7),
+        "canceled_at": BASE + timedelta(minutes=30),
+        "cancellation_reason": "reclaimed",
+    },
+    "native_no_splits_huge_amount": {
+        "asset": "ETH",
+        "token_address": None,
+        "decimals": 18,
+        "amount": 2**255 + 1,
+        "splits": [],
+        "chain_id": 8453,
+    },
+    "expired": {"status": "expired", "expires_at": BASE - timedelta(seconds=1)},
+}
+
+
+@pytest.mark.parametrize("with_quote", [False, True], ids=["no_quote", "quote"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_present_json_equals_pydantic_dump(case: str, with_quote: bool) -> None:
+    intent = _intent(**CASES[case])
+    quote = _quote() if with_quote else None
+    expected = present(intent, "https://pay.example.com/c/", quote).model_dump(mode="json")
+    fast = present_json(intent, "https://pay.example.com/c/", quote)
+    assert fast == expected
+    # Same JSON text too: key order and value types (int vs str, bool) all alike.
+    assert json.dumps(fast) == json.dumps(expected)
+
+
+def test_present_json_does_not_share_mutable_intent_state() -> None:
+    intent = _intent(metadata_={"a": "1"})
+    view = present_json(intent, "https://pay.example.com")
+    view["metadata"]["a"] = "2"
+    assert intent.metadata_ == {"a": "1"}
