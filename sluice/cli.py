@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from web3 import Web3
 
 from sluice.errors import SluiceError
+
+if TYPE_CHECKING:
+    # web3 is imported where used: it costs ~0.5 s of start-up that `sluice indexer` and `sluice
+    # worker` never need.
+    from web3 import Web3
 
 app = typer.Typer(help="Sluice: a non-custodial, contract-enforced payment gateway.", no_args_is_help=True)
 contracts_app = typer.Typer(help="Compile the Solidity contracts.", no_args_is_help=True)
@@ -67,6 +71,8 @@ def contracts_build(
 
 
 def _web3(network: str, rpc_url: str | None) -> Web3:
+    from web3 import Web3
+
     from sluice.chain.networks import get_network
     from sluice.errors import NetworkError
 
@@ -211,6 +217,8 @@ def dev(
             if exit_after_setup:
                 return
             database_url, _ = prepare_database(directory)
+            from web3 import Web3
+
             accounts = Web3(Web3.HTTPProvider(url)).eth.accounts[1 : FUNDED_ACCOUNTS + 1]
             ctx = DevContext(
                 data_dir=directory,

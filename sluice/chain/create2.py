@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
-from web3 import Web3
 
 from sluice.errors import DeploymentError
+
+if TYPE_CHECKING:  # web3 costs ~0.5 s to import; `sluice indexer` reads manifests without it
+    from web3 import Web3
 
 #: Address of the proxy; present on anvil and most EVM chains.
 FACTORY = to_checksum_address("0x4e59b44847b379578588920ca78fbf26c0b4956c")

@@ -11,21 +11,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from eth_abi import encode
-from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
-from web3 import Web3
-from web3.types import TxParams
 
 from sluice.chain import create2
 from sluice.chain.keys import ANVIL_OPERATOR_KEY, LOCAL_CHAIN_IDS
 from sluice.contracts import Artifact, load_artifact
 from sluice.errors import DeploymentError, KeyConfigError, SluiceValueError
 from sluice.paths import deployments_dir
+
+if TYPE_CHECKING:  # web3 and eth_account cost ~0.5 s to import; reading a manifest needs neither
+    from eth_account.signers.local import LocalAccount
+    from web3 import Web3
+    from web3.types import TxParams
 
 log = structlog.get_logger(__name__)
 

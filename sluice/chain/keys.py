@@ -6,11 +6,12 @@ import getpass
 import json
 import os
 from pathlib import Path
-
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
+from typing import TYPE_CHECKING
 
 from sluice.errors import KeyConfigError
+
+if TYPE_CHECKING:  # eth_account is imported where keys are loaded (its import costs ~0.3 s)
+    from eth_account.signers.local import LocalAccount
 
 DEPLOYER_KEY_ENV = "SLUICE_DEPLOYER_KEY"
 KEYSTORE_PASSWORD_ENV = "SLUICE_KEYSTORE_PASSWORD"  # noqa: S105 (a variable name, not a password)
@@ -24,6 +25,8 @@ LOCAL_CHAIN_IDS = {31337, 1337}
 def load_deployer(keystore: Path | None, chain_id: int) -> LocalAccount:
     """The deployer: a keystore file (password from env or prompt), else $SLUICE_DEPLOYER_KEY, else
     anvil's first dev account on a local chain only."""
+    from eth_account import Account
+
     if keystore is not None:
         try:
             encrypted = json.loads(keystore.read_text(encoding="utf-8"))

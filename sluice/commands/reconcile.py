@@ -14,7 +14,6 @@ from sluice.config import get_settings
 from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
 from sluice.errors import SluiceError
 from sluice.models.reports import ReconciliationRun
-from sluice.reports.reconcile import run_reconciliation
 
 console = Console()
 err = Console(stderr=True)
@@ -65,6 +64,9 @@ def reconcile_cmd(
     if not networks:
         err.print("[bold red]error[/]: no network has deployed contracts and an RPC URL; see `sluice deploy`")
         raise typer.Exit(code=2)
+
+    # Imported here: it brings web3 (~0.5 s), which every other `sluice` command would pay at start-up.
+    from sluice.reports.reconcile import run_reconciliation
 
     async def main() -> list[ReconciliationRun]:
         engine = make_engine(resolve_database_url(get_settings()), pool_size=2)
