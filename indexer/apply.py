@@ -20,10 +20,10 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import ARRAY, LargeBinary, String, any_, bindparam, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.db.base import utcnow
+from sluice.db.base import Money, utcnow
 from sluice.events.service import EventType, NewEvent, intent_event, record_events
 from sluice.intents.states import can_transition, transition
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent
@@ -124,28 +124,52 @@ def _event_for(new: S, partial: bool) -> EventType:
     }[new]
 
 
+def _intent_columns() -> list[tuple[str, str, bool]]:
+    """(attribute, column, is Money) of every mapped column of PaymentIntent."""
+    return [
+        (prop.key, prop.columns[0].name, isinstance(prop.columns[0].type, Money))
+        for prop in sa_inspect(PaymentIntent).column_attrs
+    ]
+
+
+_COLUMNS = _intent_columns()
+_MONEY = frozenset(key for key, _, money in _COLUMNS if money)
+#: Column names come from the model's mapper, never from input.
+_SELECT_INTENTS = "SELECT {} FROM payment_intents WHERE {{}} ORDER BY id FOR UPDATE".format(  # noqa: S608
+    ", ".join(f'"{name}"' for _, name, _ in _COLUMNS)
+)
+_LOCK_BY_ID = _SELECT_INTENTS.format("id = ANY($1::varchar[])")
+_LOCK_BY_ONCHAIN_ID = _SELECT_INTENTS.format("onchain_id = ANY($1::bytea[])")
+
+
 async def lock_intents(
-    session: AsyncSession, *, ids: Sequence[str] = (), onchain_ids: Sequence[bytes] = ()
+    conn: asyncpg.Connection, *, ids: Sequence[str] = (), onchain_ids: Sequence[bytes] = ()
 ) -> list[PaymentIntent]:
-    """Loads and row-locks intents by API id or on-chain id, detached from the session.
+    """Loads and row-locks intents by API id or on-chain id, as detached PaymentIntent objects.
 
     The locks serialise with the API (cancel, relayed captures) writing the same intents; detached,
     the objects are only written by refresh_intents' set-based UPDATE, never flushed row by row.
+    Built from plain asyncpg rows (values as the ORM would load them: Money as int, JSONB decoded by
+    the connection's codec) rather than through the ORM's loading, which cost ~3x as much per row.
     """
     if not ids and not onchain_ids:
         return []
     # `= ANY(array)`: one parameter however many keys (IN would bind and parse one per key).
     if ids:
-        where = PaymentIntent.id == any_(bindparam("keys", sorted(set(ids)), type_=ARRAY(String)))
+        rows = await conn.fetch(_LOCK_BY_ID, sorted(set(ids)))
     else:
-        where = PaymentIntent.onchain_id == any_(
-            bindparam("keys", list(set(onchain_ids)), type_=ARRAY(LargeBinary))
-        )
-    result = await session.execute(
-        select(PaymentIntent).where(where).order_by(PaymentIntent.id).with_for_update()
-    )
-    intents = list(result.scalars())
-    session.expunge_all()  # the indexer's session holds nothing else (and per-object expunge is slow)
+        rows = await conn.fetch(_LOCK_BY_ONCHAIN_ID, list(set(onchain_ids)))
+    new_instance = sa_inspect(PaymentIntent).class_manager.new_instance
+    keys = [key for key, _, _ in _COLUMNS]
+    intents = []
+    for row in rows:
+        intent = new_instance()
+        values = dict(zip(keys, row, strict=True))
+        for key in _MONEY:
+            if values[key] is not None:
+                values[key] = int(values[key])
+        intent.__dict__.update(values)  # loaded state, as the ORM's loader sets it
+        intents.append(intent)
     return intents
 
 
@@ -171,7 +195,7 @@ async def refresh_intents(
     aggregates = {r["id"]: dict(r) for r in rows}
     loaded = loaded or {}
     intents = [loaded[i] for i in ids if i in loaded]
-    intents += await lock_intents(session, ids=[i for i in ids if i not in loaded])
+    intents += await lock_intents(conn, ids=[i for i in ids if i not in loaded])
     updates: list[tuple[Any, ...]] = []
     announce: list[tuple[PaymentIntent, EventType, dict[str, Any]]] = []
     now = utcnow()

@@ -72,6 +72,14 @@ class FollowerConfig:
     checkout_base_url: str
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A step's JSON-RPC answers, in the order of its calls, and its logs decoded (or the error)."""
+
+    results: list[Any]
+    events: list[ContractEvent] | Exception | None
+
+
 @dataclass
 class StepResult:
     events: int = 0
@@ -100,7 +108,7 @@ class NetworkFollower:
         #: Whether the node answers the `finalized` tag (None: not asked yet).
         self.finalized_supported: bool | None = None
         self.network = config.network
-        self._prefetch: tuple[list[tuple[str, list[Any]]], asyncio.Future[list[Any]]] | None = None
+        self._prefetch: tuple[list[tuple[str, list[Any]]], asyncio.Future[Fetched]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -197,7 +205,24 @@ class NetworkFollower:
             )
         return calls
 
-    def _prefetched(self, calls: list[tuple[str, list[Any]]]) -> asyncio.Future[list[Any]] | None:
+    async def _fetch(self, calls: list[tuple[str, list[Any]]]) -> Fetched:
+        """One step's JSON-RPC batch, its logs decoded as soon as they arrive.
+
+        During a backfill this runs as the prefetch of the next range while the current one commits:
+        the decoding then overlaps PostgreSQL's work instead of following it. A decoding error is
+        kept and raised where the step uses the events (after its consistency checks), as before.
+        """
+        results = await self.rpc.batch(calls)
+        events: list[ContractEvent] | Exception | None = None
+        for (method, _), result in zip(calls, results, strict=True):
+            if method == "eth_getLogs":
+                try:
+                    events = decode_logs([lg for lg in result if not lg.get("removed")])
+                except Exception as exc:  # re-raised by the step, after its checks
+                    events = exc
+        return Fetched(results, events)
+
+    def _prefetched(self, calls: list[tuple[str, list[Any]]]) -> asyncio.Future[Fetched] | None:
         """The batch fetched during the last commit, if it is exactly this step's; else dropped."""
         prefetch, self._prefetch = self._prefetch, None
         if prefetch is None:
@@ -225,7 +250,7 @@ class NetworkFollower:
         began = time.monotonic()
         try:
             prefetched = self._prefetched(calls)
-            results = await (prefetched if prefetched is not None else self.rpc.batch(calls))
+            fetch = await (prefetched if prefetched is not None else self._fetch(calls))
         except RangeTooLargeError as exc:
             if self.range.size == 1:
                 raise RpcError(f"even a one-block range fails: {exc}") from exc
@@ -233,7 +258,7 @@ class NetworkFollower:
             log.info("indexer_range_shrunk", network=self.network, size=size, error=str(exc)[:200])
             return StepResult()
         fetched = time.monotonic() - began
-        it = iter(results)
+        it = iter(fetch.results)
         head = int(next(it), 16)
         finalized = None
         if self.finalized_supported:
@@ -257,7 +282,9 @@ class NetworkFollower:
         if any(h is None for h in headers):
             raise InconsistentStepError("the node does not have every header of the range yet")
         checked = self._check(cp, [h for h in headers if h is not None], raw_logs)
-        events = decode_logs([lg for lg in raw_logs if not lg.get("removed")])
+        if isinstance(fetch.events, Exception):
+            raise fetch.events
+        events = fetch.events or []
         block_times = {h.number: h.timestamp for h in checked}
         missing = sorted({e.block_number for e in events if e.block_timestamp is None} - set(block_times))
         if missing:
@@ -268,7 +295,7 @@ class NetworkFollower:
             # Backfilling: fetch the next range while this one commits (used only if the commit
             # lands and the next step asks exactly the same; the head it reports is then a bit old).
             following = self._calls(end, last.hash, self.head)
-            self._prefetch = (following, asyncio.ensure_future(self.rpc.batch(following)))
+            self._prefetch = (following, asyncio.ensure_future(self._fetch(following)))
         await self._commit(cp, events, checked, end, last.hash, head, confirmed, block_times=block_times)
         elapsed = max(time.monotonic() - began, 1e-6)
         metrics.BATCH_SECONDS.labels(self.network).observe(elapsed)
@@ -338,7 +365,7 @@ class NetworkFollower:
             touched: list[str] = []
             loaded: dict[str, PaymentIntent] = {}
             if events:
-                intents = await lock_intents(session, onchain_ids=[e.onchain_id for e in events])
+                intents = await lock_intents(conn, onchain_ids=[e.onchain_id for e in events])
                 touched = await insert_events(
                     conn, self.network, self.config.chain_id, events, intent_links(intents), block_times or {}
                 )

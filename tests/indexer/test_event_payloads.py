@@ -1,0 +1,64 @@
+"""The indexer's outbox events carry the intent exactly as the API presents it.
+
+The indexer loads intents from plain rows and builds payloads with `present_json`, not through the ORM
+and pydantic: the payload of each intent's latest event must equal `present(...)` of the intent loaded
+through the ORM afterwards.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from sluice.chain.intents import ZERO_ADDRESS
+from sluice.intents.views import present
+from sluice.models.payment_intent import PaymentIntent
+
+from indexer_env import (
+    ChainEnv,
+    deposit_tx,
+    index_until,
+    indexer_settings,
+    make_intents,
+    pay_tx,
+    send_blocks,
+)
+
+pytestmark = [pytest.mark.db, pytest.mark.chain]
+
+
+def rows(db_url: str, sql: str) -> list[tuple]:
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+
+async def test_latest_event_of_each_intent_is_its_api_view(env: ChainEnv, db_url, merchant_id):
+    usdc = make_intents(env, db_url, merchant_id, 2, amount=25_000_000)
+    [native] = make_intents(env, db_url, merchant_id, 1, token=ZERO_ADDRESS, amount=10**16)
+    [escrow] = make_intents(env, db_url, merchant_id, 1, kind="escrow", amount=7_000_000)
+    send_blocks(env, [*(pay_tx(env, i) for i in [*usdc, native]), deposit_tx(env, escrow)], per_block=2)
+
+    await index_until(env, db_url)
+
+    latest = {
+        object_id: data["object"]
+        for object_id, data in rows(
+            db_url, "SELECT object_id, data FROM events WHERE object_id IS NOT NULL ORDER BY seq"
+        )
+    }
+    checkout = str(indexer_settings(db_url).checkout_base_url)
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with Session(engine) as session:
+            ids = [i.id for i in [*usdc, native, escrow]]
+            intents = session.scalars(select(PaymentIntent).where(PaymentIntent.id.in_(ids))).all()
+            assert len(intents) == 4
+            statuses = {i.id: str(i.status) for i in intents}
+            assert statuses[escrow.id] == "requires_capture"
+            assert {statuses[i.id] for i in [*usdc, native]} == {"succeeded"}
+            for intent in intents:
+                assert latest[intent.id] == present(intent, checkout).model_dump(mode="json")
+    finally:
+        engine.dispose()
