@@ -159,7 +159,7 @@ async def insert_events(
     block_times: dict[int, int],
 ) -> list[str]:
     """Stores the events (idempotent on the natural key); returns the ids of the intents they touch."""
-    cols: list[list[Any]] = [[] for _ in range(19)]
+    rows: list[tuple[Any, ...]] = []
     touched: set[str] = set()
     times: dict[int, datetime] = {}
     for e in events:
@@ -183,8 +183,7 @@ async def insert_events(
         ts = e.block_timestamp if e.block_timestamp is not None else block_times[e.block_number]
         if link is not None:
             touched.add(link.id)
-        for col, value in zip(
-            cols,
+        rows.append(
             (
                 e.kind,
                 e.contract_address,
@@ -205,10 +204,9 @@ async def insert_events(
                 e.merchant_amount,
                 fees,
                 e.total,
-            ),
-            strict=True,
-        ):
-            col.append(value)
+            )
+        )
+    cols = [list(col) for col in zip(*rows, strict=True)]  # one array per column, transposed in C
     if events:
         await conn.execute(_INSERT_EVENTS, network, chain_id, *cols)
     return sorted(touched)
