@@ -6,9 +6,6 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 
-import psycopg
-from psycopg import sql
-
 from sluice.config import to_asyncpg_url
 
 
@@ -29,6 +26,9 @@ def with_database(url: str, name: str) -> str:
 def temporary_database(server_url: str, prefix: str = "sluice_tmp") -> Iterator[str]:
     """Creates `<prefix>_<random>` on the server, migrates it to head, yields its plain URL, and
     drops it afterwards (even when connections are still open)."""
+    import psycopg  # here, not at the top: `plain_url` users (the indexer) start without psycopg
+    from psycopg import sql
+
     from sluice.db.migrate import upgrade
 
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
