@@ -56,20 +56,36 @@ async def cursor_page(
     limit: int,
     starting_after: str | None = None,
     ending_before: str | None = None,
+    time_col: InstrumentedAttribute[Any] | None = None,
+    int_prefix: str | None = None,
 ) -> tuple[list[Any], bool]:
-    """A Stripe-style list page of `model` rows (keyed on `created_at`, `id`): the cursors are object
-    ids of the same merchant; another merchant's id, or an unknown one, is a 404 naming the parameter.
-    `stmt` is already filtered and scoped."""
+    """A Stripe-style list page of `model` rows keyed on (`time_col`, default `created_at`; `id`): the
+    cursors are object ids of the same merchant; another merchant's id, or an unknown one, is a 404
+    naming the parameter. Models with integer keys show them as `int_prefix` + digits (`al_42`); other
+    shapes are a 400. `stmt` is already filtered and scoped."""
     if starting_after and ending_before:
         raise InvalidRequestError("give starting_after or ending_before, not both", param="ending_before")
+    time_col = time_col if time_col is not None else model.created_at
+
+    def key(object_id: str, param: str) -> Any:
+        if int_prefix is None:
+            return object_id
+        digits = object_id.removeprefix(int_prefix)
+        if not object_id.startswith(int_prefix) or not digits.isdigit():
+            raise InvalidRequestError(
+                f"{object_id!r} is not a {object_name} id ({int_prefix}…)",
+                param=param,
+                code="parameter_invalid",
+            )
+        return int(digits)
 
     async def position(object_id: str | None, param: str) -> tuple[Any, Any] | None:
         if object_id is None:
             return None
         row = (
             await session.execute(
-                select(model.created_at, model.id).where(
-                    model.id == object_id, model.merchant_id == merchant_id
+                select(time_col, model.id).where(
+                    model.id == key(object_id, param), model.merchant_id == merchant_id
                 )
             )
         ).one_or_none()
@@ -80,7 +96,7 @@ async def cursor_page(
     return await keyset_page(
         session,
         stmt,
-        model.created_at,
+        time_col,
         model.id,
         limit=limit,
         after=await position(starting_after, "starting_after"),

@@ -10,8 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.db.pagination import keyset_page
-from sluice.errors import InvalidRequestError, NotFoundError
+from sluice.db.pagination import cursor_page
 from sluice.models.chain import IndexerState, OnchainEvent
 from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
@@ -69,24 +68,6 @@ def _scoped(
     return stmt
 
 
-async def _cursor(session: AsyncSession, merchant_id: str, value: str, param: str) -> tuple[datetime, int]:
-    raw = value.removeprefix(ROW_PREFIX)
-    if not value.startswith(ROW_PREFIX) or not raw.isdigit():
-        raise InvalidRequestError(
-            f"{value!r} is not a report row id (oce_…)", param=param, code="parameter_invalid"
-        )
-    row = (
-        await session.execute(
-            select(OnchainEvent.block_time, OnchainEvent.id).where(
-                OnchainEvent.id == int(raw), OnchainEvent.merchant_id == merchant_id
-            )
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(f"no such report row: {value!r}", param=param)
-    return row[0], row[1]
-
-
 @dataclass(frozen=True)
 class EventRow:
     event: OnchainEvent
@@ -113,8 +94,6 @@ async def event_page(
     ending_before: str | None = None,
 ) -> tuple[list[EventRow], bool]:
     """One page of the merchant's events of kinds `names`, newest block time first."""
-    if starting_after and ending_before:
-        raise InvalidRequestError("give starting_after or ending_before, not both", param="ending_before")
     stmt = (
         select(OnchainEvent, PaymentIntent.status, IndexerState.head_block, PaymentIntent.splits, Refund.id)
         .outerjoin(PaymentIntent, PaymentIntent.id == OnchainEvent.payment_intent_id)
@@ -129,10 +108,17 @@ async def event_page(
         )
     )
     stmt = _scoped(stmt, merchant_id, filters, names)
-    after = await _cursor(session, merchant_id, starting_after, "starting_after") if starting_after else None
-    before = await _cursor(session, merchant_id, ending_before, "ending_before") if ending_before else None
-    rows, has_more = await keyset_page(
-        session, stmt, OnchainEvent.block_time, OnchainEvent.id, limit=limit, after=after, before=before
+    rows, has_more = await cursor_page(
+        session,
+        stmt,
+        OnchainEvent,
+        merchant_id=merchant_id,
+        object_name="report row",
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+        time_col=OnchainEvent.block_time,
+        int_prefix=ROW_PREFIX,
     )
     return [EventRow(r[0], r[1], r[2], r[3], r[4]) for r in rows], has_more
 
