@@ -24,7 +24,6 @@ PAYMENT_EVENTS = ("Paid", "Deposited", "Captured")
 REFUND_EVENTS = ("Refunded", "Voided", "Reclaimed")
 ROW_PREFIX = "oce_"
 
-PaymentType = Literal["payment", "escrow_deposit", "capture"]
 TYPE_OF_EVENT: dict[str, str] = {
     "Paid": "payment",
     "Deposited": "escrow_deposit",
