@@ -86,7 +86,9 @@ def backfill_with_kills(
                 interval=0.01,
             )
             assert proc.poll() is None, log_path.read_text()[-2000:]
-            time.sleep(rng.uniform(0, 0.4))
+            # Short: a faster indexer finishes the backfill before enough kills otherwise; a batch of
+            # SLUICE_INDEXER_MAX_BLOCK_RANGE blocks commits every few milliseconds.
+            time.sleep(rng.uniform(0, 0.08))
             proc.send_signal(signal.SIGKILL)
             killed += 1
     starts = log_path.read_text().count("indexer_started")
