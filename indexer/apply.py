@@ -24,7 +24,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.base import Money, utcnow
-from sluice.events.service import EventType, NewEvent, intent_event, record_events
+from sluice.events.service import EventType, NewEvent, intent_event, quotes_of, record_events
 from sluice.intents.states import can_transition, transition
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent
 from sluice.models.payment_intent import PaymentIntentStatus as S
@@ -225,9 +225,16 @@ async def refresh_intents(
         if updates:
             columns = (list(col) for col in zip(*updates, strict=True))
             pending = await _started(conn.execute(_UPDATE, *columns))
+        quotes = await quotes_of(session, (intent for intent, _, _ in announce))
         for start in range(0, len(announce), _CHUNK):
             chunk = [
-                intent_event(intent, event_type, checkout_base_url, previous_attributes=previous)
+                intent_event(
+                    intent,
+                    event_type,
+                    checkout_base_url,
+                    quote=quotes.get(intent.quote_id) if intent.quote_id else None,
+                    previous_attributes=previous,
+                )
                 for intent, event_type, previous in announce[start : start + _CHUNK]
             ]
             if pending is not None:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.base import utcnow
@@ -159,3 +159,13 @@ async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> li
 
 async def record_event(session: AsyncSession, event: NewEvent) -> str:
     return (await record_events(session, [event]))[0]
+
+
+async def quotes_of(session: AsyncSession, intents: Iterable[PaymentIntent]) -> dict[str, Quote]:
+    """The quotes of fiat-priced intents by id, in one query: event payloads carry the quote as
+    GET /v1/payment_intents/{id} does."""
+    ids = {i.quote_id for i in intents if i.quote_id}
+    if not ids:
+        return {}
+    found = await session.execute(select(Quote).where(Quote.id.in_(ids)))
+    return {q.id: q for q in found.scalars()}

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.errors import SluiceError
-from sluice.events.service import EventType, intent_event, record_events
+from sluice.events.service import EventType, intent_event, quotes_of, record_events
 from sluice.idempotency.service import prune_idempotency_keys
 from sluice.intents.states import transition
 from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
@@ -35,7 +35,7 @@ async def expire_intents(
     `payment_intent.expired` event each, in this transaction; returns their ids. Intents another
     worker (or the indexer, or a cancel) holds right now are skipped and picked up next time."""
     intents = (
-        await session.execute(
+        await session.scalars(
             select(PaymentIntent)
             .where(
                 PaymentIntent.status == PaymentIntentStatus.requires_payment,
@@ -45,7 +45,8 @@ async def expire_intents(
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-    ).scalars()
+    ).all()
+    quotes = await quotes_of(session, intents)
     events = []
     for intent in intents:
         transition(intent, PaymentIntentStatus.expired, action="expire")
@@ -54,6 +55,7 @@ async def expire_intents(
                 intent,
                 EventType.payment_intent_expired,
                 checkout_base_url,
+                quote=quotes.get(intent.quote_id) if intent.quote_id else None,
                 previous_attributes={"status": PaymentIntentStatus.requires_payment.value},
             )
         )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sluice.chain.intents import ZERO_ADDRESS
 from sluice.intents.views import present
 from sluice.models.payment_intent import PaymentIntent
+from sluice.models.quote import Quote
 
 from indexer_env import (
     ChainEnv,
@@ -38,6 +39,15 @@ async def test_latest_event_of_each_intent_is_its_api_view(env: ChainEnv, db_url
     usdc = make_intents(env, db_url, merchant_id, 2, amount=25_000_000)
     [native] = make_intents(env, db_url, merchant_id, 1, token=ZERO_ADDRESS, amount=10**16)
     [escrow] = make_intents(env, db_url, merchant_id, 1, kind="escrow", amount=7_000_000)
+    # One intent priced in fiat: its events carry the quote, as GET /v1/payment_intents/{id} does.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO quotes (id, merchant_id, fiat_amount, currency, network, asset, decimals, rate, "
+            "source, amount, locked_until, created_at) VALUES ('qt_payloads', %s, 25.00, 'usd', 'local', "
+            "'USDC', 6, 1, 'fixed', 25000000, now() + interval '15 minutes', now())",
+            (merchant_id,),
+        )
+        conn.execute("UPDATE payment_intents SET quote_id = 'qt_payloads' WHERE id = %s", (usdc[0].id,))
     send_blocks(env, [*(pay_tx(env, i) for i in [*usdc, native]), deposit_tx(env, escrow)], per_block=2)
 
     await index_until(env, db_url)
@@ -59,6 +69,8 @@ async def test_latest_event_of_each_intent_is_its_api_view(env: ChainEnv, db_url
             assert statuses[escrow.id] == "requires_capture"
             assert {statuses[i.id] for i in [*usdc, native]} == {"succeeded"}
             for intent in intents:
-                assert latest[intent.id] == present(intent, checkout).model_dump(mode="json")
+                quote = session.get(Quote, intent.quote_id) if intent.quote_id else None
+                assert latest[intent.id] == present(intent, checkout, quote).model_dump(mode="json")
+            assert latest[usdc[0].id]["quote"]["id"] == "qt_payloads"
     finally:
         engine.dispose()
