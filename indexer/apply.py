@@ -217,6 +217,9 @@ async def refresh_intents(
         )
         if event_type is not None:
             announce.append((intent, event_type, previous))
+    # Fiat-priced intents' quotes, before any statement runs in the background (the session and
+    # `conn` are one connection).
+    quotes = await quotes_of(session, (intent for intent, _, _ in announce))
     # The database works on one statement while Python builds the next chunk's payloads (the
     # intents' API views, the costliest Python step): both cores busy instead of taking turns.
     pending: asyncio.Task[Any] | None = None
@@ -225,7 +228,6 @@ async def refresh_intents(
         if updates:
             columns = (list(col) for col in zip(*updates, strict=True))
             pending = await _started(conn.execute(_UPDATE, *columns))
-        quotes = await quotes_of(session, (intent for intent, _, _ in announce))
         for start in range(0, len(announce), _CHUNK):
             chunk = [
                 intent_event(
