@@ -11,11 +11,11 @@ from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sluice.db.base import Base, TimestampMixin
+from sluice.db.base import Base, utcnow
 from sluice.models.ids import new_id
 
 
-class Event(TimestampMixin, Base):
+class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_merchant_created", "merchant_id", "created_at", "id"),
@@ -24,8 +24,9 @@ class Event(TimestampMixin, Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("evt"))
-    #: Commit-independent insertion order, for the outbox scan.
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    #: Insertion order, for the outbox scan (an identity: unique without an index of its own; the
+    #: partial index below serves the scan).
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
     livemode: Mapped[bool]
     type: Mapped[str] = mapped_column(String(60))
@@ -35,3 +36,5 @@ class Event(TimestampMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     request_id: Mapped[str | None] = mapped_column(String(40))
     dispatched_at: Mapped[datetime | None]
+    #: No index of its own: every listing filters by merchant first (ix_events_merchant_created).
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
