@@ -94,6 +94,15 @@ def sign_and_send(chain: Chain, account, tx: dict) -> dict:
     return dict(chain.w3.eth.wait_for_transaction_receipt(tx_hash))
 
 
+async def funded_escrow(client: httpx.AsyncClient, key: str, chain: Chain) -> dict:
+    """A manual-capture intent whose escrow PAYER funded (approve + deposit, signed and sent)."""
+    intent = await new_intent(client, key, capture_method="manual")
+    built = await wallet_transactions(client, key, intent["id"], payer=PAYER.address, method="approve")
+    for tx in built["transactions"]:
+        assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    return intent
+
+
 def balance(token, who: str) -> int:
     return int(token.functions.balanceOf(who).call())
 
@@ -299,12 +308,7 @@ async def test_cancelled_intent_can_no_longer_be_paid(client, merchant, chain_en
 
 async def test_cancelling_a_funded_escrow_returns_the_funds_to_the_payer(client, merchant, chain_env):
     chain, _, usdc, _ = chain_env
-    intent = await new_intent(client, merchant.secret, capture_method="manual")
-    built = await wallet_transactions(
-        client, merchant.secret, intent["id"], payer=PAYER.address, method="approve"
-    )
-    for tx in built["transactions"]:
-        assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    intent = await funded_escrow(client, merchant.secret, chain)
     # The API learns of the deposit (here through a capture attempt's read; later from the indexer).
     partial = await client.post(
         f"/v1/payment_intents/{intent['id']}/capture",
@@ -322,12 +326,7 @@ async def test_cancelling_a_funded_escrow_returns_the_funds_to_the_payer(client,
 
 async def test_another_merchant_cannot_see_a_refund(client, merchant, other_merchant, chain_env):
     chain, _, _, _ = chain_env
-    intent = await new_intent(client, merchant.secret, capture_method="manual")
-    built = await wallet_transactions(
-        client, merchant.secret, intent["id"], payer=PAYER.address, method="approve"
-    )
-    for tx in built["transactions"]:
-        assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    intent = await funded_escrow(client, merchant.secret, chain)
     created = await client.post(
         "/v1/refunds", json={"payment_intent": intent["id"]}, headers=auth(merchant.secret)
     )
@@ -342,12 +341,7 @@ async def test_another_merchant_cannot_see_a_refund(client, merchant, other_merc
 
 async def test_capture_and_refund_record_their_events(client, merchant, chain_env):
     chain, _, _, _ = chain_env
-    intent = await new_intent(client, merchant.secret, capture_method="manual")
-    built = await wallet_transactions(
-        client, merchant.secret, intent["id"], payer=PAYER.address, method="approve"
-    )
-    for tx in built["transactions"]:
-        assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    intent = await funded_escrow(client, merchant.secret, chain)
     captured = await client.post(
         f"/v1/payment_intents/{intent['id']}/capture",
         json={"amount_to_capture": "10000000"},
