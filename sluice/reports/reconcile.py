@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,25 +32,6 @@ from sluice.models.reports import ReconciliationRun
 
 RECEIVED = ("Paid", "Deposited")
 RETURNED = ("Refunded", "Voided", "Reclaimed")
-
-
-class ChainEvent(Protocol):
-    """What reconciliation needs of a decoded log (the indexer's decoder provides it)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def tx_hash(self) -> str: ...
-    @property
-    def tx_log_index(self) -> int: ...
-    @property
-    def block_number(self) -> int: ...
-    @property
-    def onchain_id(self) -> bytes: ...
-    @property
-    def amount(self) -> int: ...
-    @property
-    def merchant_amount(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -99,7 +80,7 @@ def _mismatch(kind: str, merchant_id: str | None, **fields: Any) -> dict[str, An
 async def reconcile(
     session: AsyncSession,
     network: str,
-    chain_events: Sequence[ChainEvent],
+    chain_events: Sequence[ContractEvent],
     *,
     from_block: int,
     to_block: int,
@@ -124,7 +105,7 @@ async def reconcile(
     totals: dict[tuple[str | None, str | None, str], list[int]] = defaultdict(lambda: [0, 0])
 
     for key, event in on_chain.items():
-        intent = intents.get(bytes(event.onchain_id))
+        intent = intents.get(event.onchain_id)
         merchant = intent.merchant_id if intent else None
         totals[(merchant, intent.token if intent else None, event.name)][0] += event.amount
         row = stored.get(key)
@@ -177,9 +158,9 @@ async def reconcile(
         returned: dict[bytes, int] = defaultdict(int)
         for event in on_chain.values():
             if event.name in RECEIVED:
-                received[bytes(event.onchain_id)] += event.amount
+                received[event.onchain_id] += event.amount
             elif event.name in RETURNED:
-                returned[bytes(event.onchain_id)] += event.amount
+                returned[event.onchain_id] += event.amount
         for onchain_id, intent in intents.items():
             chain_in, chain_out = received.get(onchain_id, 0), returned.get(onchain_id, 0)
             if (intent.amount_received, intent.amount_refunded) != (chain_in, chain_out):
