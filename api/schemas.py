@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -64,3 +65,8 @@ class ListResponse(BaseModel, Generic[T]):
 
 
 MetadataDict = Annotated[dict[str, str], Field(default_factory=dict)]
+
+
+def from_unix(value: int | None) -> datetime | None:
+    """A `created[gte]`-style Unix-seconds query parameter as an aware UTC datetime."""
+    return None if value is None else datetime.fromtimestamp(value, UTC)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import ReadKey, Session
-from api.schemas import ListResponse
+from api.schemas import ListResponse, from_unix
 from sluice.audit.queries import list_audit_logs, public_id
 from sluice.models.audit import AuditLog
 
@@ -43,10 +42,6 @@ class AuditLogPublic(BaseModel):
         )
 
 
-def _time(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
 @router.get("", response_model=ListResponse[AuditLogPublic])
 async def list_audit_log(
     principal: ReadKey,
@@ -71,8 +66,8 @@ async def list_audit_log(
         ending_before=ending_before,
         action=action,
         object_id=object_id,
-        created_gte=_time(created_gte),
-        created_lte=_time(created_lte),
+        created_gte=from_unix(created_gte),
+        created_lte=from_unix(created_lte),
     )
     return ListResponse[AuditLogPublic](
         data=[AuditLogPublic.of(entry, prefix) for entry, prefix in rows],

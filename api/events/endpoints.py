@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
 from api.audit import Audit
 from api.deps import ReadKey, SecretKey, Session
-from api.schemas import ListResponse, Strict
+from api.schemas import ListResponse, Strict, from_unix
 from api.webhook_endpoints.endpoints import Endpoints
 from sluice.events.repository import event_repository
 from sluice.events.views import EventPublic
@@ -21,10 +20,6 @@ router = APIRouter(prefix="/events", tags=["events"])
 class RedeliverIn(Strict):
     #: One endpoint (`we_…`); default every enabled endpoint that takes the event's type.
     webhook_endpoint: str | None = None
-
-
-def _time(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 @router.get("", response_model=ListResponse[EventPublic])
@@ -51,8 +46,8 @@ async def list_events(
         starting_after=starting_after,
         ending_before=ending_before,
         types=wanted or None,
-        created_gte=_time(created_gte),
-        created_lte=_time(created_lte),
+        created_gte=from_unix(created_gte),
+        created_lte=from_unix(created_lte),
     )
     return ListResponse[EventPublic](
         data=[EventPublic.of(e) for e in rows], has_more=has_more, url="/v1/events"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
@@ -16,7 +15,7 @@ from api.payment_intents.schemas import (
     TransactionsIn,
     TransactionsPublic,
 )
-from api.schemas import ListResponse
+from api.schemas import ListResponse, from_unix
 from sluice.errors import SluiceError
 from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
@@ -118,8 +117,8 @@ async def list_payment_intents(
         starting_after=starting_after,
         ending_before=ending_before,
         status=status,
-        created_gte=datetime.fromtimestamp(created_gte, UTC) if created_gte is not None else None,
-        created_lte=datetime.fromtimestamp(created_lte, UTC) if created_lte is not None else None,
+        created_gte=from_unix(created_gte),
+        created_lte=from_unix(created_lte),
     )
     checkout = _checkout(request)
     return ListResponse[PaymentIntentPublic](

@@ -6,7 +6,6 @@ replica when configured), format. Every report is scoped to the caller's merchan
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -15,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import ReadKey
+from api.schemas import from_unix
 from sluice.chain.registry import Registry
 from sluice.merchants.service import Principal
 from sluice.reports import format as fmt
@@ -47,10 +47,6 @@ def _registry(request: Request) -> Registry:
     return registry
 
 
-def _time(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
 def filters_dep(
     request: Request,
     principal: ReadKey,
@@ -68,8 +64,8 @@ def filters_dep(
         network=network,
         asset=asset,
         status=status,
-        created_gte=_time(created_gte),
-        created_lte=_time(created_lte),
+        created_gte=from_unix(created_gte),
+        created_lte=from_unix(created_lte),
     )
 
 
