@@ -2,38 +2,66 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+from sluice.commands.reconcile import reconcile_cmd
 from sluice.errors import SluiceError
 
 if TYPE_CHECKING:
+    from typer._click import Command, Context  # the click that typer vendors
+
     # web3 is imported where used: it costs ~0.5 s of start-up that `sluice indexer` and `sluice
     # worker` never need.
     from web3 import Web3
 
-app = typer.Typer(help="Sluice: a non-custodial, contract-enforced payment gateway.", no_args_is_help=True)
+
+class LazyGroup(TyperGroup):
+    """The `sluice` group, with the command groups of `lazy` imported only when one of them runs (or
+    `sluice --help` lists them).
+
+    `sluice merchants` and `sluice db` type their options with the model enums, so defining them
+    imports SQLAlchemy's ORM and every model (~0.5 s), which every other command (`sluice deploy`,
+    `sluice indexer --help`, …) would otherwise pay at start-up. They are listed last, as before.
+    """
+
+    #: Command name -> "module:Typer app"; each app carries its command name (`typer.Typer(name=...)`).
+    lazy: ClassVar[dict[str, str]] = {
+        "merchants": "sluice.commands.merchants:merchants_app",
+        "db": "sluice.commands.merchants:db_app",
+    }
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [name for name in super().list_commands(ctx) if name not in self.lazy] + list(self.lazy)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            sub_app = getattr(importlib.import_module(module), attribute)
+            self.add_command(typer.main.get_group(sub_app), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
+        if args and args[0] not in self.commands and args[0] not in self.lazy:
+            for name in self.lazy:  # an unknown name: "Did you mean …?" must consider every command
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=LazyGroup, help="Sluice: a non-custodial, contract-enforced payment gateway.", no_args_is_help=True
+)
 contracts_app = typer.Typer(help="Compile the Solidity contracts.", no_args_is_help=True)
 deploy_app = typer.Typer(help="Deploy the contracts to a network (CREATE2: same address everywhere).")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(deploy_app, name="deploy")
-
-
-def _register_groups() -> None:
-    from sluice.commands.merchants import db_app, merchants_app
-
-    app.add_typer(merchants_app, name="merchants")
-    app.add_typer(db_app, name="db")
-    from sluice.commands.reconcile import reconcile_cmd
-
-    app.command("reconcile")(reconcile_cmd)
-
-
-_register_groups()
+app.command("reconcile")(reconcile_cmd)
 
 console = Console()
 err = Console(stderr=True)

@@ -17,8 +17,12 @@ from sluice.errors import SluiceError
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
 
-merchants_app = typer.Typer(help="Create merchants and manage their API keys.", no_args_is_help=True)
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+# Named here, not by `add_typer`: sluice.cli.LazyGroup imports this module only when one of the two
+# groups runs, and builds their commands itself.
+merchants_app = typer.Typer(
+    name="merchants", help="Create merchants and manage their API keys.", no_args_is_help=True
+)
+db_app = typer.Typer(name="db", help="Database migrations.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")

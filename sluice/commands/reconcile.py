@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sluice.chain.registry import get_registry
-from sluice.config import get_settings
-from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
 from sluice.errors import SluiceError
-from sluice.models.reports import ReconciliationRun
+
+if TYPE_CHECKING:
+    from sluice.models.reports import ReconciliationRun
 
 console = Console()
 err = Console(stderr=True)
@@ -51,6 +50,12 @@ def reconcile_cmd(
 ) -> None:
     """Sum the contracts' events straight from the chain and compare them with the database up to
     the indexer's checkpoint; every mismatch is printed and stored; exit 1 when the books disagree."""
+    # Imported here: `sluice` defines this command at every start, and the registry and the database
+    # session (SQLAlchemy, eth-utils) would cost every other command ~0.2 s.
+    from sluice.chain.registry import get_registry
+    from sluice.config import get_settings
+    from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+
     registry = get_registry()
     try:
         networks = (
