@@ -23,8 +23,8 @@ from indexer import metrics
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError, _raw
 from indexer.leader import Leadership
 from indexer.rpc import RpcClient
-from sluice.chain.deploy import read_manifest
 from sluice.chain.intents import ContractKind
+from sluice.chain.manifest import read_manifest
 from sluice.chain.network_config import CONTRACT_NAMES
 from sluice.chain.registry import NetworkConfig, Registry, get_registry
 from sluice.config import Settings

@@ -5,7 +5,6 @@ Shared by `sluice deploy` and the Ape script (scripts/deploy.py): both hand over
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +19,11 @@ from hexbytes import HexBytes
 
 from sluice.chain import create2
 from sluice.chain.keys import ANVIL_OPERATOR_KEY, LOCAL_CHAIN_IDS
+from sluice.chain.manifest import manifest_path, read_manifest, write_manifest
 from sluice.contracts import Artifact, load_artifact
 from sluice.errors import DeploymentError, KeyConfigError, SluiceValueError
-from sluice.paths import deployments_dir
 
-if TYPE_CHECKING:  # web3 and eth_account cost ~0.5 s to import; reading a manifest needs neither
+if TYPE_CHECKING:  # web3 and eth_account cost ~0.5 s to import; planning a deployment needs neither
     from eth_account.signers.local import LocalAccount
     from web3 import Web3
     from web3.types import TxParams
@@ -134,27 +133,6 @@ def init_code(artifact: Artifact, params: DeployParams) -> bytes:
     """Creation bytecode followed by the ABI-encoded constructor arguments."""
     args = encode(["address", "address", "uint256"], params.constructor_args())
     return bytes(artifact.bytecode) + args
-
-
-def manifest_path(network: str, directory: Path | None = None) -> Path:
-    return (directory or deployments_dir()) / f"{network}.json"
-
-
-def read_manifest(network: str, directory: Path | None = None) -> dict[str, Any] | None:
-    path = manifest_path(network, directory)
-    if not path.is_file():
-        return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-def write_manifest(manifest: dict[str, Any], directory: Path | None = None) -> Path:
-    path = manifest_path(manifest["network"], directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)  # atomic: a crash never leaves half a manifest
-    return path
 
 
 def mask_immutables(code: bytes, refs: tuple[tuple[int, int], ...]) -> bytes:

@@ -21,7 +21,7 @@ from typing import Any
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sluice.chain.deploy import read_manifest
+from sluice.chain.manifest import read_manifest
 from sluice.chain.network_config import (
     CONTRACT_NAMES,
     NATIVE_DECIMALS,

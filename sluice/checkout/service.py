@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.chain.registry import NetworkConfig, Registry
+from sluice.checkout.links import checkout_link as checkout_link  # re-export: api/, intents.operations
 from sluice.db.base import utcnow
 from sluice.errors import NotFoundError
 from sluice.merchants.service import Principal
@@ -28,11 +29,6 @@ from sluice.models.quote import Quote
 FINAL_STATUSES = frozenset({"succeeded", "requires_capture", "canceled", "expired"})
 #: Principal id the checkout acts under (no API key is involved).
 CHECKOUT_KEY_ID = "checkout"
-
-
-def checkout_link(base_url: str, intent_id: str, client_secret: str) -> str:
-    """The hosted checkout URL of an intent: the page reads the client secret from `secret`."""
-    return f"{base_url.rstrip('/')}/{intent_id}?secret={client_secret}"
 
 
 def display_status(intent: PaymentIntent, now: datetime | None = None) -> str:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from sluice.checkout.service import checkout_link
+from sluice.checkout.links import checkout_link
 from sluice.intents.onchain import onchain_json, onchain_view
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
