@@ -8,26 +8,33 @@ after deleting the removed blocks' rows.
 Status only moves forward (requires_payment → processing → requires_capture → succeeded/canceled)
 except after a reorganisation, which may move it back and then records `payment_intent.reverted`.
 Every change goes through `sluice.intents.states.transition` and records its event in the outbox
-(`sluice.events.service.record_events`) in the batch's transaction.
+(`sluice.events.service.insert_outbox`) in the batch's transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.db.base import Money, utcnow
-from sluice.events.service import EventType, NewEvent, intent_event, quotes_of, record_events
+from sluice.db.base import utcnow
+from sluice.events.service import (
+    EventType,
+    NewEvent,
+    insert_outbox,
+    intent_event,
+    outbox_columns,
+    quotes_of,
+)
+from sluice.intents.record import RECORD_COLUMNS, IntentRecord, record_of
 from sluice.intents.states import can_transition, transition
-from sluice.models.payment_intent import CaptureMethod, PaymentIntent
+from sluice.models.payment_intent import CaptureMethod
 from sluice.models.payment_intent import PaymentIntentStatus as S
+from sluice.models.quote import Quote
 
 log = structlog.get_logger(__name__)
 
@@ -51,11 +58,13 @@ SELECT payment_intent_id AS id,
 FROM onchain_events WHERE payment_intent_id = ANY($1::varchar[]) GROUP BY payment_intent_id
 """
 
+#: Amounts as decimal text (asyncpg's numeric encoding of an int costs ~6x a string's; see
+#: indexer.store._INSERT_EVENTS).
 _UPDATE = """
-UPDATE payment_intents AS p SET status = v.status, amount_received = v.received,
-    amount_capturable = v.capturable, amount_refunded = v.refunded, canceled_at = v.canceled_at,
-    cancellation_reason = v.reason, updated_at = now()
-FROM unnest($1::varchar[], $2::varchar[], $3::numeric[], $4::numeric[], $5::numeric[], $6::timestamptz[],
+UPDATE payment_intents AS p SET status = v.status, amount_received = v.received::numeric,
+    amount_capturable = v.capturable::numeric, amount_refunded = v.refunded::numeric,
+    canceled_at = v.canceled_at, cancellation_reason = v.reason, updated_at = now()
+FROM unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
     $7::varchar[]) AS v(id, status, received, capturable, refunded, canceled_at, reason)
 WHERE p.id = v.id
 """
@@ -71,7 +80,7 @@ class Target:
     reclaimed: bool = False
 
 
-def target_of(intent: PaymentIntent, agg: dict[str, Any] | None) -> Target:
+def target_of(intent: IntentRecord, agg: dict[str, Any] | None) -> Target:
     """What the events say the intent is: amounts from all events, status from the confirmed ones."""
     if agg is None:
         agg = {}
@@ -124,19 +133,9 @@ def _event_for(new: S, partial: bool) -> EventType:
     }[new]
 
 
-def _intent_columns() -> list[tuple[str, str, bool]]:
-    """(attribute, column, is Money) of every mapped column of PaymentIntent."""
-    return [
-        (prop.key, prop.columns[0].name, isinstance(prop.columns[0].type, Money))
-        for prop in sa_inspect(PaymentIntent).column_attrs
-    ]
-
-
-_COLUMNS = _intent_columns()
-_MONEY = frozenset(key for key, _, money in _COLUMNS if money)
 #: Column names come from the model's mapper, never from input.
 _SELECT_INTENTS = "SELECT {} FROM payment_intents WHERE {{}} ORDER BY id FOR UPDATE".format(  # noqa: S608
-    ", ".join(f'"{name}"' for _, name, _ in _COLUMNS)
+    ", ".join(f'"{name}"' for name, _ in RECORD_COLUMNS)
 )
 _LOCK_BY_ID = _SELECT_INTENTS.format("id = ANY($1::varchar[])")
 _LOCK_BY_ONCHAIN_ID = _SELECT_INTENTS.format("onchain_id = ANY($1::bytea[])")
@@ -144,33 +143,116 @@ _LOCK_BY_ONCHAIN_ID = _SELECT_INTENTS.format("onchain_id = ANY($1::bytea[])")
 
 async def lock_intents(
     conn: asyncpg.Connection, *, ids: Sequence[str] = (), onchain_ids: Sequence[bytes] = ()
-) -> list[PaymentIntent]:
-    """Loads and row-locks intents by API id or on-chain id, as detached PaymentIntent objects.
+) -> list[IntentRecord]:
+    """Loads and row-locks intents by API id or on-chain id, as plain records.
 
-    The locks serialise with the API (cancel, relayed captures) writing the same intents; detached,
-    the objects are only written by refresh_intents' set-based UPDATE, never flushed row by row.
-    Built from plain asyncpg rows (values as the ORM would load them: Money as int, JSONB decoded by
-    the connection's codec) rather than through the ORM's loading, which cost ~3x as much per row.
+    The locks serialise with the API (cancel, relayed captures) writing the same intents; the records
+    are written back by `apply_writes`' set-based UPDATE.
     """
+    return intents_of(await lock_rows(conn, ids=ids, onchain_ids=onchain_ids))
+
+
+async def lock_rows(
+    conn: asyncpg.Connection, *, ids: Sequence[str] = (), onchain_ids: Sequence[bytes] = ()
+) -> list[asyncpg.Record]:
+    """`lock_intents`' statement alone (its rows go through `intents_of` where Python has time)."""
     if not ids and not onchain_ids:
         return []
     # `= ANY(array)`: one parameter however many keys (IN would bind and parse one per key).
     if ids:
-        rows = await conn.fetch(_LOCK_BY_ID, sorted(set(ids)))
-    else:
-        rows = await conn.fetch(_LOCK_BY_ONCHAIN_ID, list(set(onchain_ids)))
-    new_instance = sa_inspect(PaymentIntent).class_manager.new_instance
-    keys = [key for key, _, _ in _COLUMNS]
-    intents = []
-    for row in rows:
-        intent = new_instance()
-        values = dict(zip(keys, row, strict=True))
-        for key in _MONEY:
-            if values[key] is not None:
-                values[key] = int(values[key])
-        intent.__dict__.update(values)  # loaded state, as the ORM's loader sets it
-        intents.append(intent)
-    return intents
+        return await conn.fetch(_LOCK_BY_ID, sorted(set(ids)))
+    return await conn.fetch(_LOCK_BY_ONCHAIN_ID, list(set(onchain_ids)))
+
+
+def intents_of(rows: Iterable[asyncpg.Record]) -> list[IntentRecord]:
+    """IntentRecords from `lock_rows`' rows (values as the ORM loads them: Money as int, JSONB decoded)."""
+    return [record_of(row) for row in rows]
+
+
+async def aggregates_of(
+    conn: asyncpg.Connection, ids: Sequence[str], confirmed_block: int
+) -> dict[str, dict[str, Any]]:
+    """Each intent's sums over its stored events (all, and those at or below `confirmed_block`)."""
+    rows = await conn.fetch(_AGGREGATES, list(ids), confirmed_block)
+    return {r["id"]: dict(r) for r in rows}
+
+
+@dataclass
+class Changes:
+    """What moving intents to their targets changed: UPDATE rows and the events to announce."""
+
+    updates: list[tuple[Any, ...]]
+    announce: list[tuple[IntentRecord, EventType, dict[str, Any]]]
+
+
+def changes_of(
+    intents: Iterable[IntentRecord], aggregates: Mapping[str, dict[str, Any]], *, after_reorg: bool
+) -> Changes:
+    """Moves each (locked) intent to what its events say; `after_reorg` lets statuses go backwards."""
+    changes = Changes([], [])
+    now = utcnow()
+    for intent in intents:
+        change = _apply(intent, target_of(intent, aggregates.get(intent.id)), after_reorg, now)
+        if change is None:
+            continue
+        previous, event_type = change
+        changes.updates.append(
+            (
+                intent.id,
+                str(intent.status),
+                str(intent.amount_received),
+                str(intent.amount_capturable),
+                str(intent.amount_refunded),
+                intent.canceled_at,
+                intent.cancellation_reason,
+            )
+        )
+        if event_type is not None:
+            changes.announce.append((intent, event_type, previous))
+    return changes
+
+
+@dataclass
+class Writes:
+    """A set of intent changes as statement parameters: the UPDATE's columns, the outbox rows."""
+
+    update: list[list[Any]]
+    outbox: list[list[Any]]
+    events: list[NewEvent]
+
+
+def writes_of(
+    intents: Iterable[IntentRecord],
+    aggregates: Mapping[str, dict[str, Any]],
+    quotes: Mapping[str, Quote],
+    checkout_base_url: str,
+    *,
+    after_reorg: bool,
+) -> Writes:
+    """Moves the (locked) intents to what their events say and builds what records it: the UPDATE's
+    parameters and the outbox events with their payloads (the intents' API views, carrying the
+    fiat-priced intents' `quotes` as the API does). Pure computation: the batch runs it in a thread."""
+    changes = changes_of(intents, aggregates, after_reorg=after_reorg)
+    events = [
+        intent_event(
+            intent,
+            event_type,
+            checkout_base_url,
+            quote=quotes.get(intent.quote_id) if intent.quote_id else None,
+            previous_attributes=previous,
+        )
+        for intent, event_type, previous in changes.announce
+    ]
+    update = [list(col) for col in zip(*changes.updates, strict=True)]
+    return Writes(update, outbox_columns(events), events)
+
+
+async def apply_writes(conn: asyncpg.Connection, writes: Writes) -> None:
+    """The intents' UPDATE and their outbox INSERT, in the caller's transaction."""
+    if writes.update:
+        await conn.execute(_UPDATE, *writes.update)
+    if writes.events:
+        await insert_outbox(conn, writes.outbox)
 
 
 async def refresh_intents(
@@ -181,91 +263,24 @@ async def refresh_intents(
     checkout_base_url: str,
     *,
     after_reorg: bool = False,
-    loaded: Mapping[str, PaymentIntent] | None = None,
 ) -> list[NewEvent]:
-    """Recomputes the intents from their events, writes the changes and their outbox events.
+    """Locks the intents, recomputes them from their events, writes the changes and their outbox events.
 
     Returns the recorded events. `after_reorg` lets statuses move backwards (with a `reverted` event).
-    `loaded` holds intents already locked by `lock_intents` in this transaction.
     """
     if not intent_ids:
         return []
     ids = sorted(set(intent_ids))
-    rows = await conn.fetch(_AGGREGATES, ids, confirmed_block)
-    aggregates = {r["id"]: dict(r) for r in rows}
-    loaded = loaded or {}
-    intents = [loaded[i] for i in ids if i in loaded]
-    intents += await lock_intents(conn, ids=[i for i in ids if i not in loaded])
-    updates: list[tuple[Any, ...]] = []
-    announce: list[tuple[PaymentIntent, EventType, dict[str, Any]]] = []
-    now = utcnow()
-    for intent in intents:
-        change = _apply(intent, target_of(intent, aggregates.get(intent.id)), after_reorg, now)
-        if change is None:
-            continue
-        previous, event_type = change
-        updates.append(
-            (
-                intent.id,
-                str(intent.status),
-                intent.amount_received,
-                intent.amount_capturable,
-                intent.amount_refunded,
-                intent.canceled_at,
-                intent.cancellation_reason,
-            )
-        )
-        if event_type is not None:
-            announce.append((intent, event_type, previous))
-    # Fiat-priced intents' quotes, before any statement runs in the background (the session and
-    # `conn` are one connection).
-    quotes = await quotes_of(session, (intent for intent, _, _ in announce))
-    # The database works on one statement while Python builds the next chunk's payloads (the
-    # intents' API views, the costliest Python step): both cores busy instead of taking turns.
-    pending: asyncio.Task[Any] | None = None
-    events: list[NewEvent] = []
-    try:
-        if updates:
-            columns = (list(col) for col in zip(*updates, strict=True))
-            pending = await _started(conn.execute(_UPDATE, *columns))
-        for start in range(0, len(announce), _CHUNK):
-            chunk = [
-                intent_event(
-                    intent,
-                    event_type,
-                    checkout_base_url,
-                    quote=quotes.get(intent.quote_id) if intent.quote_id else None,
-                    previous_attributes=previous,
-                )
-                for intent, event_type, previous in announce[start : start + _CHUNK]
-            ]
-            if pending is not None:
-                await pending
-            pending = await _started(record_events(session, chunk))
-            events.extend(chunk)
-        if pending is not None:
-            await pending
-    finally:
-        # Never leave a statement running on the connection the caller is about to roll back.
-        if pending is not None and not pending.done():
-            await asyncio.wait([pending])
-    return events
-
-
-#: Outbox events built and inserted per statement while the next chunk is built.
-_CHUNK = 1000
-
-
-async def _started(work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-    """Runs `work` as a task and lets it send its statement before returning."""
-    task = asyncio.ensure_future(work)
-    for _ in range(3):  # SQLAlchemy's path takes a few loop turns to reach the socket
-        await asyncio.sleep(0)
-    return task
+    intents = await lock_intents(conn, ids=ids)
+    aggregates = await aggregates_of(conn, ids, confirmed_block)
+    quotes = await quotes_of(session, intents)
+    writes = writes_of(intents, aggregates, quotes, checkout_base_url, after_reorg=after_reorg)
+    await apply_writes(conn, writes)
+    return writes.events
 
 
 def _apply(
-    intent: PaymentIntent, target: Target, after_reorg: bool, now: Any
+    intent: IntentRecord, target: Target, after_reorg: bool, now: Any
 ) -> tuple[dict[str, Any], EventType | None] | None:
     """Moves one intent towards `target`; returns (previous attributes, event type) or None if unchanged."""
     current = S(intent.status)

@@ -24,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from indexer import metrics
-from indexer.apply import lock_intents, refresh_intents
+from indexer.apply import refresh_intents
+from indexer.batch import BatchTarget, index_batch
 from indexer.leader import Leadership
 from indexer.progress import ProgressReporter
 from indexer.ranges import AdaptiveRange
@@ -36,8 +37,6 @@ from indexer.store import (
     advance_checkpoint,
     delete_above,
     init_checkpoint,
-    insert_events,
-    intent_links,
     intents_confirmed_between,
     load_checkpoint,
     store_blocks,
@@ -45,7 +44,7 @@ from indexer.store import (
 )
 from sluice.chain.events import ContractEvent, decode_logs, log_filter
 from sluice.chain.intents import ContractKind
-from sluice.models.payment_intent import PaymentIntent
+from sluice.db.session import driver_connection
 
 log = structlog.get_logger(__name__)
 
@@ -149,7 +148,7 @@ class NetworkFollower:
 
     async def _load_checkpoint(self) -> None:
         async with self.sessions() as session, session.begin():
-            conn = await _raw(session)
+            conn = await driver_connection(session)
             await init_checkpoint(conn, self.network, self.config.chain_id, self.config.start_block)
             checkpoint = await load_checkpoint(conn, self.network)
         assert checkpoint is not None
@@ -360,29 +359,23 @@ class NetworkFollower:
         if new == cp:
             return
         async with self.sessions() as session, session.begin():
-            conn = await _raw(session)
+            conn = await driver_connection(session)
             await advance_checkpoint(conn, self.network, cp, new)
-            touched: list[str] = []
-            loaded: dict[str, PaymentIntent] = {}
-            if events:
-                intents = await lock_intents(conn, onchain_ids=[e.onchain_id for e in events])
-                touched = await insert_events(
-                    conn, self.network, self.config.chain_id, events, intent_links(intents), block_times or {}
-                )
-                loaded = {i.id: i for i in intents}
             if headers:
                 await store_blocks(conn, self.network, headers, keep_from=last_block - self.config.window)
-            # Earlier blocks that just reached the confirmed height (this batch's own are in `touched`).
+            # Earlier blocks that just reached the confirmed height (this batch's own are in `events`).
             promoted = await intents_confirmed_between(
                 conn, self.network, cp.confirmed_block, min(new.confirmed_block, cp.last_block)
             )
-            await refresh_intents(
+            await index_batch(
                 session,
                 conn,
-                [*touched, *promoted],
-                new.confirmed_block,
-                self.config.checkout_base_url,
-                loaded=loaded,
+                BatchTarget(
+                    self.network, self.config.chain_id, new.confirmed_block, self.config.checkout_base_url
+                ),
+                events,
+                block_times or {},
+                promoted,
             )
         self.checkpoint = new
         for e in events:
@@ -397,7 +390,7 @@ class NetworkFollower:
         cp = self.checkpoint
         assert cp is not None
         async with self.sessions() as session:
-            stored = await window_blocks(await _raw(session), self.network)
+            stored = await window_blocks(await driver_connection(session), self.network)
         ancestor: tuple[int, str] | None = None
         for i in range(0, len(stored), 50):
             chunk = stored[i : i + 50]
@@ -419,7 +412,7 @@ class NetworkFollower:
             metrics.HALTED.labels(self.network).set(1)
             async with self.sessions() as session, session.begin():
                 await advance_checkpoint(
-                    await _raw(session), self.network, cp, replace(cp, halted_reason=reason)
+                    await driver_connection(session), self.network, cp, replace(cp, halted_reason=reason)
                 )
             raise ReorgTooDeepError(f"{self.network}: {reason}")
         number, hash_ = ancestor
@@ -443,7 +436,7 @@ class NetworkFollower:
         assert cp is not None
         new = Checkpoint(number, hash_, max(head, 0), min(confirmed, number))
         async with self.sessions() as session, session.begin():
-            conn = await _raw(session)
+            conn = await driver_connection(session)
             await advance_checkpoint(conn, self.network, cp, new)
             touched = await delete_above(conn, self.network, number)
             events = await refresh_intents(
@@ -451,21 +444,6 @@ class NetworkFollower:
             )
         self.checkpoint = new
         return len(events)
-
-
-async def _raw(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session's transaction (for array statements at COPY speed).
-
-    SQLAlchemy's asyncpg adapter opens its transaction lazily, at the first statement it runs itself:
-    statements sent straight to the driver before that would each commit on their own (a SIGKILL
-    test caught a checkpoint committed without its events). One statement through the adapter first.
-    """
-    connection = await session.connection()
-    await connection.exec_driver_sql("SELECT 1")
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None and driver.is_in_transaction(), "no transaction on the driver connection"
-    return driver
 
 
 def _ignore_result(future: asyncio.Future[Any]) -> None:

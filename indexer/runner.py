@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from indexer import metrics
-from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError, _raw
+from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
 from indexer.leader import Leadership
 from indexer.rpc import RpcClient
 from sluice.chain.intents import ContractKind
@@ -28,7 +28,7 @@ from sluice.chain.manifest import read_manifest
 from sluice.chain.network_config import CONTRACT_NAMES
 from sluice.chain.registry import NetworkConfig, Registry, get_registry
 from sluice.config import Settings
-from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+from sluice.db.session import driver_connection, make_engine, make_sessionmaker, resolve_database_url
 from sluice.errors import NetworkError
 
 log = structlog.get_logger(__name__)
@@ -185,14 +185,14 @@ async def reindex_from(
         stop = asyncio.Event()
         await leadership.wait(stop)
         async with sessions() as session:
-            cp = await load_checkpoint(await _raw(session), network.name)
+            cp = await load_checkpoint(await driver_connection(session), network.name)
         if cp is None:
             return 0
         follower = NetworkFollower(config, rpc, sessions, leadership)
         head = int(await rpc.call("eth_blockNumber", []), 16)
         follower.checkpoint = Checkpoint(cp.last_block, cp.last_hash, cp.head_block, cp.confirmed_block, None)
         async with sessions() as session, session.begin():
-            conn = await _raw(session)
+            conn = await driver_connection(session)
             await conn.execute(
                 "UPDATE indexer_state SET halted_reason = NULL WHERE network = $1", network.name
             )

@@ -6,16 +6,15 @@ over arrays (`unnest`) keep a batch of thousands of events to a handful of round
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from sluice.chain.events import ContractEvent
-from sluice.models.payment_intent import PaymentIntent
+from sluice.intents.record import IntentRecord
 
 
 class LostLeadershipError(RuntimeError):
@@ -46,18 +45,6 @@ class Header:
             parent_hash=raw["parentHash"].lower(),
             timestamp=int(raw["timestamp"], 16),
         )
-
-
-@dataclass(frozen=True)
-class IntentLink:
-    """What an event row needs from its intent."""
-
-    id: str
-    merchant_id: str
-    network: str
-    contract_address: str
-    token_address: str | None
-    recipients: tuple[str | None, ...]
 
 
 async def load_checkpoint(conn: asyncpg.Connection, network: str) -> Checkpoint | None:
@@ -109,31 +96,19 @@ async def advance_checkpoint(
         raise LostLeadershipError(f"the checkpoint of {network} moved: another indexer is writing it")
 
 
-def intent_links(intents: Iterable[PaymentIntent]) -> dict[bytes, IntentLink]:
-    """What event rows need from their intents, by on-chain id."""
-    return {
-        bytes(i.onchain_id): IntentLink(
-            id=i.id,
-            merchant_id=i.merchant_id,
-            network=i.network,
-            contract_address=i.contract_address,
-            token_address=i.token_address,
-            recipients=tuple(s.get("recipient") for s in i.splits or ()),
-        )
-        for i in intents
-    }
-
-
+#: Amounts travel as decimal text and block times as Unix seconds: asyncpg encodes a Python int into
+#: a numeric array element at ~1.8 µs and a datetime at ~0.9 µs, a string or a bigint at ~0.3 µs
+#: (six amounts and a time per event; the conversions in PostgreSQL are exact and cheap).
 _INSERT_EVENTS = """
 INSERT INTO onchain_events (network, chain_id, contract_kind, contract_address, name, onchain_id,
     payment_intent_id, merchant_id, tx_hash, log_index, tx_log_index, block_number, block_hash, block_time,
     payer, merchant, token, amount, merchant_amount, fee_amounts, total, created_at)
-SELECT $1, $2, v.kind, v.contract, v.name, v.onchain_id, v.pi, v.mid, v.tx, v.li, v.tli, v.bn, v.bh, v.bt,
-    v.payer, v.merchant, v.token, v.amount, v.mamount, v.fees::jsonb, v.total, now()
+SELECT $1, $2, v.kind, v.contract, v.name, v.onchain_id, v.pi, v.mid, v.tx, v.li, v.tli, v.bn, v.bh,
+    to_timestamp(v.bt), v.payer, v.merchant, v.token, v.amount::numeric, v.mamount::numeric, v.fees::jsonb,
+    v.total::numeric, now()
 FROM unnest($3::varchar[], $4::varchar[], $5::varchar[], $6::bytea[], $7::varchar[], $8::varchar[],
-    $9::varchar[], $10::int[], $11::int[], $12::bigint[], $13::varchar[], $14::timestamptz[],
-    $15::varchar[], $16::varchar[], $17::varchar[], $18::numeric[], $19::numeric[], $20::text[],
-    $21::numeric[])
+    $9::varchar[], $10::int[], $11::int[], $12::bigint[], $13::varchar[], $14::bigint[],
+    $15::varchar[], $16::varchar[], $17::varchar[], $18::text[], $19::text[], $20::text[], $21::text[])
     AS v(kind, contract, name, onchain_id, pi, mid, tx, li, tli, bn, bh, bt, payer, merchant, token, amount,
          mamount, fees, total)
 ON CONFLICT (network, tx_hash, tx_log_index) DO UPDATE SET
@@ -143,25 +118,17 @@ WHERE onchain_events.block_hash <> excluded.block_hash
 """
 
 
-def _utc(ts: int, cache: dict[int, datetime]) -> datetime:
-    value = cache.get(ts)
-    if value is None:
-        value = cache[ts] = datetime.fromtimestamp(ts, UTC)
-    return value
-
-
-async def insert_events(
-    conn: asyncpg.Connection,
+def event_rows(
     network: str,
-    chain_id: int,
     events: Sequence[ContractEvent],
-    links: dict[bytes, IntentLink],
+    intents: Iterable[IntentRecord],
     block_times: dict[int, int],
-) -> list[str]:
-    """Stores the events (idempotent on the natural key); returns the ids of the intents they touch."""
+) -> tuple[list[list[Any]], list[str]]:
+    """The columns (one list each) of `insert_event_rows` for the events, and the ids of the `intents`
+    (their locked intents) they touch."""
+    links = {bytes(i.onchain_id): i for i in intents}
     rows: list[tuple[Any, ...]] = []
-    touched: set[str] = set()
-    times: dict[int, datetime] = {}
+    touched: dict[str, None] = {}
     for e in events:
         link = links.get(e.onchain_id)
         if link is not None and (
@@ -173,16 +140,16 @@ async def insert_events(
             token = link.token_address if link is not None else None
         fees = None
         if e.fee_amounts is not None:
-            recipients = link.recipients if link is not None else ()
-            fees = json.dumps(
+            recipients = [s.get("recipient") for s in link.splits or ()] if link is not None else []
+            fees = orjson.dumps(
                 [
                     {"recipient": recipients[i] if i < len(recipients) else None, "amount": str(a)}
                     for i, a in enumerate(e.fee_amounts)
                 ]
-            )
+            ).decode()
         ts = e.block_timestamp if e.block_timestamp is not None else block_times[e.block_number]
         if link is not None:
-            touched.add(link.id)
+            touched[link.id] = None
         rows.append(
             (
                 e.kind,
@@ -196,20 +163,25 @@ async def insert_events(
                 e.tx_log_index,
                 e.block_number,
                 e.block_hash,
-                _utc(ts, times),
+                ts,
                 e.payer,
                 e.merchant,
                 token,
-                e.amount,
-                e.merchant_amount,
+                str(e.amount),
+                None if e.merchant_amount is None else str(e.merchant_amount),
                 fees,
-                e.total,
+                None if e.total is None else str(e.total),
             )
         )
-    cols = [list(col) for col in zip(*rows, strict=True)]  # one array per column, transposed in C
-    if events:
-        await conn.execute(_INSERT_EVENTS, network, chain_id, *cols)
-    return sorted(touched)
+    return [list(col) for col in zip(*rows, strict=True)], list(touched)  # transposed in C
+
+
+async def insert_event_rows(
+    conn: asyncpg.Connection, network: str, chain_id: int, columns: list[list[Any]]
+) -> None:
+    """Stores events (idempotent on the natural key (network, tx_hash, tx_log_index))."""
+    if columns:
+        await conn.execute(_INSERT_EVENTS, network, chain_id, *columns)
 
 
 async def store_blocks(

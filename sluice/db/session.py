@@ -40,6 +40,23 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction, for array statements sent without
+    SQLAlchemy's execution layer (the indexer's batches, many outbox rows at once).
+
+    SQLAlchemy's asyncpg adapter opens its transaction lazily, at the first statement it runs itself:
+    statements sent straight to the driver before that would each commit on their own (a SIGKILL
+    test caught a checkpoint committed without its events). One statement through the adapter first.
+    """
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    if not driver.is_in_transaction():
+        await connection.exec_driver_sql("SELECT 1")
+    assert driver.is_in_transaction(), "no transaction on the driver connection"
+    return driver
+
+
 async def make_driver_pool(url: str, size: int) -> Any:
     """An asyncpg pool for hot paths that send their own SQL without SQLAlchemy's execution layer
     (sluice.intents.store); `url` as make_engine takes it.

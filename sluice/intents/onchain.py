@@ -16,6 +16,7 @@ from sluice.chain.intents import (
     typed_data,
 )
 from sluice.chain.intents import PaymentIntent as OnchainIntent
+from sluice.intents.record import AnyIntent
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent
 
 
@@ -81,7 +82,7 @@ _TYPES: dict[str, Any] = {
 }
 
 
-def onchain_json(intent: PaymentIntent) -> dict[str, Any]:
+def onchain_json(intent: AnyIntent) -> dict[str, Any]:
     """`onchain_view` as plain JSON data (what `OnchainPublic(...).model_dump(mode="json")` gives), built
     directly: no struct, no typed-data rebuild. The indexer builds one per outbox event.
 

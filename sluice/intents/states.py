@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sluice.errors import InvalidStateError
-from sluice.models.payment_intent import PaymentIntent
+from sluice.intents.record import AnyIntent
 from sluice.models.payment_intent import PaymentIntentStatus as S
 
 ALLOWED: dict[S, frozenset[S]] = {
@@ -21,7 +21,7 @@ def can_transition(current: S, new: S) -> bool:
     return new in ALLOWED[current]
 
 
-def transition(intent: PaymentIntent, new: S, *, action: str | None = None) -> None:
+def transition(intent: AnyIntent, new: S, *, action: str | None = None) -> None:
     """Moves `intent` to `new` or raises InvalidStateError naming the current status."""
     current = S(intent.status)
     if not can_transition(current, new):

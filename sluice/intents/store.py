@@ -23,9 +23,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import ColumnElement, String
+from sqlalchemy import JSON, ColumnElement, String
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import JSONB
 
 from sluice.db.base import Base, Money
 from sluice.merchants.service import Account
@@ -49,7 +48,7 @@ def detached(model: type[M], **values: Any) -> M:
 
 
 class JsonText(str):
-    """A value for a JSONB column that is JSON text already (so it is not serialized again)."""
+    """A value for a json/jsonb column that is JSON text already (so it is not serialized again)."""
 
     __slots__ = ()
 
@@ -73,7 +72,7 @@ class _Insert:
             "VARCHAR" if isinstance(column.type, String) else column.type.compile(dialect=dialect)
             for _, column in self.attributes
         ]
-        self.json = [isinstance(column.type, JSONB) for _, column in self.attributes]
+        self.json = [isinstance(column.type, JSON) for _, column in self.attributes]
 
     @property
     def names(self) -> str:

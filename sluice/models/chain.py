@@ -16,19 +16,17 @@ from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, Str
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sluice.db.base import Base, Money, TimestampMixin, utcnow
+from sluice.db.base import Base, Money, utcnow
 
 
-class OnchainEvent(TimestampMixin, Base):
+class OnchainEvent(Base):
     """One decoded SluicePayments / SluiceEscrow event of the canonical chain."""
 
     __tablename__ = "onchain_events"
     __table_args__ = (
         UniqueConstraint("network", "tx_hash", "tx_log_index", name="uq_onchain_events_network_tx_log"),
         Index("ix_onchain_events_network_block", "network", "block_number"),
-        Index("ix_onchain_events_onchain_id", "onchain_id"),
         Index("ix_onchain_events_payment_intent_id", "payment_intent_id"),
-        Index("ix_onchain_events_merchant_block_time", "merchant_id", "block_time"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -62,6 +60,8 @@ class OnchainEvent(TimestampMixin, Base):
     fee_amounts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     #: The contract's running total where the event carries one (totalDeposited/Captured/Refunded).
     total: Mapped[int | None] = mapped_column(Money)
+    #: When the indexer stored it (no index: reports go by block time).
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IndexerBlock(Base):

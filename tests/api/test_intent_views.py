@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 
+from sluice.intents.record import RECORD_COLUMNS, IntentRecord, record_of
 from sluice.intents.views import present, present_json
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
+
+_MAPPER = sa_inspect(PaymentIntent)
 
 BASE = datetime(2026, 11, 26, 5, 0, 0, 123456, tzinfo=UTC)
 TOKEN = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
@@ -132,6 +137,22 @@ def test_present_json_equals_pydantic_dump(case: str, with_quote: bool) -> None:
     assert fast == expected
     # Same JSON text too: key order and value types (int vs str, bool) all alike.
     assert json.dumps(fast) == json.dumps(expected)
+    # The indexer's plain record of the same row presents the same.
+    assert json.dumps(present_json(_record(intent), "https://pay.example.com/c/", quote)) == json.dumps(
+        expected
+    )
+
+
+def _record(intent: PaymentIntent) -> IntentRecord:
+    """The IntentRecord the indexer would load for this intent (its columns in RECORD_COLUMNS order)."""
+    by_column = {
+        c.name: getattr(intent, key) for key, c in ((a.key, a.columns[0]) for a in _MAPPER.column_attrs)
+    }
+    return record_of(by_column[name] for name, _ in RECORD_COLUMNS)
+
+
+def test_intent_record_has_every_column_of_the_model() -> None:
+    assert [f.name for f in fields(IntentRecord)] == [a.key for a in _MAPPER.column_attrs]
 
 
 def test_present_json_does_not_share_mutable_intent_state() -> None:

@@ -1,0 +1,149 @@
+"""One batch of contract events into the database: raw events, intents and outbox, pipelined by chunks.
+
+The batch is cut into chunks that never split an intent's events (each intent is locked, stored and
+recomputed in exactly one chunk, from all of this batch's events for it). Per chunk, in the caller's
+transaction on one connection:
+
+    lock the chunk's intents → store its events → sum each intent's events (+ its quotes)
+    → move the intents, build the outbox payloads → UPDATE the intents, INSERT the outbox
+
+About half of it is PostgreSQL's work and half Python's (rows, the intents' new state and API views).
+The statements go through a `Lane` (one at a time, in order, sent by the event loop), the Python work
+runs in a worker thread: while PostgreSQL stores chunk n+1 and writes chunk n-1, Python builds chunk
+n's payloads, so a batch takes about the longer of the two sides instead of their sum. (The event loop
+needs the GIL only briefly, to pass results and send the next statement.)
+
+Intents whose earlier events just reached the confirmed height (`promoted`) and that no chunk touched
+are recomputed last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, writes_of
+from indexer.lane import Lane
+from indexer.store import event_rows, insert_event_rows
+from sluice.chain.events import ContractEvent
+from sluice.events.service import NewEvent, quotes_of
+from sluice.intents.record import IntentRecord
+from sluice.models.quote import Quote
+
+#: Events per chunk: small enough that the pipeline fills quickly, large enough that the per-statement
+#: round trips stay negligible.
+CHUNK_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class BatchTarget:
+    network: str
+    chain_id: int
+    confirmed_block: int
+    checkout_base_url: str
+
+
+@dataclass
+class _Stored:
+    """A chunk whose events are queued for storing: its intents and their sums and quotes to come."""
+
+    intents: list[IntentRecord]
+    aggregates: asyncio.Future[dict[str, dict[str, Any]]]
+    quotes: asyncio.Future[dict[str, Quote]]
+
+
+def chunks_of(events: Sequence[ContractEvent], size: int) -> list[list[ContractEvent]]:
+    """Consecutive chunks of about `size` events, each holding all events of its on-chain ids (in
+    chain order within the chunk)."""
+    groups: dict[bytes, list[ContractEvent]] = {}
+    for e in events:
+        groups.setdefault(e.onchain_id, []).append(e)
+    chunks: list[list[ContractEvent]] = []
+    current: list[ContractEvent] = []
+    for group in groups.values():
+        if current and len(current) + len(group) > size:
+            chunks.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        chunks.append(current)
+    for chunk in chunks:
+        chunk.sort(key=lambda e: (e.block_number, e.log_index))
+    return chunks
+
+
+def _prepare(
+    network: str, chunk: list[ContractEvent], rows: list[asyncpg.Record], block_times: dict[int, int]
+) -> tuple[list[IntentRecord], list[list[Any]], list[str]]:
+    """A chunk's locked intents and its event rows (the ids of the intents they touch)."""
+    intents = intents_of(rows)
+    columns, touched = event_rows(network, chunk, intents, block_times)
+    return intents, columns, touched
+
+
+async def index_batch(
+    session: AsyncSession,
+    conn: asyncpg.Connection,
+    target: BatchTarget,
+    events: Sequence[ContractEvent],
+    block_times: dict[int, int],
+    promoted: Sequence[str] = (),
+) -> list[NewEvent]:
+    """Stores `events`, moves the intents they (and `promoted`) touch; returns the outbox events."""
+    outbox: list[NewEvent] = []
+    seen: set[str] = set()
+    chunks = chunks_of(events, CHUNK_EVENTS)
+    async with Lane() as lane:
+
+        def sums(intents: list[IntentRecord], ids: list[str]) -> _Stored:
+            by_id = {i.id: i for i in intents}
+            touched = [by_id[i] for i in ids if i in by_id]
+            return _Stored(
+                touched,
+                lane.submit(partial(aggregates_of, conn, ids, target.confirmed_block)),
+                lane.submit(partial(quotes_of, session, touched)),
+            )
+
+        async def finish(stored: _Stored) -> None:
+            aggregates, quotes = await stored.aggregates, await stored.quotes
+            writes = await asyncio.to_thread(
+                partial(
+                    writes_of,
+                    stored.intents,
+                    aggregates,
+                    quotes,
+                    target.checkout_base_url,
+                    after_reorg=False,
+                )
+            )
+            lane.submit(partial(apply_writes, conn, writes))
+            outbox.extend(writes.events)
+
+        # Every chunk's lock first (cheap for PostgreSQL): the next chunk's rows never wait behind
+        # the statements queued last.
+        locks = [lane.submit(partial(lock_rows, conn, onchain_ids=[e.onchain_id for e in c])) for c in chunks]
+        previous: _Stored | None = None
+        for chunk, locking in zip(chunks, locks, strict=True):
+            rows = await locking
+            intents, columns, touched = await asyncio.to_thread(
+                _prepare, target.network, chunk, rows, block_times
+            )
+            lane.submit(partial(insert_event_rows, conn, target.network, target.chain_id, columns))
+            seen.update(touched)
+            current = sums(intents, touched)
+            if previous is not None:
+                await finish(previous)
+            previous = current
+        if previous is not None:
+            await finish(previous)
+        rest = sorted(set(promoted) - seen)
+        if rest:
+            rows = await lane.submit(partial(lock_rows, conn, ids=rest))
+            await finish(sums(intents_of(rows), rest))
+    return outbox
