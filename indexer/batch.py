@@ -38,7 +38,7 @@ from sluice.models.quote import Quote
 
 #: Events per chunk: small enough that the pipeline fills quickly, large enough that the per-statement
 #: round trips stay negligible.
-CHUNK_EVENTS = 1000
+CHUNK_EVENTS = 500
 
 
 @dataclass(frozen=True)
