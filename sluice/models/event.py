@@ -30,8 +30,9 @@ class Event(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
     livemode: Mapped[bool]
     type: Mapped[str] = mapped_column(String(60))
-    #: The API id of the object the event is about (pi_…, re_…, we_…).
-    object_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: The API id of the object the event is about (pi_…, re_…, we_…). No index: nothing looks events
+    #: up by object alone (the reports group a merchant's events of a type by it).
+    object_id: Mapped[str | None] = mapped_column(String(40))
     #: {"object": <the object as the API returns it>, "previous_attributes": {...}?}; json, not jsonb:
     #: written once, read whole, never queried inside (jsonb's parse cost half of each outbox insert).
     data: Mapped[dict[str, Any]] = mapped_column(JSON)

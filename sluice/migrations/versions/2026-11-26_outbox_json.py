@@ -1,4 +1,4 @@
-"""outbox json: events.data as json, three onchain_events indexes nothing reads
+"""outbox json: events.data as json, four indexes nothing reads on events and onchain_events
 
 Revision ID: 0006
 Revises: 0005
@@ -8,7 +8,8 @@ Every outbox row (the API's create path, the indexer's transitions) carries a ~2
 is written once, read whole and never queried inside: as jsonb, PostgreSQL parsed it into its binary
 form on every insert (measured: half of the indexer's outbox INSERT, ~40 µs a row) and printed it back
 to text for every delivery. As json it is validated and kept as the text it was given (key order
-included). onchain_events loses three of its eight indexes, each maintained on every stored event:
+included). events also loses its index on object_id (no query looks events up by object alone), and
+onchain_events loses three of its eight indexes, each maintained on every stored event:
 created_at and onchain_id (no query filters or sorts on them: events reach their intent through
 payment_intent_id) and (merchant_id, block_time), a prefix of ix_onchain_events_report.
 """
@@ -34,6 +35,7 @@ def upgrade() -> None:
         existing_nullable=False,
         postgresql_using="data::json",
     )
+    op.drop_index("ix_events_object_id", table_name="events")
     op.drop_index("ix_onchain_events_created_at", table_name="onchain_events")
     op.drop_index("ix_onchain_events_merchant_block_time", table_name="onchain_events")
     op.drop_index("ix_onchain_events_onchain_id", table_name="onchain_events")
@@ -43,6 +45,7 @@ def downgrade() -> None:
     op.create_index("ix_onchain_events_onchain_id", "onchain_events", ["onchain_id"])
     op.create_index("ix_onchain_events_merchant_block_time", "onchain_events", ["merchant_id", "block_time"])
     op.create_index("ix_onchain_events_created_at", "onchain_events", ["created_at"])
+    op.create_index("ix_events_object_id", "events", ["object_id"])
     op.alter_column(
         "events",
         "data",
