@@ -30,7 +30,7 @@ from sluice.events.service import (
     outbox_columns,
     quotes_of,
 )
-from sluice.intents.record import RECORD_COLUMNS, IntentRecord, record_of
+from sluice.intents.record import RECORD_SELECT, IntentRecord, record_of
 from sluice.intents.states import can_transition, transition
 from sluice.models.payment_intent import CaptureMethod
 from sluice.models.payment_intent import PaymentIntentStatus as S
@@ -134,9 +134,7 @@ def _event_for(new: S, partial: bool) -> EventType:
 
 
 #: Column names come from the model's mapper, never from input.
-_SELECT_INTENTS = "SELECT {} FROM payment_intents WHERE {{}} ORDER BY id FOR UPDATE".format(  # noqa: S608
-    ", ".join(f'"{name}"' for name, _ in RECORD_COLUMNS)
-)
+_SELECT_INTENTS = f"SELECT {RECORD_SELECT} FROM payment_intents WHERE {{}} ORDER BY id FOR UPDATE"  # noqa: S608
 _LOCK_BY_ID = _SELECT_INTENTS.format("id = ANY($1::varchar[])")
 _LOCK_BY_ONCHAIN_ID = _SELECT_INTENTS.format("onchain_id = ANY($1::bytea[])")
 

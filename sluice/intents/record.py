@@ -10,10 +10,12 @@ either.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy import inspect as sa_inspect
 
 from sluice.db.base import Money
@@ -57,24 +59,39 @@ class IntentRecord:
     created_at: datetime
 
 
-#: IntentRecord's fields in order, as (column name, is Money) of PaymentIntent's mapped columns.
-RECORD_COLUMNS: tuple[tuple[str, bool], ...] = tuple(
-    (
-        sa_inspect(PaymentIntent).column_attrs[f.name].columns[0].name,
-        isinstance(sa_inspect(PaymentIntent).column_attrs[f.name].columns[0].type, Money),
-    )
-    for f in fields(IntentRecord)
+def _columns() -> tuple[tuple[str, str | None], ...]:
+    mapper = sa_inspect(PaymentIntent)
+    out = []
+    for f in fields(IntentRecord):
+        column = mapper.column_attrs[f.name].columns[0]
+        kind = (
+            "money" if isinstance(column.type, Money) else "json" if isinstance(column.type, JSON) else None
+        )
+        out.append((column.name, kind))
+    return tuple(out)
+
+
+#: IntentRecord's fields in order, as (column name, "money" | "json" | None) of PaymentIntent's columns.
+RECORD_COLUMNS = _columns()
+#: The SELECT list `record_of` reads. JSON columns come as text and are decoded by `record_of`, in
+#: the thread that builds the records rather than on the event loop that receives the rows.
+RECORD_SELECT = ", ".join(
+    f'"{name}"::text AS "{name}"' if kind == "json" else f'"{name}"' for name, kind in RECORD_COLUMNS
 )
-#: Positions of the Money columns (NUMERIC, loaded as Decimal: kept as int like the ORM's Money type).
-_MONEY = tuple(i for i, (_, money) in enumerate(RECORD_COLUMNS) if money)
+_MONEY = tuple(i for i, (_, kind) in enumerate(RECORD_COLUMNS) if kind == "money")
+_JSON = tuple(i for i, (_, kind) in enumerate(RECORD_COLUMNS) if kind == "json")
 
 
 def record_of(values: Any) -> IntentRecord:
-    """An IntentRecord from a row of the columns of RECORD_COLUMNS, in order."""
+    """An IntentRecord from a row of RECORD_SELECT: Money as int (as the ORM's Money type loads it),
+    JSON decoded with the standard library (exact for any number, as the ORM's codec)."""
     row = list(values)
     for i in _MONEY:
         if row[i] is not None:
             row[i] = int(row[i])
+    for i in _JSON:
+        if row[i] is not None:
+            row[i] = json.loads(row[i])
     return IntentRecord(*row)
 
 

@@ -144,11 +144,12 @@ def test_present_json_equals_pydantic_dump(case: str, with_quote: bool) -> None:
 
 
 def _record(intent: PaymentIntent) -> IntentRecord:
-    """The IntentRecord the indexer would load for this intent (its columns in RECORD_COLUMNS order)."""
-    by_column = {
-        c.name: getattr(intent, key) for key, c in ((a.key, a.columns[0]) for a in _MAPPER.column_attrs)
-    }
-    return record_of(by_column[name] for name, _ in RECORD_COLUMNS)
+    """The IntentRecord the indexer would load for this intent (a row of RECORD_SELECT)."""
+    by_column = {a.columns[0].name: getattr(intent, a.key) for a in _MAPPER.column_attrs}
+    # As RECORD_SELECT returns them: JSON columns as text.
+    return record_of(
+        json.dumps(by_column[name]) if kind == "json" else by_column[name] for name, kind in RECORD_COLUMNS
+    )
 
 
 def test_intent_record_has_every_column_of_the_model() -> None:
