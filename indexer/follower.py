@@ -208,7 +208,7 @@ class NetworkFollower:
         """One step's JSON-RPC batch, its logs decoded as soon as they arrive.
 
         During a backfill this runs as the prefetch of the next range while the current one commits:
-        the decoding then overlaps PostgreSQL's work instead of following it. A decoding error is
+        the decoding (in a worker thread) overlaps the commit instead of following it. A decoding error is
         kept and raised where the step uses the events (after its consistency checks), as before.
         """
         results = await self.rpc.batch(calls)
@@ -216,7 +216,11 @@ class NetworkFollower:
         for (method, _), result in zip(calls, results, strict=True):
             if method == "eth_getLogs":
                 try:
-                    events = decode_logs([lg for lg in result if not lg.get("removed")])
+                    # In a thread: ~14 µs of Python a log would otherwise hold the event loop, and
+                    # the batch committing on it, for a tenth of a second per 10,000 logs.
+                    events = await asyncio.to_thread(
+                        decode_logs, [lg for lg in result if not lg.get("removed")]
+                    )
                 except Exception as exc:  # re-raised by the step, after its checks
                     events = exc
         return Fetched(results, events)
