@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -382,8 +383,8 @@ class NetworkFollower:
                 promoted,
             )
         self.checkpoint = new
-        for e in events:
-            metrics.EVENTS.labels(self.network, e.name).inc()
+        for name, count in Counter(e.name for e in events).items():
+            metrics.EVENTS.labels(self.network, name).inc(count)
         metrics.LAST_BLOCK.labels(self.network).set(last_block)
         metrics.HEAD_LAG.labels(self.network).set(head - last_block)
 
