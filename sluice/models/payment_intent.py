@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,12 +40,19 @@ class PaymentIntent(Base):
             "status",
             postgresql_include=["created_at", "asset"],
         ),
+        # The expiry job: open intents past their deadline, oldest first. Partial, so the indexer's
+        # and the API's status changes away from requires_payment leave it alone.
+        Index(
+            "ix_payment_intents_open_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'requires_payment'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pi"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
     livemode: Mapped[bool]
-    status: Mapped[PaymentIntentStatus] = mapped_column(String(32), index=True)
+    status: Mapped[PaymentIntentStatus] = mapped_column(String(32))
     capture_method: Mapped[CaptureMethod] = mapped_column(String(16))
     network: Mapped[str] = mapped_column(String(40))
     chain_id: Mapped[int]
