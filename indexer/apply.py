@@ -19,7 +19,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.base import utcnow
 from sluice.events.service import (
@@ -28,7 +27,6 @@ from sluice.events.service import (
     insert_outbox,
     intent_event,
     outbox_columns,
-    quotes_of,
 )
 from sluice.intents.record import RECORD_SELECT, IntentRecord, record_of
 from sluice.intents.states import can_transition, transition
@@ -139,21 +137,12 @@ _LOCK_BY_ID = _SELECT_INTENTS.format("id = ANY($1::varchar[])")
 _LOCK_BY_ONCHAIN_ID = _SELECT_INTENTS.format("onchain_id = ANY($1::bytea[])")
 
 
-async def lock_intents(
-    conn: asyncpg.Connection, *, ids: Sequence[str] = (), onchain_ids: Sequence[bytes] = ()
-) -> list[IntentRecord]:
-    """Loads and row-locks intents by API id or on-chain id, as plain records.
-
-    The locks serialise with the API (cancel, relayed captures) writing the same intents; the records
-    are written back by `apply_writes`' set-based UPDATE.
-    """
-    return intents_of(await lock_rows(conn, ids=ids, onchain_ids=onchain_ids))
-
-
 async def lock_rows(
     conn: asyncpg.Connection, *, ids: Sequence[str] = (), onchain_ids: Sequence[bytes] = ()
 ) -> list[asyncpg.Record]:
-    """`lock_intents`' statement alone (its rows go through `intents_of` where Python has time)."""
+    """Loads and row-locks intents by API id or on-chain id (the rows go to `intents_of` in the batch's
+    worker thread). The locks serialise with the API (cancel, relayed captures) writing the same
+    intents; `apply_writes`' set-based UPDATE writes the moved records back."""
     if not ids and not onchain_ids:
         return []
     # `= ANY(array)`: one parameter however many keys (IN would bind and parse one per key).
@@ -176,41 +165,6 @@ async def aggregates_of(
 
 
 @dataclass
-class Changes:
-    """What moving intents to their targets changed: UPDATE rows and the events to announce."""
-
-    updates: list[tuple[Any, ...]]
-    announce: list[tuple[IntentRecord, EventType, dict[str, Any]]]
-
-
-def changes_of(
-    intents: Iterable[IntentRecord], aggregates: Mapping[str, dict[str, Any]], *, after_reorg: bool
-) -> Changes:
-    """Moves each (locked) intent to what its events say; `after_reorg` lets statuses go backwards."""
-    changes = Changes([], [])
-    now = utcnow()
-    for intent in intents:
-        change = _apply(intent, target_of(intent, aggregates.get(intent.id)), after_reorg, now)
-        if change is None:
-            continue
-        previous, event_type = change
-        changes.updates.append(
-            (
-                intent.id,
-                str(intent.status),
-                str(intent.amount_received),
-                str(intent.amount_capturable),
-                str(intent.amount_refunded),
-                intent.canceled_at,
-                intent.cancellation_reason,
-            )
-        )
-        if event_type is not None:
-            changes.announce.append((intent, event_type, previous))
-    return changes
-
-
-@dataclass
 class Writes:
     """A set of intent changes as statement parameters: the UPDATE's columns, the outbox rows."""
 
@@ -227,21 +181,35 @@ def writes_of(
     *,
     after_reorg: bool,
 ) -> Writes:
-    """Moves the (locked) intents to what their events say and builds what records it: the UPDATE's
-    parameters and the outbox events with their payloads (the intents' API views, carrying the
-    fiat-priced intents' `quotes` as the API does). Pure computation: the batch runs it in a thread."""
-    changes = changes_of(intents, aggregates, after_reorg=after_reorg)
-    events = [
-        intent_event(
-            intent,
-            event_type,
-            checkout_base_url,
-            quote=quotes.get(intent.quote_id) if intent.quote_id else None,
-            previous_attributes=previous,
+    """Moves the (locked) intents to what their events say (`after_reorg` lets statuses go backwards)
+    and builds what records it: the UPDATE's parameters and the outbox events with their payloads (the
+    intents' API views, carrying the fiat-priced intents' `quotes` as the API does). Pure
+    computation: the batch runs it in a thread."""
+    updates: list[tuple[Any, ...]] = []
+    events: list[NewEvent] = []
+    now = utcnow()
+    for intent in intents:
+        change = _apply(intent, target_of(intent, aggregates.get(intent.id)), after_reorg, now)
+        if change is None:
+            continue
+        previous, event_type = change
+        updates.append(
+            (
+                intent.id,
+                str(intent.status),
+                str(intent.amount_received),
+                str(intent.amount_capturable),
+                str(intent.amount_refunded),
+                intent.canceled_at,
+                intent.cancellation_reason,
+            )
         )
-        for intent, event_type, previous in changes.announce
-    ]
-    update = [list(col) for col in zip(*changes.updates, strict=True)]
+        if event_type is not None:
+            quote = quotes.get(intent.quote_id) if intent.quote_id else None
+            events.append(
+                intent_event(intent, event_type, checkout_base_url, quote=quote, previous_attributes=previous)
+            )
+    update = [list(col) for col in zip(*updates, strict=True)]
     return Writes(update, outbox_columns(events), events)
 
 
@@ -251,30 +219,6 @@ async def apply_writes(conn: asyncpg.Connection, writes: Writes) -> None:
         await conn.execute(_UPDATE, *writes.update)
     if writes.events:
         await insert_outbox(conn, writes.outbox)
-
-
-async def refresh_intents(
-    session: AsyncSession,
-    conn: asyncpg.Connection,
-    intent_ids: Sequence[str],
-    confirmed_block: int,
-    checkout_base_url: str,
-    *,
-    after_reorg: bool = False,
-) -> list[NewEvent]:
-    """Locks the intents, recomputes them from their events, writes the changes and their outbox events.
-
-    Returns the recorded events. `after_reorg` lets statuses move backwards (with a `reverted` event).
-    """
-    if not intent_ids:
-        return []
-    ids = sorted(set(intent_ids))
-    intents = await lock_intents(conn, ids=ids)
-    aggregates = await aggregates_of(conn, ids, confirmed_block)
-    quotes = await quotes_of(session, intents)
-    writes = writes_of(intents, aggregates, quotes, checkout_base_url, after_reorg=after_reorg)
-    await apply_writes(conn, writes)
-    return writes.events
 
 
 def _apply(

@@ -47,6 +47,8 @@ class BatchTarget:
     chain_id: int
     confirmed_block: int
     checkout_base_url: str
+    #: After a reorganisation's rollback: statuses may move backwards (with `payment_intent.reverted`).
+    after_reorg: bool = False
 
 
 @dataclass
@@ -119,7 +121,7 @@ async def index_batch(
                     aggregates,
                     quotes,
                     target.checkout_base_url,
-                    after_reorg=False,
+                    after_reorg=target.after_reorg,
                 )
             )
             lane.submit(partial(apply_writes, conn, writes))

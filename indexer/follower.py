@@ -25,7 +25,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from indexer import metrics
-from indexer.apply import refresh_intents
 from indexer.batch import BatchTarget, index_batch
 from indexer.leader import Leadership
 from indexer.progress import ProgressReporter
@@ -444,9 +443,14 @@ class NetworkFollower:
             conn = await driver_connection(session)
             await advance_checkpoint(conn, self.network, cp, new)
             touched = await delete_above(conn, self.network, number)
-            events = await refresh_intents(
-                session, conn, touched, new.confirmed_block, self.config.checkout_base_url, after_reorg=True
+            target = BatchTarget(
+                self.network,
+                self.config.chain_id,
+                new.confirmed_block,
+                self.config.checkout_base_url,
+                after_reorg=True,
             )
+            events = await index_batch(session, conn, target, [], {}, touched)
         self.checkpoint = new
         return len(events)
 
