@@ -13,8 +13,8 @@ runs in a worker thread: while PostgreSQL stores chunk n+1 and writes chunk n-1,
 n's payloads, so a batch takes about the longer of the two sides instead of their sum. (The event loop
 needs the GIL only briefly, to pass results and send the next statement.)
 
-Intents whose earlier events just reached the confirmed height (`promoted`) and that no chunk touched
-are recomputed last.
+Other intents to recompute (`recompute`: those whose earlier events just reached the confirmed height,
+or, after a reorganisation's rollback, those whose events were deleted) that no chunk touched come last.
 """
 
 from __future__ import annotations
@@ -95,9 +95,9 @@ async def index_batch(
     target: BatchTarget,
     events: Sequence[ContractEvent],
     block_times: dict[int, int],
-    promoted: Sequence[str] = (),
+    recompute: Sequence[str] = (),
 ) -> list[NewEvent]:
-    """Stores `events`, moves the intents they (and `promoted`) touch; returns the outbox events."""
+    """Stores `events`, moves the intents they touch and those in `recompute`; returns the outbox events."""
     outbox: list[NewEvent] = []
     seen: set[str] = set()
     chunks = chunks_of(events, CHUNK_EVENTS)
@@ -144,7 +144,7 @@ async def index_batch(
             previous = current
         if previous is not None:
             await finish(previous)
-        rest = sorted(set(promoted) - seen)
+        rest = sorted(set(recompute) - seen)
         if rest:
             rows = await lane.submit(partial(lock_rows, conn, ids=rest))
             await finish(sums(intents_of(rows), rest))
