@@ -8,16 +8,12 @@ halts (a reorganisation deeper than its window) stops alone and the others go on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import signal
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import asyncpg
 import structlog
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from indexer import metrics
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
@@ -107,7 +103,6 @@ async def run(
     configs = [follower_config(n, settings, (start_blocks or {}).get(n.name)) for n in networks]
     url = database_url or resolve_database_url(settings)
     engine = make_engine(url, pool_size=2 * len(configs) + 1)
-    prefer_lz4(engine)
     sessions = make_sessionmaker(engine)
     if settings.indexer_metrics_port:
         metrics.start_metrics_server(settings.indexer_metrics_port)
@@ -123,22 +118,6 @@ async def run(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine.dispose()
-
-
-def prefer_lz4(engine: AsyncEngine) -> None:
-    """TOAST-compresses new large values with lz4 on the indexer's connections, as the API's hot pool
-    does (sluice.db.session.make_driver_pool): each outbox event's ~2-3 KB JSONB payload is compressed
-    on insert, and pglz's CPU was a good part of PostgreSQL's time per indexed event. Set on the
-    driver connection itself (outside any transaction, so a rollback does not undo it); a server
-    without lz4 keeps its default."""
-
-    async def set_lz4(driver: Any) -> None:
-        with contextlib.suppress(asyncpg.PostgresError):
-            await driver.execute("SET default_toast_compression = lz4")
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.run_async(set_lz4)
 
 
 async def _follow(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -67,17 +66,7 @@ async def make_driver_pool(url: str, size: int) -> Any:
     asyncpg's reset query, one more round trip per checkout, is skipped.
     """
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return await asyncpg.create_pool(
-        dsn, min_size=0, max_size=2 * size, init=_prefer_lz4, reset=_keep_session
-    )
-
-
-async def _prefer_lz4(connection: Any) -> None:
-    """TOAST-compresses large new values (the events' ~3 KB JSON payloads) with lz4 where the server
-    has it (PostgreSQL 14+ built with lz4): about a quarter less PostgreSQL CPU per created intent
-    than the default pglz. Reading either is transparent."""
-    with contextlib.suppress(asyncpg.PostgresError):
-        await connection.execute("SET default_toast_compression = lz4")
+    return await asyncpg.create_pool(dsn, min_size=0, max_size=2 * size, reset=_keep_session)
 
 
 async def _keep_session(connection: Any) -> None:
