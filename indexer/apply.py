@@ -26,7 +26,7 @@ from sluice.events.service import (
     NewEvent,
     insert_outbox,
     intent_event,
-    outbox_columns,
+    outbox_rows,
 )
 from sluice.intents.record import RECORD_SELECT, IntentRecord, record_of
 from sluice.intents.states import can_transition, transition
@@ -40,24 +40,25 @@ _RANK = {S.requires_payment: 0, S.processing: 1, S.requires_capture: 2, S.succee
 
 _AGGREGATES = """
 SELECT payment_intent_id AS id,
-  coalesce(sum(amount) FILTER (WHERE name = 'Paid'), 0) AS paid,
-  coalesce(sum(amount) FILTER (WHERE name = 'Paid' AND block_number <= $2), 0) AS paid_c,
-  coalesce(sum(amount) FILTER (WHERE name = 'Deposited'), 0) AS dep,
-  coalesce(sum(amount) FILTER (WHERE name = 'Deposited' AND block_number <= $2), 0) AS dep_c,
-  coalesce(sum(amount) FILTER (WHERE name = 'Captured'), 0) AS cap,
-  coalesce(sum(amount) FILTER (WHERE name = 'Captured' AND block_number <= $2), 0) AS cap_c,
-  coalesce(sum(amount) FILTER (WHERE name = 'Refunded'), 0) AS ref,
-  coalesce(sum(amount) FILTER (WHERE name = 'Refunded' AND block_number <= $2), 0) AS ref_c,
-  coalesce(sum(amount) FILTER (WHERE name IN ('Voided', 'Reclaimed')), 0) AS rel,
+  coalesce(sum(amount) FILTER (WHERE name = 'Paid'), 0)::text AS paid,
+  coalesce(sum(amount) FILTER (WHERE name = 'Paid' AND block_number <= $2), 0)::text AS paid_c,
+  coalesce(sum(amount) FILTER (WHERE name = 'Deposited'), 0)::text AS dep,
+  coalesce(sum(amount) FILTER (WHERE name = 'Deposited' AND block_number <= $2), 0)::text AS dep_c,
+  coalesce(sum(amount) FILTER (WHERE name = 'Captured'), 0)::text AS cap,
+  coalesce(sum(amount) FILTER (WHERE name = 'Captured' AND block_number <= $2), 0)::text AS cap_c,
+  coalesce(sum(amount) FILTER (WHERE name = 'Refunded'), 0)::text AS ref,
+  coalesce(sum(amount) FILTER (WHERE name = 'Refunded' AND block_number <= $2), 0)::text AS ref_c,
+  coalesce(sum(amount) FILTER (WHERE name IN ('Voided', 'Reclaimed')), 0)::text AS rel,
   coalesce(bool_or(name IN ('Voided', 'Reclaimed')), false) AS closed,
   coalesce(bool_or(name IN ('Voided', 'Reclaimed') AND block_number <= $2), false) AS closed_c,
-  coalesce(bool_or(name = 'Reclaimed'), false) AS reclaimed,
-  (array_agg(payer ORDER BY block_number, log_index) FILTER (WHERE name IN ('Paid', 'Deposited')))[1] AS payer
+  coalesce(bool_or(name = 'Reclaimed'), false) AS reclaimed
 FROM onchain_events WHERE payment_intent_id = ANY($1::varchar[]) GROUP BY payment_intent_id
 """
 
-#: Amounts as decimal text (asyncpg's numeric encoding of an int costs ~6x a string's; see
-#: indexer.store._INSERT_EVENTS).
+#: Amounts as decimal text (asyncpg's numeric encoding of an int costs ~6x a string's). Over arrays,
+#: not a COPY-filled staging table like the events (indexer.store): PostgreSQL has no row estimate for
+#: a temporary table and joined it to payment_intents by hashing the whole table, where `unnest`'s
+#: small estimate keeps the join on the primary key.
 _UPDATE = """
 UPDATE payment_intents AS p SET status = v.status, amount_received = v.received::numeric,
     amount_capturable = v.capturable::numeric, amount_refunded = v.refunded::numeric,
@@ -78,7 +79,7 @@ class Target:
     reclaimed: bool = False
 
 
-def target_of(intent: IntentRecord, agg: dict[str, Any] | None) -> Target:
+def target_of(intent: IntentRecord, agg: Mapping[str, Any] | None) -> Target:
     """What the events say the intent is: amounts from all events, status from the confirmed ones."""
     if agg is None:
         agg = {}
@@ -158,24 +159,25 @@ def intents_of(rows: Iterable[asyncpg.Record]) -> list[IntentRecord]:
 
 async def aggregates_of(
     conn: asyncpg.Connection, ids: Sequence[str], confirmed_block: int
-) -> dict[str, dict[str, Any]]:
-    """Each intent's sums over its stored events (all, and those at or below `confirmed_block`)."""
+) -> dict[str, Mapping[str, Any]]:
+    """Each intent's sums (decimal text) over its stored events (all, and those at or below
+    `confirmed_block`)."""
     rows = await conn.fetch(_AGGREGATES, list(ids), confirmed_block)
-    return {r["id"]: dict(r) for r in rows}
+    return {r["id"]: r for r in rows}
 
 
 @dataclass
 class Writes:
-    """A set of intent changes as statement parameters: the UPDATE's columns, the outbox rows."""
+    """A set of intent changes: the UPDATE's parameters (one list per column), the outbox rows."""
 
     update: list[list[Any]]
-    outbox: list[list[Any]]
+    outbox: list[tuple[Any, ...]]
     events: list[NewEvent]
 
 
 def writes_of(
     intents: Iterable[IntentRecord],
-    aggregates: Mapping[str, dict[str, Any]],
+    aggregates: Mapping[str, Mapping[str, Any]],
     quotes: Mapping[str, Quote],
     checkout_base_url: str,
     *,
@@ -210,7 +212,7 @@ def writes_of(
                 intent_event(intent, event_type, checkout_base_url, quote=quote, previous_attributes=previous)
             )
     update = [list(col) for col in zip(*updates, strict=True)]
-    return Writes(update, outbox_columns(events), events)
+    return Writes(update, outbox_rows(events), events)
 
 
 async def apply_writes(conn: asyncpg.Connection, writes: Writes) -> None:

@@ -20,7 +20,7 @@ or, after a reorganisation's rollback, those whose events were deleted) that no 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, writes_of
 from indexer.lane import Lane
-from indexer.store import event_rows, insert_event_rows
+from indexer.store import create_stage, event_rows, insert_event_rows
 from sluice.chain.events import ContractEvent
 from sluice.events.service import NewEvent, quotes_of
 from sluice.intents.record import IntentRecord
@@ -56,7 +56,7 @@ class _Stored:
     """A chunk whose events are queued for storing: its intents and their sums and quotes to come."""
 
     intents: list[IntentRecord]
-    aggregates: asyncio.Future[dict[str, dict[str, Any]]]
+    aggregates: asyncio.Future[dict[str, Mapping[str, Any]]]
     quotes: asyncio.Future[dict[str, Quote]]
 
 
@@ -82,7 +82,7 @@ def chunks_of(events: Sequence[ContractEvent], size: int) -> list[list[ContractE
 
 def _prepare(
     network: str, chunk: list[ContractEvent], rows: list[asyncpg.Record], block_times: dict[int, int]
-) -> tuple[list[IntentRecord], list[list[Any]], list[str]]:
+) -> tuple[list[IntentRecord], list[tuple[Any, ...]], list[str]]:
     """A chunk's locked intents and its event rows (the ids of the intents they touch)."""
     intents = intents_of(rows)
     columns, touched = event_rows(network, chunk, intents, block_times)
@@ -129,14 +129,15 @@ async def index_batch(
 
         # Every chunk's lock first (cheap for PostgreSQL): the next chunk's rows never wait behind
         # the statements queued last.
+        lane.submit(partial(create_stage, conn))
         locks = [lane.submit(partial(lock_rows, conn, onchain_ids=[e.onchain_id for e in c])) for c in chunks]
         previous: _Stored | None = None
         for chunk, locking in zip(chunks, locks, strict=True):
             rows = await locking
-            intents, columns, touched = await asyncio.to_thread(
+            intents, stored, touched = await asyncio.to_thread(
                 _prepare, target.network, chunk, rows, block_times
             )
-            lane.submit(partial(insert_event_rows, conn, target.network, target.chain_id, columns))
+            lane.submit(partial(insert_event_rows, conn, target.network, target.chain_id, stored))
             seen.update(touched)
             current = sums(intents, touched)
             if previous is not None:

@@ -106,14 +106,8 @@ def refund_event(
     )
 
 
-#: Many rows as one statement over arrays: one fixed, cached statement whatever the count. An
-#: executemany of `insert(Event)` renders multi-row VALUES with ~9 parameters a row, which
-#: PostgreSQL parses and plans anew for each size: ~4x the time for the indexer's batches.
-_INSERT_MANY = (
-    "INSERT INTO events (id, merchant_id, livemode, type, object_id, data, request_id, created_at) "
-    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::boolean[], $4::varchar[], $5::varchar[], "
-    "$6::text[]::json[], $7::varchar[], $8::timestamptz[])"
-)
+#: The outbox rows' columns, in the order of `outbox_rows`' tuples.
+OUTBOX_COLUMNS = ("id", "merchant_id", "livemode", "type", "object_id", "data", "request_id", "created_at")
 
 
 def _json_text(data: dict[str, Any]) -> str:
@@ -125,29 +119,38 @@ def _json_text(data: dict[str, Any]) -> str:
         return json.dumps(data)
 
 
-def outbox_columns(events: Iterable[NewEvent]) -> list[list[Any]]:
-    """The parameters of `insert_outbox` (one list per column), payloads serialised."""
-    columns: list[list[Any]] = [[], [], [], [], [], [], [], []]
-    ids, merchants, livemodes, types, objects, datas, requests, created = columns
+def outbox_rows(events: Iterable[NewEvent]) -> list[tuple[Any, ...]]:
+    """The rows of `insert_outbox` (`OUTBOX_COLUMNS`), payloads serialised."""
+    rows: list[tuple[Any, ...]] = []
     for event in events:
         data: dict[str, Any] = {"object": event.object}
         if event.previous_attributes:
             data["previous_attributes"] = event.previous_attributes
-        ids.append(event.id)
-        merchants.append(event.merchant_id)
-        livemodes.append(event.livemode)
-        types.append(str(event.type))
-        objects.append(event.object_id)
-        datas.append(_json_text(data))
-        requests.append(event.request_id)
-        created.append(event.created_at)
-    return columns
+        rows.append(
+            (
+                event.id,
+                event.merchant_id,
+                event.livemode,
+                str(event.type),
+                event.object_id,
+                _json_text(data),
+                event.request_id,
+                event.created_at,
+            )
+        )
+    return rows
 
 
-async def insert_outbox(conn: asyncpg.Connection, columns: list[list[Any]]) -> None:
-    """Inserts `outbox_columns(...)` in one statement, in the caller's transaction on `conn`."""
-    if columns[0]:
-        await conn.execute(_INSERT_MANY, *columns)
+async def insert_outbox(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Inserts `outbox_rows(...)` with one binary COPY, in the caller's transaction on `conn`.
+
+    COPY rather than an INSERT over arrays: asyncpg encodes an array element in ~1 µs (it inspects
+    each one for nesting) and a COPY field in a fraction of that, and PostgreSQL reads the rows
+    without building arrays; measured on the indexer's outbox (~2.8 KB payloads): ~80 µs a row
+    instead of ~140, triggers included. COPY fires the statement triggers, with their transition
+    tables, as an INSERT does (the events' confirmation roll-up)."""
+    if rows:
+        await conn.copy_records_to_table("events", records=rows, columns=OUTBOX_COLUMNS)
 
 
 async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> list[str]:
@@ -156,7 +159,7 @@ async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> li
     if len(batch) == 1:
         await session.execute(insert(Event), [batch[0].row()])
     elif batch:
-        await insert_outbox(await driver_connection(session), outbox_columns(batch))
+        await insert_outbox(await driver_connection(session), outbox_rows(batch))
     return [event.id for event in batch]
 
 

@@ -73,18 +73,19 @@ def _columns() -> tuple[tuple[str, str | None], ...]:
 
 #: IntentRecord's fields in order, as (column name, "money" | "json" | None) of PaymentIntent's columns.
 RECORD_COLUMNS = _columns()
-#: The SELECT list `record_of` reads. JSON columns come as text and are decoded by `record_of`, in
-#: the thread that builds the records rather than on the event loop that receives the rows.
+#: The SELECT list `record_of` reads. JSON and Money columns come as text and are decoded by
+#: `record_of`, in the thread that builds the records rather than on the event loop that receives the
+#: rows (where asyncpg would build a Decimal per amount, for `int` to take apart again).
 RECORD_SELECT = ", ".join(
-    f'"{name}"::text AS "{name}"' if kind == "json" else f'"{name}"' for name, kind in RECORD_COLUMNS
+    f'"{name}"::text AS "{name}"' if kind is not None else f'"{name}"' for name, kind in RECORD_COLUMNS
 )
 _MONEY = tuple(i for i, (_, kind) in enumerate(RECORD_COLUMNS) if kind == "money")
 _JSON = tuple(i for i, (_, kind) in enumerate(RECORD_COLUMNS) if kind == "json")
 
 
 def record_of(values: Any) -> IntentRecord:
-    """An IntentRecord from a row of RECORD_SELECT: Money as int (as the ORM's Money type loads it),
-    JSON decoded with the standard library (exact for any number, as the ORM's codec)."""
+    """An IntentRecord from a row of RECORD_SELECT: Money (decimal text) as int, as the ORM's Money type
+    loads it; JSON decoded with the standard library (exact for any number, as the ORM's codec)."""
     row = list(values)
     for i in _MONEY:
         if row[i] is not None:
