@@ -13,9 +13,10 @@ class AdaptiveRange:
     target_events: int
     size: int = 0
 
-    #: Where a range starts: it doubles from here while batches stay small, so a dense backfill
-    #: starts with batches the next one can be fetched alongside, and a sparse one soon reaches the max.
-    initial: int = 1000
+    #: Where a range starts: small, so that a backfill's first batch is fetched and decoded quickly and
+    #: the database starts at once (the batches after it are fetched while the one before commits);
+    #: it doubles from here while batches stay small, so a sparse backfill soon reaches the max.
+    initial: int = 250
 
     def __post_init__(self) -> None:
         if self.size <= 0:

@@ -115,8 +115,9 @@ def test_rpc_errors_are_sorted(method, code, message, kind):
 
 
 def test_range_shrinks_on_refusal_and_grows_when_quiet():
-    assert AdaptiveRange(maximum=5000, target_events=100).size == 1000
-    r = AdaptiveRange(maximum=1000, target_events=100)
+    assert AdaptiveRange(maximum=5000, target_events=100).size == 250
+    assert AdaptiveRange(maximum=100, target_events=100).size == 100
+    r = AdaptiveRange(maximum=1000, target_events=100, size=1000)
     assert r.shrink() == 500 and r.shrink() == 250
     r.observe(events=10, blocks=250, seconds=0.1)
     assert r.size == 500
