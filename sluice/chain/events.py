@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
-from eth_hash.auto import keccak as _keccak256
-from eth_utils import keccak
-
+from sluice.chain.hashing import checksum, keccak
 from sluice.chain.intents import ContractKind
 from sluice.chain.network_config import CONTRACT_NAMES
 from sluice.contracts import load_artifact
@@ -81,7 +79,7 @@ def event_specs() -> dict[str, EventSpec]:
                 continue
             inputs = entry["inputs"]
             signature = f"{entry['name']}({','.join(i['type'] for i in inputs)})"
-            topic0 = "0x" + keccak(text=signature).hex()
+            topic0 = "0x" + keccak(signature.encode()).hex()
             specs[topic0] = EventSpec(
                 kind=kind,
                 name=entry["name"],
@@ -111,16 +109,6 @@ def log_filter(contracts: Mapping[ContractKind, str], from_block: int, to_block:
         "fromBlock": hex(from_block),
         "toBlock": hex(to_block),
     }
-
-
-@lru_cache(maxsize=65536)
-def checksum(address_hex: str) -> str:
-    """EIP-55 form of a 40-hex-digit address (with or without 0x); cached, addresses repeat a lot."""
-    lower = address_hex.lower().removeprefix("0x")
-    digest = _keccak256(lower.encode()).hex()
-    return "0x" + "".join(
-        c.upper() if d in "89abcdef" else c for c, d in zip(lower, digest[:40], strict=True)
-    )
 
 
 def _hex(value: Any) -> str:

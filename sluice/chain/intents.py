@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Literal
 
-from eth_utils import keccak, to_checksum_address
+from sluice.chain.hashing import checksum, keccak
 
 ContractKind = Literal["payments", "escrow"]
 
@@ -64,16 +63,9 @@ def encode_type(primary: str = "PaymentIntent") -> str:
     return one(primary) + "".join(one(t) for t in referenced)
 
 
-INTENT_TYPEHASH = keccak(text=encode_type("PaymentIntent"))
-SPLIT_TYPEHASH = keccak(text=encode_type("Split"))
+INTENT_TYPEHASH = keccak(encode_type("PaymentIntent").encode())
+SPLIT_TYPEHASH = keccak(encode_type("Split").encode())
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-
-
-@lru_cache(maxsize=4096)
-def checksum(address: str) -> str:
-    """`to_checksum_address`, memoized: its keccak costs tens of µs in Python and an intent's view and
-    signature repeat the same few addresses (token, contract, merchant, fee recipient, zero payer)."""
-    return str(to_checksum_address(address))
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from eth_utils import is_address, is_checksum_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sluice.chain.hashing import checksum
 from sluice.chain.manifest import read_manifest
 from sluice.chain.network_config import (
     CONTRACT_NAMES,
@@ -188,11 +188,13 @@ def _rpc_urls(name: str, env: Mapping[str, str]) -> tuple[str, ...]:
 def _checksum(value: str | None) -> str | None:
     if value is None:
         return None
-    if not is_address(value):
-        raise ValueError(f"{value!r} is not an address")
-    if value != value.lower() and not is_checksum_address(value):
+    try:
+        canonical = checksum(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an address") from None
+    if value != value.lower() and value != canonical:
         raise ValueError(f"{value!r} has a wrong EIP-55 checksum (mistyped?)")
-    return str(to_checksum_address(value))
+    return canonical
 
 
 class _AssetEntry(BaseModel):
@@ -292,15 +294,15 @@ def _apply_manifest(network: NetworkConfig, manifest: dict[str, Any] | None) -> 
     for symbol, token in (manifest.get("tokens") or {}).items():
         assets[symbol] = Asset(
             symbol,
-            to_checksum_address(token["address"]),
+            checksum(token["address"]),
             int(token["decimals"]),
             stablecoin=bool(token.get("stablecoin", symbol.upper() in STABLECOIN_SYMBOLS)),
         )
     return replace(
         network,
         contracts=DeployedContracts(
-            payments=to_checksum_address(addresses["payments"]) if addresses["payments"] else None,
-            escrow=to_checksum_address(addresses["escrow"]) if addresses["escrow"] else None,
+            payments=checksum(addresses["payments"]) if addresses["payments"] else None,
+            escrow=checksum(addresses["escrow"]) if addresses["escrow"] else None,
         ),
         assets=assets,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from sluice.chain.hashing import checksum
 from sluice.chain.intents import (
     DOMAIN_NAMES,
     DOMAIN_VERSION,
@@ -12,7 +13,6 @@ from sluice.chain.intents import (
     ZERO_ADDRESS,
     ContractKind,
     Split,
-    checksum,
     typed_data,
 )
 from sluice.chain.intents import PaymentIntent as OnchainIntent

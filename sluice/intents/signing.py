@@ -25,8 +25,8 @@ from eth_keys.backends import get_backend
 from eth_keys.backends.coincurve import CoinCurveECCBackend
 from eth_keys.datatypes import PrivateKey as EcPrivateKey
 from eth_keys.exceptions import ValidationError as EcKeyError
-from sha3 import keccak_256
 
+from sluice.chain.hashing import keccak
 from sluice.chain.intents import (
     DOMAIN_NAMES,
     DOMAIN_VERSION,
@@ -71,12 +71,6 @@ def _account(key: str) -> LocalAccount:
 
 
 # ------------------------------------------------------------------------------- EIP-712
-
-
-def keccak(data: bytes) -> bytes:
-    """keccak-256 in C (safe-pysha3): eth_utils.keccak's value, without its layers of Python."""
-    digest: bytes = keccak_256(data).digest()
-    return digest
 
 
 _UINT256_LIMIT = 1 << 256

@@ -10,7 +10,7 @@ from eth_utils import keccak, to_checksum_address
 
 from indexer.ranges import AdaptiveRange
 from indexer.rpc import RangeTooLargeError, RpcClient, RpcError, TransientRpcError
-from sluice.chain.events import checksum, decode_log, decode_logs, event_specs, log_filter
+from sluice.chain.events import decode_log, decode_logs, event_specs, log_filter
 
 PAYER = to_checksum_address("0x" + "a1" * 20)
 MERCHANT = to_checksum_address("0x" + "b2" * 20)
@@ -92,12 +92,6 @@ def test_filter_covers_every_followed_event():
     assert names == {"Paid", "Deposited", "Captured", "Refunded", "Voided", "Reclaimed"}
     flt = log_filter({"payments": CONTRACT}, 1, 2)
     assert flt["topics"] == [[t for t, s in event_specs().items() if s.kind == "payments"]]
-
-
-def test_checksum_matches_eth_utils():
-    for _ in range(50):
-        address = "0x" + os.urandom(20).hex()
-        assert checksum(address) == to_checksum_address(address)
 
 
 @pytest.mark.parametrize(
