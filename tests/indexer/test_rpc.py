@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable
 
 import httpx
@@ -79,3 +80,17 @@ async def test_single_error_answer_is_classified():
     await rpc.aclose()
 
     assert type(raised.value) is RpcError and raised.value.code == -32601
+
+
+@pytest.mark.parametrize(
+    ("urls", "verified"),
+    [
+        (["https://node.example"], True),
+        (["http://127.0.0.1:8545", "HTTPS://node.example"], True),
+        (["http://127.0.0.1:8545"], False),
+    ],
+)
+def test_tls_certificates_are_verified_whenever_a_url_uses_https(urls, verified):
+    # httpx keeps the SSL context of its connection pool here; CERT_NONE only for a plain-http client.
+    context = RpcClient(urls)._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert (context.verify_mode == ssl.CERT_REQUIRED) is verified
