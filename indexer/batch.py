@@ -85,8 +85,8 @@ def _prepare(
 ) -> tuple[list[IntentRecord], list[tuple[Any, ...]], list[str]]:
     """A chunk's locked intents and its event rows (the ids of the intents they touch)."""
     intents = intents_of(rows)
-    columns, touched = event_rows(network, chunk, intents, block_times)
-    return intents, columns, touched
+    stored, touched = event_rows(network, chunk, intents, block_times)
+    return intents, stored, touched
 
 
 async def index_batch(

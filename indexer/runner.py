@@ -197,8 +197,10 @@ def tune_gc() -> None:
     (modules, settings, registry: never garbage) takes them out of every later pass, and a larger
     young generation makes passes rare. Reference counting still frees almost everything at once;
     only reference cycles wait a little longer.
+
+    No collection before the freeze: after the imports it found 28 unreachable objects and took
+    ~0.09 s (a full pass over ~100,000 objects) of every start; those few stay frozen instead.
     """
-    gc.collect()
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
