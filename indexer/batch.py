@@ -127,9 +127,10 @@ async def index_batch(
             lane.submit(partial(apply_writes, conn, writes))
             outbox.extend(writes.events)
 
+        if chunks:  # the events' staging table (indexer.store); an idle step stores no events
+            lane.submit(partial(create_stage, conn))
         # Every chunk's lock first (cheap for PostgreSQL): the next chunk's rows never wait behind
         # the statements queued last.
-        lane.submit(partial(create_stage, conn))
         locks = [lane.submit(partial(lock_rows, conn, onchain_ids=[e.onchain_id for e in c])) for c in chunks]
         previous: _Stored | None = None
         for chunk, locking in zip(chunks, locks, strict=True):
