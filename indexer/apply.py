@@ -186,7 +186,7 @@ def writes_of(
     after_reorg: bool,
 ) -> Writes:
     """Moves the (locked) intents to what their events say (`after_reorg` lets statuses go backwards)
-    and builds what records it: the UPDATE's parameters and the outbox events with their payloads (the
+    and builds what records it: the UPDATE's JSON rows and the outbox events with their payloads (the
     intents' API views, carrying the fiat-priced intents' `quotes` as the API does). Pure
     computation: the batch runs it in a thread."""
     updates: list[dict[str, Any]] = []
@@ -217,7 +217,7 @@ def writes_of(
 
 
 async def apply_writes(conn: asyncpg.Connection, writes: Writes) -> None:
-    """The intents' UPDATE and their outbox INSERT, in the caller's transaction."""
+    """The intents' UPDATE and their outbox rows (COPY), in the caller's transaction."""
     if writes.update is not None:
         await conn.execute(_UPDATE, writes.update)
     if writes.events:
