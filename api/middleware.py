@@ -8,7 +8,7 @@ import structlog
 from starlette.datastructures import URL, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sluice.models.ids import new_id
+from sluice.ids import new_id
 
 log = structlog.get_logger("sluice.api")
 

@@ -47,7 +47,8 @@ from sqlalchemy import func, select
 from sluice.config import Settings, to_asyncpg_url
 from sluice.db.admin import temporary_database
 from sluice.db.session import make_engine, make_sessionmaker
-from sluice.events.service import NewEvent, record_events
+from sluice.events.outbox import NewEvent
+from sluice.events.service import record_events
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
 from sluice.models.webhook import WebhookAttempt, WebhookDelivery

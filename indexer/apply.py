@@ -8,7 +8,7 @@ after deleting the removed blocks' rows.
 Status only moves forward (requires_payment → processing → requires_capture → succeeded/canceled)
 except after a reorganisation, which may move it back and then records `payment_intent.reverted`.
 Every change goes through `sluice.intents.states.transition` and records its event in the outbox
-(`sluice.events.service.insert_outbox`) in the batch's transaction.
+(`sluice.events.outbox.insert_outbox`) in the batch's transaction.
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ import asyncpg
 import orjson
 import structlog
 
-from sluice.db.base import utcnow
-from sluice.events.service import (
-    EventType,
-    NewEvent,
-    insert_outbox,
-    intent_event,
-    outbox_rows,
+from sluice.clock import utcnow
+from sluice.events.outbox import EventType, NewEvent, insert_outbox, intent_event, outbox_rows
+from sluice.intents.record import (
+    QUOTE_SELECT,
+    RECORD_SELECT,
+    IntentRecord,
+    QuoteRecord,
+    quote_record_of,
+    record_of,
 )
-from sluice.intents.record import RECORD_SELECT, IntentRecord, record_of
 from sluice.intents.states import can_transition, transition
-from sluice.models.payment_intent import CaptureMethod
-from sluice.models.payment_intent import PaymentIntentStatus as S
-from sluice.models.quote import Quote
+from sluice.intents.status import CaptureMethod
+from sluice.intents.status import PaymentIntentStatus as S
 
 log = structlog.get_logger(__name__)
 
@@ -168,6 +168,19 @@ async def aggregates_of(
     return {r["id"]: r for r in rows}
 
 
+_SELECT_QUOTES = f"SELECT {QUOTE_SELECT} FROM quotes WHERE id = ANY($1::varchar[])"  # noqa: S608 (constant)
+
+
+async def quotes_of(conn: asyncpg.Connection, intents: Iterable[IntentRecord]) -> dict[str, QuoteRecord]:
+    """The quotes of fiat-priced intents by id, in one query: event payloads carry the quote as
+    GET /v1/payment_intents/{id} does."""
+    ids = sorted({i.quote_id for i in intents if i.quote_id})
+    if not ids:
+        return {}
+    rows = await conn.fetch(_SELECT_QUOTES, ids)
+    return {row["id"]: quote_record_of(row) for row in rows}
+
+
 @dataclass
 class Writes:
     """A set of intent changes: the UPDATE's JSON (None when no intent moved), the outbox rows."""
@@ -180,7 +193,7 @@ class Writes:
 def writes_of(
     intents: Iterable[IntentRecord],
     aggregates: Mapping[str, Mapping[str, Any]],
-    quotes: Mapping[str, Quote],
+    quotes: Mapping[str, QuoteRecord],
     checkout_base_url: str,
     *,
     after_reorg: bool,

@@ -26,15 +26,13 @@ from functools import partial
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, writes_of
+from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, quotes_of, writes_of
 from indexer.lane import Lane
 from indexer.store import create_stage, event_rows, insert_event_rows
 from sluice.chain.events import ContractEvent
-from sluice.events.service import NewEvent, quotes_of
-from sluice.intents.record import IntentRecord
-from sluice.models.quote import Quote
+from sluice.events.outbox import NewEvent
+from sluice.intents.record import IntentRecord, QuoteRecord
 
 #: Events per chunk: small enough that the pipeline fills quickly, large enough that the per-statement
 #: round trips stay negligible.
@@ -57,7 +55,7 @@ class _Stored:
 
     intents: list[IntentRecord]
     aggregates: asyncio.Future[dict[str, Mapping[str, Any]]]
-    quotes: asyncio.Future[dict[str, Quote]]
+    quotes: asyncio.Future[dict[str, QuoteRecord]]
 
 
 def chunks_of(events: Sequence[ContractEvent], size: int) -> list[list[ContractEvent]]:
@@ -90,7 +88,6 @@ def _prepare(
 
 
 async def index_batch(
-    session: AsyncSession,
     conn: asyncpg.Connection,
     target: BatchTarget,
     events: Sequence[ContractEvent],
@@ -109,7 +106,7 @@ async def index_batch(
             return _Stored(
                 touched,
                 lane.submit(partial(aggregates_of, conn, ids, target.confirmed_block)),
-                lane.submit(partial(quotes_of, session, touched)),
+                lane.submit(partial(quotes_of, conn, touched)),
             )
 
         async def finish(stored: _Stored) -> None:

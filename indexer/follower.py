@@ -21,11 +21,10 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from indexer import metrics
 from indexer.batch import BatchTarget, index_batch
+from indexer.db import connection, transaction
 from indexer.leader import Leadership
 from indexer.progress import ProgressReporter
 from indexer.ranges import AdaptiveRange
@@ -44,7 +43,6 @@ from indexer.store import (
 )
 from sluice.chain.events import ContractEvent, decode_logs, log_filter
 from sluice.chain.intents import ContractKind
-from sluice.db.session import driver_connection
 
 log = structlog.get_logger(__name__)
 
@@ -91,14 +89,14 @@ class NetworkFollower:
         self,
         config: FollowerConfig,
         rpc: RpcClient,
-        sessions: async_sessionmaker[AsyncSession],
+        pool: asyncpg.Pool,
         leadership: Leadership,
         *,
         reporter: ProgressReporter | None = None,
     ) -> None:
         self.config = config
         self.rpc = rpc
-        self.sessions = sessions
+        self.pool = pool
         self.leadership = leadership
         self.reporter = reporter or ProgressReporter(config.network)
         self.range = AdaptiveRange(config.max_range, config.target_events)
@@ -139,7 +137,13 @@ class NetworkFollower:
                 result = await self.step()
             except ReorgTooDeepError:
                 raise
-            except (InconsistentStepError, RpcError, OSError, asyncpg.PostgresError, SQLAlchemyError) as exc:
+            except (
+                InconsistentStepError,
+                RpcError,
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+            ) as exc:
                 log.warning("indexer_step_retry", network=self.network, error=str(exc)[:300])
                 await _sleep(stop, self.config.poll_seconds)
                 continue
@@ -147,8 +151,7 @@ class NetworkFollower:
                 await _sleep(stop, self.config.poll_seconds)
 
     async def _load_checkpoint(self) -> None:
-        async with self.sessions() as session, session.begin():
-            conn = await driver_connection(session)
+        async with transaction(self.pool) as conn:
             await init_checkpoint(conn, self.network, self.config.chain_id, self.config.start_block)
             checkpoint = await load_checkpoint(conn, self.network)
         assert checkpoint is not None
@@ -362,8 +365,7 @@ class NetworkFollower:
         new = Checkpoint(last_block, last_hash, head, max(stored_confirmed, -1))
         if new == cp:
             return
-        async with self.sessions() as session, session.begin():
-            conn = await driver_connection(session)
+        async with transaction(self.pool) as conn:
             await advance_checkpoint(conn, self.network, cp, new)
             if headers:
                 await store_blocks(conn, self.network, headers, keep_from=last_block - self.config.window)
@@ -372,7 +374,6 @@ class NetworkFollower:
                 conn, self.network, cp.confirmed_block, min(new.confirmed_block, cp.last_block)
             )
             await index_batch(
-                session,
                 conn,
                 BatchTarget(
                     self.network, self.config.chain_id, new.confirmed_block, self.config.checkout_base_url
@@ -393,8 +394,8 @@ class NetworkFollower:
         """Finds the newest stored block still canonical and rolls everything above it back."""
         cp = self.checkpoint
         assert cp is not None
-        async with self.sessions() as session:
-            stored = await window_blocks(await driver_connection(session), self.network)
+        async with connection(self.pool) as conn:
+            stored = await window_blocks(conn, self.network)
         ancestor: tuple[int, str] | None = None
         for i in range(0, len(stored), 50):
             chunk = stored[i : i + 50]
@@ -414,10 +415,8 @@ class NetworkFollower:
                 "indexer_reorg_too_deep", network=self.network, checkpoint=cp.last_block, reason=reason
             )
             metrics.HALTED.labels(self.network).set(1)
-            async with self.sessions() as session, session.begin():
-                await advance_checkpoint(
-                    await driver_connection(session), self.network, cp, replace(cp, halted_reason=reason)
-                )
+            async with transaction(self.pool) as conn:
+                await advance_checkpoint(conn, self.network, cp, replace(cp, halted_reason=reason))
             raise ReorgTooDeepError(f"{self.network}: {reason}")
         number, hash_ = ancestor
         depth = cp.last_block - number
@@ -439,8 +438,7 @@ class NetworkFollower:
         cp = self.checkpoint
         assert cp is not None
         new = Checkpoint(number, hash_, max(head, 0), min(confirmed, number))
-        async with self.sessions() as session, session.begin():
-            conn = await driver_connection(session)
+        async with transaction(self.pool) as conn:
             await advance_checkpoint(conn, self.network, cp, new)
             touched = await delete_above(conn, self.network, number)
             target = BatchTarget(
@@ -450,7 +448,7 @@ class NetworkFollower:
                 self.config.checkout_base_url,
                 after_reorg=True,
             )
-            events = await index_batch(session, conn, target, [], {}, touched)
+            events = await index_batch(conn, target, [], {}, touched)
         self.checkpoint = new
         return len(events)
 

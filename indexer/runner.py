@@ -12,10 +12,11 @@ import gc
 import signal
 from collections.abc import Mapping, Sequence
 
+import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from indexer import metrics
+from indexer.db import connection, open_pool, transaction
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
 from indexer.leader import Leadership
 from indexer.rpc import RpcClient
@@ -24,7 +25,7 @@ from sluice.chain.manifest import read_manifest
 from sluice.chain.network_config import CONTRACT_NAMES
 from sluice.chain.registry import NetworkConfig, Registry, get_registry
 from sluice.config import Settings
-from sluice.db.session import driver_connection, make_engine, make_sessionmaker, resolve_database_url
+from sluice.db.admin import resolve_database_url
 from sluice.errors import NetworkError
 
 log = structlog.get_logger(__name__)
@@ -102,13 +103,12 @@ async def run(
     networks = indexed_networks(registry, network_names)
     configs = [follower_config(n, settings, (start_blocks or {}).get(n.name)) for n in networks]
     url = database_url or resolve_database_url(settings)
-    engine = make_engine(url, pool_size=2 * len(configs) + 1)
-    sessions = make_sessionmaker(engine)
+    pool = await open_pool(url, size=2 * len(configs) + 1)
     if settings.indexer_metrics_port:
         metrics.start_metrics_server(settings.indexer_metrics_port)
         log.info("indexer_metrics", port=settings.indexer_metrics_port)
     tasks = [
-        asyncio.create_task(_follow(network, config, settings, sessions, url, stop), name=config.network)
+        asyncio.create_task(_follow(network, config, settings, pool, url, stop), name=config.network)
         for network, config in zip(networks, configs, strict=True)
     ]
     try:
@@ -117,14 +117,14 @@ async def run(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await engine.dispose()
+        await pool.close()
 
 
 async def _follow(
     network: NetworkConfig,
     config: FollowerConfig,
     settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
+    pool: asyncpg.Pool,
     database_url: str,
     stop: asyncio.Event,
 ) -> None:
@@ -134,7 +134,7 @@ async def _follow(
         on_error=lambda kind: metrics.RPC_ERRORS.labels(network.name, kind).inc(),
     )
     leadership = Leadership(database_url, network.name, poll_seconds=settings.indexer_leader_poll_seconds)
-    follower = NetworkFollower(config, rpc, sessions, leadership)
+    follower = NetworkFollower(config, rpc, pool, leadership)
     try:
         await follower.run(stop)
     except ReorgTooDeepError as exc:
@@ -156,22 +156,20 @@ async def reindex_from(
     network = registry.network(network_name)
     config = follower_config(network, settings)
     url = resolve_database_url(settings)
-    engine = make_engine(url, pool_size=1)
-    sessions = make_sessionmaker(engine)
+    pool = await open_pool(url, size=1)
     leadership = Leadership(url, network.name)
     rpc = RpcClient(network.rpc_urls, timeout=settings.indexer_rpc_timeout_seconds)
     try:
         stop = asyncio.Event()
         await leadership.wait(stop)
-        async with sessions() as session:
-            cp = await load_checkpoint(await driver_connection(session), network.name)
+        async with connection(pool) as conn:
+            cp = await load_checkpoint(conn, network.name)
         if cp is None:
             return 0
-        follower = NetworkFollower(config, rpc, sessions, leadership)
+        follower = NetworkFollower(config, rpc, pool, leadership)
         head = int(await rpc.call("eth_blockNumber", []), 16)
         follower.checkpoint = Checkpoint(cp.last_block, cp.last_hash, cp.head_block, cp.confirmed_block, None)
-        async with sessions() as session, session.begin():
-            conn = await driver_connection(session)
+        async with transaction(pool) as conn:
             await conn.execute(
                 "UPDATE indexer_state SET halted_reason = NULL WHERE network = $1", network.name
             )
@@ -180,7 +178,7 @@ async def reindex_from(
     finally:
         await leadership.release()
         await rpc.aclose()
-        await engine.dispose()
+        await pool.close()
 
 
 #: Allocations between young-generation collections (CPython's default is 700).

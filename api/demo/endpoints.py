@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.demo import DemoConfig
 from sluice.errors import InvalidRequestError, NotFoundError
-from sluice.models.ids import new_id
+from sluice.ids import new_id
 
 log = structlog.get_logger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.chain.registry import NetworkConfig, Registry
 from sluice.checkout.links import checkout_link as checkout_link  # re-export: api/, intents.operations
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.errors import NotFoundError
 from sluice.merchants.service import Principal
 from sluice.models.merchant import ApiKeyKind, Merchant, Mode

@@ -12,7 +12,8 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.config import get_settings
-from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+from sluice.db.admin import resolve_database_url
+from sluice.db.session import make_engine, make_sessionmaker
 from sluice.errors import SluiceError
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode

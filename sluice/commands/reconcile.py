@@ -54,7 +54,8 @@ def reconcile_cmd(
     # session (SQLAlchemy, eth-utils) would cost every other command ~0.2 s.
     from sluice.chain.registry import get_registry
     from sluice.config import get_settings
-    from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url
+    from sluice.db.admin import resolve_database_url
+    from sluice.db.session import make_engine, make_sessionmaker
 
     registry = get_registry()
     try:

@@ -1,4 +1,5 @@
-"""Creating and dropping whole databases (tests, benchmarks, `sluice dev`)."""
+"""Which database (DATABASE_URL or the embedded server), its URL forms, and creating and dropping whole
+databases (tests, benchmarks, `sluice dev`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 
-from sluice.config import to_asyncpg_url
+from sluice.config import Settings, to_asyncpg_url
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL with the asyncpg driver, or the embedded server's when it is unset."""
+    if settings.database_url is not None:
+        return to_asyncpg_url(settings.database_url)
+    from sluice.db.embedded import start_embedded
+
+    return to_asyncpg_url(start_embedded(settings.data_dir))
 
 
 def plain_url(url: str) -> str:

@@ -10,17 +10,6 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from sluice.config import Settings, to_asyncpg_url
-
-
-def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL with the asyncpg driver, or the embedded server's when it is unset."""
-    if settings.database_url is not None:
-        return to_asyncpg_url(settings.database_url)
-    from sluice.db.embedded import start_embedded
-
-    return to_asyncpg_url(start_embedded(settings.data_dir))
-
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping (a round trip on every checkout): a connection that died with the server fails its

@@ -15,7 +15,7 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.errors import IdempotencyConflictError, IdempotencyError
 from sluice.models.idempotency import IdempotencyKey
 

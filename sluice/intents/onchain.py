@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.chain.hashing import checksum
 from sluice.chain.intents import (
@@ -16,8 +16,11 @@ from sluice.chain.intents import (
     typed_data,
 )
 from sluice.chain.intents import PaymentIntent as OnchainIntent
-from sluice.intents.record import AnyIntent
-from sluice.models.payment_intent import CaptureMethod, PaymentIntent
+from sluice.intents.status import CaptureMethod
+
+if TYPE_CHECKING:
+    from sluice.intents.record import AnyIntent
+    from sluice.models.payment_intent import PaymentIntent
 
 
 def contract_kind(intent: PaymentIntent) -> ContractKind:

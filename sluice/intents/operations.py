@@ -13,9 +13,9 @@ from sluice.chain.registry import NetworkConfig
 from sluice.chain.rpc import async_web3
 from sluice.chain.transactions import PaymentMethod, build_payment_transactions, build_permit_transaction
 from sluice.checkout.service import checkout_link
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
-from sluice.events.service import EventType
+from sluice.events.outbox import EventType
 from sluice.intents.escrow import (
     EscrowState,
     RelayRevertedError,

@@ -11,15 +11,13 @@ either.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON
-from sqlalchemy import inspect as sa_inspect
-
-from sluice.db.base import Money
-from sluice.models.payment_intent import PaymentIntent
+if TYPE_CHECKING:  # the ORM stays off the indexer's imports (SQLAlchemy: ~0.3 s of its start-up)
+    from sluice.models.payment_intent import PaymentIntent
 
 
 @dataclass(slots=True, eq=False)
@@ -59,20 +57,44 @@ class IntentRecord:
     created_at: datetime
 
 
-def _columns() -> tuple[tuple[str, str | None], ...]:
-    mapper = sa_inspect(PaymentIntent)
-    out = []
-    for f in fields(IntentRecord):
-        column = mapper.column_attrs[f.name].columns[0]
-        kind = (
-            "money" if isinstance(column.type, Money) else "json" if isinstance(column.type, JSON) else None
-        )
-        out.append((column.name, kind))
-    return tuple(out)
-
-
-#: IntentRecord's fields in order, as (column name, "money" | "json" | None) of PaymentIntent's columns.
-RECORD_COLUMNS = _columns()
+#: IntentRecord's fields in order, as (column name, "money" | "json" | None) of PaymentIntent's columns:
+#: Money columns (NUMERIC) and JSON columns are read as text. Written out rather than derived from the
+#: model, so that this module does not import SQLAlchemy; a test derives it from the model and compares.
+RECORD_COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("id", None),
+    ("merchant_id", None),
+    ("livemode", None),
+    ("status", None),
+    ("capture_method", None),
+    ("network", None),
+    ("chain_id", None),
+    ("asset", None),
+    ("token_address", None),
+    ("decimals", None),
+    ("amount", "money"),
+    ("amount_received", "money"),
+    ("amount_capturable", "money"),
+    ("amount_refunded", "money"),
+    ("onchain_id", None),
+    ("nonce", "money"),
+    ("contract_address", None),
+    ("payer", None),
+    ("payout_address", None),
+    ("splits", "json"),
+    ("deadline", None),
+    ("reclaim_after", None),
+    ("allow_partial", None),
+    ("signature", None),
+    ("client_secret", None),
+    ("quote_id", None),
+    ("description", None),
+    ("metadata", "json"),
+    ("expires_at", None),
+    ("canceled_at", None),
+    ("cancellation_reason", None),
+    ("updated_at", None),
+    ("created_at", None),
+)
 #: The SELECT list `record_of` reads. JSON and Money columns come as text and are decoded by
 #: `record_of`, in the thread that builds the records rather than on the event loop that receives the
 #: rows (where asyncpg would build a Decimal per amount, for `int` to take apart again).
@@ -96,5 +118,44 @@ def record_of(values: Any) -> IntentRecord:
     return IntentRecord(*row)
 
 
-#: What the views, the state machine and the outbox take: an ORM intent or its plain record.
-AnyIntent = PaymentIntent | IntentRecord
+@dataclass(slots=True, frozen=True)
+class QuoteRecord:
+    """A quote's columns as a plain object (what the views read of `Quote`), loaded by the indexer
+    without the ORM for the payloads of fiat-priced intents."""
+
+    id: str
+    merchant_id: str
+    fiat_amount: Decimal
+    currency: str
+    network: str
+    asset: str
+    decimals: int
+    rate: Decimal
+    source: str
+    amount: int
+    locked_until: datetime
+    created_at: datetime
+
+
+#: The SELECT list of `QuoteRecord`s, in field order (`amount` as int, as the ORM's Money type loads it).
+QUOTE_SELECT = (
+    "id, merchant_id, fiat_amount, currency, network, asset, decimals, rate, source, amount::text, "
+    "locked_until, created_at"
+)
+
+
+def quote_record_of(values: Any) -> QuoteRecord:
+    row = list(values)
+    row[9] = int(row[9])
+    return QuoteRecord(*row)
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from sluice.models.quote import Quote
+
+    #: What the views, the state machine and the outbox take: an ORM intent or its plain record.
+    AnyIntent: TypeAlias = PaymentIntent | IntentRecord
+    #: The same for quotes.
+    AnyQuote: TypeAlias = Quote | QuoteRecord

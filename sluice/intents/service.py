@@ -15,10 +15,12 @@ from sluice.chain.deploy import read_manifest
 from sluice.chain.intents import ContractKind, Split
 from sluice.chain.intents import PaymentIntent as OnchainIntent
 from sluice.chain.registry import Asset, NetworkConfig, Registry
+from sluice.clock import utcnow
 from sluice.config import Settings
-from sluice.db.base import utcnow
 from sluice.errors import InvalidRequestError, NotFoundError, SluiceError
-from sluice.events.service import EventType, intent_event, record_event
+from sluice.events.outbox import EventType, intent_event
+from sluice.events.service import record_event
+from sluice.ids import new_id, random_token
 from sluice.intents.repository import payment_intent_repository
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
 from sluice.intents.signing import NonceAllocator, operator_account, sign_payment_intent
@@ -33,7 +35,6 @@ from sluice.intents.store import (
 )
 from sluice.intents.views import present
 from sluice.merchants.service import Account, Principal, check_address
-from sluice.models.ids import new_id, random_token
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.pricing.base import PriceSource

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sluice.errors import InvalidStateError
-from sluice.intents.record import AnyIntent
-from sluice.models.payment_intent import PaymentIntentStatus as S
+from sluice.intents.status import PaymentIntentStatus as S
+
+if TYPE_CHECKING:
+    from sluice.intents.record import AnyIntent
 
 ALLOWED: dict[S, frozenset[S]] = {
     S.requires_payment: frozenset({S.processing, S.succeeded, S.requires_capture, S.canceled, S.expired}),

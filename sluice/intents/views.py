@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
 from sluice.checkout.links import checkout_link
 from sluice.intents.onchain import onchain_json, onchain_view
-from sluice.intents.record import AnyIntent
-from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
-from sluice.models.quote import Quote
+from sluice.intents.status import CaptureMethod, PaymentIntentStatus
 from sluice.pricing.currencies import minor_units
+
+if TYPE_CHECKING:  # the indexer presents plain records and does not load the ORM
+    from sluice.intents.record import AnyIntent, AnyQuote
+    from sluice.models.payment_intent import PaymentIntent
 
 
 class QuotePublic(BaseModel):
@@ -30,7 +32,7 @@ class QuotePublic(BaseModel):
     locked_until: int
 
     @classmethod
-    def of(cls, quote: Quote) -> QuotePublic:
+    def of(cls, quote: AnyQuote) -> QuotePublic:
         return cls(
             id=quote.id,
             fiat_amount=str(quote.fiat_amount.quantize(Decimal(1).scaleb(-minor_units(quote.currency)))),
@@ -90,7 +92,9 @@ def _ts(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp())
 
 
-def present(intent: PaymentIntent, checkout_base_url: str, quote: Quote | None = None) -> PaymentIntentPublic:
+def present(
+    intent: PaymentIntent, checkout_base_url: str, quote: AnyQuote | None = None
+) -> PaymentIntentPublic:
     """The API view of an intent (what webhooks will carry too)."""
     created = _ts(intent.created_at)
     expires = _ts(intent.expires_at)
@@ -121,7 +125,7 @@ def present(intent: PaymentIntent, checkout_base_url: str, quote: Quote | None =
     )
 
 
-def present_json(intent: AnyIntent, checkout_base_url: str, quote: Quote | None = None) -> dict[str, Any]:
+def present_json(intent: AnyIntent, checkout_base_url: str, quote: AnyQuote | None = None) -> dict[str, Any]:
     """`present(...).model_dump(mode="json")` built as plain data, ~10x faster (no model validation and
     serialisation): the payload of every outbox event (the indexer writes thousands a second).
 

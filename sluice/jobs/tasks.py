@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.errors import SluiceError
-from sluice.events.service import EventType, intent_event, quotes_of, record_events
+from sluice.events.outbox import EventType, intent_event
+from sluice.events.service import quotes_of, record_events
 from sluice.idempotency.service import prune_idempotency_keys
 from sluice.intents.states import transition
 from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus

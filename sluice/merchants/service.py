@@ -10,7 +10,7 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from sluice.merchants import keys
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode

@@ -21,7 +21,7 @@ def _url() -> str:
     if url:
         return url
     from sluice.config import get_settings
-    from sluice.db.session import resolve_database_url
+    from sluice.db.admin import resolve_database_url
 
     return resolve_database_url(get_settings())
 

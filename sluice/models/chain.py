@@ -16,7 +16,8 @@ from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, Str
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sluice.db.base import Base, Money, utcnow
+from sluice.clock import utcnow
+from sluice.db.base import Base, Money
 
 
 class OnchainEvent(Base):

@@ -11,8 +11,9 @@ from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, text
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sluice.db.base import Base, utcnow
-from sluice.models.ids import new_id
+from sluice.clock import utcnow
+from sluice.db.base import Base
+from sluice.ids import new_id
 
 
 class Event(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sluice.db.base import Base, TimestampMixin
-from sluice.models.ids import new_id
+from sluice.ids import new_id
 
 
 class Mode(StrEnum):

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sluice.db.base import Base, Money, utcnow
-from sluice.models.ids import new_id
-
-
-class PaymentIntentStatus(StrEnum):
-    requires_payment = "requires_payment"
-    processing = "processing"
-    requires_capture = "requires_capture"
-    succeeded = "succeeded"
-    canceled = "canceled"
-    expired = "expired"
-
-
-class CaptureMethod(StrEnum):
-    automatic = "automatic"  # SluicePayments: merchant and fees paid in the payment transaction
-    manual = "manual"  # SluiceEscrow: held until captured, voided, refunded or reclaimed
+from sluice.clock import utcnow
+from sluice.db.base import Base, Money
+from sluice.ids import new_id
+from sluice.intents.status import CaptureMethod, PaymentIntentStatus
 
 
 class PaymentIntent(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sluice.db.base import Base, Money, TimestampMixin
-from sluice.models.ids import new_id
+from sluice.ids import new_id
 
 
 class Quote(TimestampMixin, Base):

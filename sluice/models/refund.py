@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sluice.db.base import Base, Money, TimestampMixin
-from sluice.models.ids import new_id
+from sluice.ids import new_id
 
 
 class RefundStatus(StrEnum):

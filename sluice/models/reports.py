@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sluice.db.base import Base, Money, TimestampMixin
+from sluice.ids import new_id
 from sluice.models.chain import OnchainEvent
-from sluice.models.ids import new_id
 
 
 class ReconciliationRun(TimestampMixin, Base):

@@ -19,8 +19,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sluice.db.base import Base, TimestampMixin, utcnow
-from sluice.models.ids import new_id
+from sluice.clock import utcnow
+from sluice.db.base import Base, TimestampMixin
+from sluice.ids import new_id
 
 
 class DeliveryStatus(StrEnum):

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.pagination import cursor_page
 from sluice.errors import NotFoundError
-from sluice.events.service import EventType, record_events, refund_event
+from sluice.events.outbox import EventType
+from sluice.events.service import record_events, refund_event
 from sluice.intents.operations import ChainOperations, RefundRevertedError
 from sluice.merchants.service import Principal
 from sluice.models.payment_intent import PaymentIntent

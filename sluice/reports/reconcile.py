@@ -24,7 +24,7 @@ from sluice.chain.events import ContractEvent, decode_logs, log_filter
 from sluice.chain.intents import ContractKind
 from sluice.chain.network_config import NetworkConfig
 from sluice.chain.rpc import async_web3
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.errors import NetworkError
 from sluice.models.chain import IndexerState, OnchainEvent
 from sluice.models.payment_intent import PaymentIntent

@@ -24,7 +24,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sluice.events.service import EventType, NewEvent, record_event
+from sluice.events.outbox import EventType, NewEvent
+from sluice.events.service import record_event
 from sluice.models.webhook import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from sluice.webhooks.sender import SendResult
 from sluice.webhooks.views import WebhookEndpointPublic

@@ -12,15 +12,16 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.clock import utcnow
 from sluice.config import Settings
-from sluice.db.base import utcnow
 from sluice.db.pagination import cursor_page, keyset_page
 from sluice.errors import InvalidRequestError, NotFoundError
+from sluice.events.outbox import EventType, NewEvent
 from sluice.events.repository import event_repository
-from sluice.events.service import EventType, NewEvent, record_event
+from sluice.events.service import record_event
+from sluice.ids import new_id
 from sluice.merchants.service import Principal
 from sluice.models.event import Event
-from sluice.models.ids import new_id
 from sluice.models.webhook import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from sluice.webhooks.delivery import PREVIOUS_SECRET_TTL
 from sluice.webhooks.secrets import new_secret, secret_box

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sluice.clock import utcnow
 from sluice.config import Settings
-from sluice.db.base import utcnow
-from sluice.db.session import make_engine, make_sessionmaker, resolve_database_url, transaction
+from sluice.db.admin import resolve_database_url
+from sluice.db.session import make_engine, make_sessionmaker, transaction
 from sluice.events.views import event_body
 from sluice.webhooks.delivery import (
     Claimed,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.models.payment_intent import PaymentIntent
 
 from intents_fixtures import auth

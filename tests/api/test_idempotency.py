@@ -16,8 +16,8 @@ from structlog.testing import capture_logs
 
 from api.app import create_app
 from api.deps import SecretKey, Session
+from sluice.clock import utcnow
 from sluice.config import Settings, to_asyncpg_url
-from sluice.db.base import utcnow
 from sluice.errors import PricingUnavailableError
 from sluice.idempotency.service import idempotency_service, prune_idempotency_keys, request_hash
 from sluice.models.idempotency import IdempotencyKey

@@ -9,9 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import JSON
 from sqlalchemy import inspect as sa_inspect
 
-from sluice.intents.record import RECORD_COLUMNS, IntentRecord, record_of
+from sluice.db.base import Money
+from sluice.intents.record import (
+    QUOTE_SELECT,
+    RECORD_COLUMNS,
+    IntentRecord,
+    QuoteRecord,
+    quote_record_of,
+    record_of,
+)
 from sluice.intents.views import present, present_json
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
@@ -137,10 +146,16 @@ def test_present_json_equals_pydantic_dump(case: str, with_quote: bool) -> None:
     assert fast == expected
     # Same JSON text too: key order and value types (int vs str, bool) all alike.
     assert json.dumps(fast) == json.dumps(expected)
-    # The indexer's plain record of the same row presents the same.
-    assert json.dumps(present_json(_record(intent), "https://pay.example.com/c/", quote)) == json.dumps(
-        expected
-    )
+    # The indexer's plain records of the same rows present the same.
+    record_quote = _quote_record(quote) if quote is not None else None
+    from_records = present_json(_record(intent), "https://pay.example.com/c/", record_quote)
+    assert json.dumps(from_records) == json.dumps(expected)
+
+
+def _quote_record(quote: Quote) -> QuoteRecord:
+    """The QuoteRecord the indexer would load for this quote (a row of QUOTE_SELECT: amount as text)."""
+    names = [f.name for f in fields(QuoteRecord)]
+    return quote_record_of(str(getattr(quote, n)) if n == "amount" else getattr(quote, n) for n in names)
 
 
 def _record(intent: PaymentIntent) -> IntentRecord:
@@ -154,6 +169,26 @@ def _record(intent: PaymentIntent) -> IntentRecord:
 
 def test_intent_record_has_every_column_of_the_model() -> None:
     assert [f.name for f in fields(IntentRecord)] == [a.key for a in _MAPPER.column_attrs]
+    # RECORD_COLUMNS is written out (the indexer does not import SQLAlchemy): the model's columns, in
+    # order, with the Money and JSON ones marked, as record_of decodes them.
+    derived = []
+    for attr in _MAPPER.column_attrs:
+        column = attr.columns[0]
+        kind = None
+        if isinstance(column.type, Money):
+            kind = "money"
+        elif isinstance(column.type, JSON):
+            kind = "json"
+        derived.append((column.name, kind))
+    assert tuple(derived) == RECORD_COLUMNS
+
+
+def test_quote_record_has_every_column_of_the_model() -> None:
+    columns = [a.columns[0].name for a in sa_inspect(Quote).column_attrs]
+    assert sorted(f.name for f in fields(QuoteRecord)) == sorted(columns)
+    # QUOTE_SELECT reads them in QuoteRecord's order (quote_record_of builds the record positionally).
+    selected = [part.strip().removesuffix("::text") for part in QUOTE_SELECT.split(",")]
+    assert selected == [f.name for f in fields(QuoteRecord)]
 
 
 def test_present_json_does_not_share_mutable_intent_state() -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.models.refund import Refund, RefundStatus
 
 from intents_fixtures import auth

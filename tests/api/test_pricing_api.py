@@ -8,8 +8,8 @@ from decimal import ROUND_CEILING, Decimal
 import pytest
 from sqlalchemy import update
 
+from sluice.clock import utcnow
 from sluice.config import Settings
-from sluice.db.base import utcnow
 from sluice.errors import PricingUnavailableError
 from sluice.models.quote import Quote
 from sluice.pricing.base import Rate

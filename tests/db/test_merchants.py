@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from sluice.merchants import keys
 from sluice.merchants.service import merchant_service

@@ -32,8 +32,8 @@ from sluice.chain.intents import PaymentIntent as OnchainIntent
 from sluice.chain.registry import BUILTIN, Asset, DeployedContracts, Registry
 from sluice.config import Settings
 from sluice.contracts import load_artifact
+from sluice.ids import new_id, random_token
 from sluice.intents.signing import sign_payment_intent
-from sluice.models.ids import new_id, random_token
 
 from chains import ANVIL_KEYS
 

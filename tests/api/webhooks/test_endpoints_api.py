@@ -10,7 +10,7 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from webhooks_support import add_endpoint, add_events, auth
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.models.audit import AuditLog
 from sluice.models.webhook import WebhookEndpoint
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from webhooks_support import add_events, auth
 
-from sluice.db.base import utcnow
+from sluice.clock import utcnow
 from sluice.db.session import transaction
 from sluice.jobs.tasks import expire_intents, prune_idempotency
 from sluice.models.event import Event

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from webhooks_support import TEST_SECRET_KEY, Clock, add_endpoint, add_events
 
+from sluice.clock import utcnow
 from sluice.config import to_asyncpg_url
-from sluice.db.base import utcnow
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.models.webhook import WebhookAttempt, WebhookDelivery
 from sluice.webhooks.worker import WebhookWorker

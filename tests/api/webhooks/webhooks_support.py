@@ -13,8 +13,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sluice.db.base import utcnow
-from sluice.events.service import NewEvent, record_events
+from sluice.clock import utcnow
+from sluice.events.outbox import NewEvent
+from sluice.events.service import record_events
 
 #: The AES-256-GCM key tests encrypt webhook secrets with (never a real one).
 TEST_SECRET_KEY = "11" * 32
