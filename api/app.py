@@ -18,7 +18,8 @@ from sluice.chain.registry import Registry, get_registry
 from sluice.checkout.service import CheckoutService
 from sluice.config import Settings, get_settings, to_asyncpg_url
 from sluice.db.admin import resolve_database_url
-from sluice.db.session import make_driver_pool, make_engine, make_sessionmaker
+from sluice.db.pool import make_driver_pool
+from sluice.db.session import make_engine, make_sessionmaker
 from sluice.demo import DemoConfig
 from sluice.intents.operations import ChainOperations
 from sluice.intents.service import PaymentIntentService

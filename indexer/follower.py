@@ -24,7 +24,6 @@ import structlog
 
 from indexer import metrics
 from indexer.batch import BatchTarget, index_batch
-from indexer.db import connection, transaction
 from indexer.leader import Leadership
 from indexer.progress import ProgressReporter
 from indexer.ranges import AdaptiveRange
@@ -151,7 +150,7 @@ class NetworkFollower:
                 await _sleep(stop, self.config.poll_seconds)
 
     async def _load_checkpoint(self) -> None:
-        async with transaction(self.pool) as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await init_checkpoint(conn, self.network, self.config.chain_id, self.config.start_block)
             checkpoint = await load_checkpoint(conn, self.network)
         assert checkpoint is not None
@@ -365,7 +364,7 @@ class NetworkFollower:
         new = Checkpoint(last_block, last_hash, head, max(stored_confirmed, -1))
         if new == cp:
             return
-        async with transaction(self.pool) as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await advance_checkpoint(conn, self.network, cp, new)
             if headers:
                 await store_blocks(conn, self.network, headers, keep_from=last_block - self.config.window)
@@ -394,7 +393,7 @@ class NetworkFollower:
         """Finds the newest stored block still canonical and rolls everything above it back."""
         cp = self.checkpoint
         assert cp is not None
-        async with connection(self.pool) as conn:
+        async with self.pool.acquire() as conn:
             stored = await window_blocks(conn, self.network)
         ancestor: tuple[int, str] | None = None
         for i in range(0, len(stored), 50):
@@ -415,7 +414,7 @@ class NetworkFollower:
                 "indexer_reorg_too_deep", network=self.network, checkpoint=cp.last_block, reason=reason
             )
             metrics.HALTED.labels(self.network).set(1)
-            async with transaction(self.pool) as conn:
+            async with self.pool.acquire() as conn, conn.transaction():
                 await advance_checkpoint(conn, self.network, cp, replace(cp, halted_reason=reason))
             raise ReorgTooDeepError(f"{self.network}: {reason}")
         number, hash_ = ancestor
@@ -438,7 +437,7 @@ class NetworkFollower:
         cp = self.checkpoint
         assert cp is not None
         new = Checkpoint(number, hash_, max(head, 0), min(confirmed, number))
-        async with transaction(self.pool) as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await advance_checkpoint(conn, self.network, cp, new)
             touched = await delete_above(conn, self.network, number)
             target = BatchTarget(

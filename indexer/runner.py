@@ -16,7 +16,6 @@ import asyncpg
 import structlog
 
 from indexer import metrics
-from indexer.db import connection, open_pool, transaction
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
 from indexer.leader import Leadership
 from indexer.rpc import RpcClient
@@ -26,6 +25,7 @@ from sluice.chain.network_config import CONTRACT_NAMES
 from sluice.chain.registry import NetworkConfig, Registry, get_registry
 from sluice.config import Settings
 from sluice.db.admin import resolve_database_url
+from sluice.db.pool import make_driver_pool
 from sluice.errors import NetworkError
 
 log = structlog.get_logger(__name__)
@@ -103,7 +103,8 @@ async def run(
     networks = indexed_networks(registry, network_names)
     configs = [follower_config(n, settings, (start_blocks or {}).get(n.name)) for n in networks]
     url = database_url or resolve_database_url(settings)
-    pool = await open_pool(url, size=2 * len(configs) + 1)
+    # asyncpg only (no SQLAlchemy session): the indexer starts without importing the ORM.
+    pool = await make_driver_pool(url, size=len(configs) + 1)
     if settings.indexer_metrics_port:
         metrics.start_metrics_server(settings.indexer_metrics_port)
         log.info("indexer_metrics", port=settings.indexer_metrics_port)
@@ -156,20 +157,20 @@ async def reindex_from(
     network = registry.network(network_name)
     config = follower_config(network, settings)
     url = resolve_database_url(settings)
-    pool = await open_pool(url, size=1)
+    pool = await make_driver_pool(url, size=1)
     leadership = Leadership(url, network.name)
     rpc = RpcClient(network.rpc_urls, timeout=settings.indexer_rpc_timeout_seconds)
     try:
         stop = asyncio.Event()
         await leadership.wait(stop)
-        async with connection(pool) as conn:
+        async with pool.acquire() as conn:
             cp = await load_checkpoint(conn, network.name)
         if cp is None:
             return 0
         follower = NetworkFollower(config, rpc, pool, leadership)
         head = int(await rpc.call("eth_blockNumber", []), 16)
         follower.checkpoint = Checkpoint(cp.last_block, cp.last_hash, cp.head_block, cp.confirmed_block, None)
-        async with transaction(pool) as conn:
+        async with pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE indexer_state SET halted_reason = NULL WHERE network = $1", network.name
             )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -43,20 +41,3 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
         await connection.exec_driver_sql("SELECT 1")
     assert driver.is_in_transaction(), "no transaction on the driver connection"
     return driver
-
-
-async def make_driver_pool(url: str, size: int) -> Any:
-    """An asyncpg pool for hot paths that send their own SQL without SQLAlchemy's execution layer
-    (sluice.intents.store); `url` as make_engine takes it.
-
-    Connections open on demand and stay open (up to 2 x `size`, as the engine's pool with its
-    overflow), and go back to the pool as they are: their users keep no session state (no SET,
-    LISTEN, advisory lock or cursor; a transaction left open is rolled back by asyncpg itself), so
-    asyncpg's reset query, one more round trip per checkout, is skipped.
-    """
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return await asyncpg.create_pool(dsn, min_size=0, max_size=2 * size, reset=_keep_session)
-
-
-async def _keep_session(connection: Any) -> None:
-    """The pool's reset: nothing beyond asyncpg's own rollback of an open transaction."""

@@ -111,7 +111,7 @@ class PaymentIntentService:
     ) -> CreatedIntent:
         """Validates, signs and stores an intent with its `payment_intent.created` event and audit row.
 
-        `store` writes through an asyncpg pool (sluice.db.session.make_driver_pool), outside ORM sessions:
+        `store` writes through an asyncpg pool (sluice.db.pool.make_driver_pool), outside ORM sessions:
         nonces come in blocks, the three rows in one statement (sluice.intents.store). `account`
         may come from a cache: the insert re-checks it and raises StaleAccountError if it changed.
         """

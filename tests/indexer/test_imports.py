@@ -1,5 +1,5 @@
 """The indexer process starts without SQLAlchemy and the ORM models (~0.4 s of every start, and of
-every backfill's time to its last intent): `indexer/db.py` gives it asyncpg connections, the views,
+every backfill's time to its last intent): it works on an asyncpg pool (`sluice.db.pool`), the views,
 state machine and outbox take plain records. An import added on that path must not undo it."""
 
 from __future__ import annotations
