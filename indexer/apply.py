@@ -23,14 +23,7 @@ import structlog
 
 from sluice.clock import utcnow
 from sluice.events.outbox import EventType, NewEvent, insert_outbox, intent_event, outbox_rows
-from sluice.intents.record import (
-    QUOTE_SELECT,
-    RECORD_SELECT,
-    IntentRecord,
-    QuoteRecord,
-    quote_record_of,
-    record_of,
-)
+from sluice.intents.record import RECORD_SELECT, IntentRecord, QuoteRecord, record_of
 from sluice.intents.states import can_transition, transition
 from sluice.intents.status import CaptureMethod
 from sluice.intents.status import PaymentIntentStatus as S
@@ -166,19 +159,6 @@ async def aggregates_of(
     `confirmed_block`)."""
     rows = await conn.fetch(_AGGREGATES, list(ids), confirmed_block)
     return {r["id"]: r for r in rows}
-
-
-_SELECT_QUOTES = f"SELECT {QUOTE_SELECT} FROM quotes WHERE id = ANY($1::varchar[])"  # noqa: S608 (constant)
-
-
-async def quotes_of(conn: asyncpg.Connection, intents: Iterable[IntentRecord]) -> dict[str, QuoteRecord]:
-    """The quotes of fiat-priced intents by id, in one query: event payloads carry the quote as
-    GET /v1/payment_intents/{id} does."""
-    ids = sorted({i.quote_id for i in intents if i.quote_id})
-    if not ids:
-        return {}
-    rows = await conn.fetch(_SELECT_QUOTES, ids)
-    return {row["id"]: quote_record_of(row) for row in rows}
 
 
 @dataclass

@@ -27,12 +27,12 @@ from typing import Any
 
 import asyncpg
 
-from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, quotes_of, writes_of
+from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, writes_of
 from indexer.lane import Lane
 from indexer.store import create_stage, event_rows, insert_event_rows
 from sluice.chain.events import ContractEvent
 from sluice.events.outbox import NewEvent
-from sluice.intents.record import IntentRecord, QuoteRecord
+from sluice.intents.record import IntentRecord, QuoteRecord, quotes_of
 
 #: Events per chunk: small enough that the pipeline fills quickly, large enough that the per-statement
 #: round trips stay negligible.

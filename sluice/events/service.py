@@ -9,18 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.session import driver_connection
 from sluice.events.outbox import EventType, NewEvent, insert_outbox, outbox_rows
 from sluice.models.event import Event
-from sluice.models.quote import Quote
 from sluice.models.refund import Refund
 from sluice.refunds.views import RefundPublic
 
 if TYPE_CHECKING:
-    from sluice.intents.record import AnyIntent
+    pass
 
 
 def refund_event(
@@ -48,13 +47,3 @@ async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> li
 
 async def record_event(session: AsyncSession, event: NewEvent) -> str:
     return (await record_events(session, [event]))[0]
-
-
-async def quotes_of(session: AsyncSession, intents: Iterable[AnyIntent]) -> dict[str, Quote]:
-    """The quotes of fiat-priced intents by id, in one query: event payloads carry the quote as
-    GET /v1/payment_intents/{id} does."""
-    ids = {i.quote_id for i in intents if i.quote_id}
-    if not ids:
-        return {}
-    found = await session.execute(select(Quote).where(Quote.id.in_(ids)))
-    return {q.id: q for q in found.scalars()}

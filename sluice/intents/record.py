@@ -11,6 +11,7 @@ either.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -150,8 +151,23 @@ def quote_record_of(values: Any) -> QuoteRecord:
     return QuoteRecord(*row)
 
 
+_SELECT_QUOTES = f"SELECT {QUOTE_SELECT} FROM quotes WHERE id = ANY($1::varchar[])"  # noqa: S608 (constant)
+
+
+async def quotes_of(conn: asyncpg.Connection, intents: Iterable[AnyIntent]) -> dict[str, QuoteRecord]:
+    """The quotes of fiat-priced intents by id, in one query on `conn`: event payloads carry the quote
+    as GET /v1/payment_intents/{id} does (the indexer's batches and the expiry job)."""
+    ids = sorted({i.quote_id for i in intents if i.quote_id})
+    if not ids:
+        return {}
+    rows = await conn.fetch(_SELECT_QUOTES, ids)
+    return {row["id"]: quote_record_of(row) for row in rows}
+
+
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+    import asyncpg
 
     from sluice.models.quote import Quote
 

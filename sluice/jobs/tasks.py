@@ -9,10 +9,12 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.db.session import driver_connection
 from sluice.errors import SluiceError
 from sluice.events.outbox import EventType, intent_event
-from sluice.events.service import quotes_of, record_events
+from sluice.events.service import record_events
 from sluice.idempotency.service import prune_idempotency_keys
+from sluice.intents.record import quotes_of
 from sluice.intents.states import transition
 from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
@@ -47,7 +49,7 @@ async def expire_intents(
             .with_for_update(skip_locked=True)
         )
     ).all()
-    quotes = await quotes_of(session, intents)
+    quotes = await quotes_of(await driver_connection(session), intents)
     events = []
     for intent in intents:
         transition(intent, PaymentIntentStatus.expired, action="expire")

@@ -212,3 +212,30 @@ async def test_price_refresh_asks_the_source_for_every_pair_quoted_in_the_last_d
     async with transaction(sessions) as session:
         assert await refresh_prices(session, Source(), now) == (1, 1)  # type: ignore[arg-type]
     assert sorted(asked) == [("BNB", "eur"), ("ETH", "usd")]
+
+
+async def test_the_expiry_event_of_a_fiat_priced_intent_carries_its_quote(client, merchant, sessions):
+    """The expiry job loads the quotes as plain records (sluice.intents.record.quotes_of, shared with
+    the indexer): its event shows the intent exactly as GET does, quote included."""
+    body = {
+        "network": "local",
+        "asset": "USDC",
+        "price": {"amount": "25.00", "currency": "usd"},
+        "expires_in": 60,
+    }
+    created = await client.post("/v1/payment_intents", json=body, headers=auth(merchant.secret))
+    assert created.status_code == 200, created.text
+    intent = created.json()
+    assert intent["quote"] is not None
+    assert await _expire(sessions, utcnow() + timedelta(seconds=61)) == [intent["id"]]
+    headers = auth(merchant.secret)
+    shown = (await client.get(f"/v1/payment_intents/{intent['id']}", headers=headers)).json()
+    listed = (await client.get("/v1/events?type=payment_intent.expired", headers=headers)).json()
+    [event] = listed["data"]
+    payload = event["data"]["object"]
+    assert payload["quote"] == shown["quote"] == intent["quote"]
+    assert payload["quote"]["fiat_amount"] == "25.00"
+    # All the rest alike too, but the checkout link: _expire passes its own checkout base URL.
+    assert {k: v for k, v in payload.items() if k != "checkout_url"} == {
+        k: v for k, v in shown.items() if k != "checkout_url"
+    }
