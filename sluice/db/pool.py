@@ -16,9 +16,11 @@ async def make_driver_pool(url: str, size: int) -> asyncpg.Pool:
     (sluice.intents.store, the indexer's batches); `url` as make_engine takes it.
 
     Connections open on demand and stay open (up to 2 x `size`, as the engine's pool with its
-    overflow), and go back to the pool as they are: their users keep no session state (no SET,
-    LISTEN, advisory lock or cursor; a transaction left open is rolled back by asyncpg itself), so
-    asyncpg's reset query, one more round trip per checkout, is skipped.
+    overflow), and go back to the pool as they are: their users keep no session state that could
+    leak to the next one (no SET, LISTEN, advisory lock or cursor; a transaction left open is rolled
+    back by asyncpg itself), so asyncpg's reset query, one more round trip per checkout, is skipped.
+    The one thing kept on purpose is the indexer's staging table (`indexer.store.create_stage`): a
+    temporary table emptied at every commit, which asyncpg's reset would not drop either.
     """
     return await asyncpg.create_pool(plain_url(url), min_size=0, max_size=2 * size, reset=_keep_session)
 

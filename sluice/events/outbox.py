@@ -52,17 +52,21 @@ class NewEvent:
     id: str = field(default_factory=lambda: new_id("evt"))
     created_at: datetime = field(default_factory=utcnow)
 
-    def row(self) -> dict[str, Any]:
+    def data(self) -> dict[str, Any]:
+        """The `data` column: the object and, when the change has them, its previous attributes."""
         data: dict[str, Any] = {"object": self.object}
         if self.previous_attributes:
             data["previous_attributes"] = self.previous_attributes
+        return data
+
+    def row(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "merchant_id": self.merchant_id,
             "livemode": self.livemode,
             "type": str(self.type),
             "object_id": self.object_id,
-            "data": data,
+            "data": self.data(),
             "request_id": self.request_id,
             "created_at": self.created_at,
         }
@@ -106,9 +110,6 @@ def outbox_rows(events: Iterable[NewEvent]) -> list[tuple[Any, ...]]:
     """The rows of `insert_outbox` (`OUTBOX_COLUMNS`), payloads serialised."""
     rows: list[tuple[Any, ...]] = []
     for event in events:
-        data: dict[str, Any] = {"object": event.object}
-        if event.previous_attributes:
-            data["previous_attributes"] = event.previous_attributes
         rows.append(
             (
                 event.id,
@@ -116,7 +117,7 @@ def outbox_rows(events: Iterable[NewEvent]) -> list[tuple[Any, ...]]:
                 event.livemode,
                 str(event.type),
                 event.object_id,
-                _json_text(data),
+                _json_text(event.data()),
                 event.request_id,
                 event.created_at,
             )

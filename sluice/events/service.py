@@ -7,7 +7,6 @@ The events themselves, their rows and the COPY that writes many at once are `slu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +16,6 @@ from sluice.events.outbox import EventType, NewEvent, insert_outbox, outbox_rows
 from sluice.models.event import Event
 from sluice.models.refund import Refund
 from sluice.refunds.views import RefundPublic
-
-if TYPE_CHECKING:
-    pass
 
 
 def refund_event(
