@@ -1,0 +1,1 @@
+"""The chain-neutral ledger of observed payments (see sluice.ledger.entries)."""
