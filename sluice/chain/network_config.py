@@ -80,6 +80,9 @@ class NetworkConfig:
     native_decimals: int = NATIVE_DECIMALS
     #: Floor for maxPriorityFeePerGas in wei (Polygon's nodes refuse tips below ~25-30 gwei).
     min_priority_fee: int = 0
+    #: The chain family and the rails (sluice.rails) this network offers, the default first.
+    family: str = "evm"
+    rails: tuple[str, ...] = ("evm-contract",)
 
     @property
     def live(self) -> bool:
