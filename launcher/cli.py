@@ -1,4 +1,10 @@
-"""The `sluice` command line."""
+"""The `sluice` command line: the one place that starts the API, the indexer and the worker.
+
+It lives outside `sluice/` because it imports `api/` and `indexer/` (sluice/ is the core both of
+them import; the import contracts in pyproject.toml keep it that way). Those imports sit inside the
+commands that need them: `sluice indexer` must not pay for FastAPI, nor `sluice api` for the
+indexer, at start-up (tests/indexer/test_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from sluice.commands.reconcile import reconcile_cmd
+from launcher.commands.reconcile import reconcile_cmd
 from sluice.errors import SluiceError
 
 if TYPE_CHECKING:
@@ -33,8 +39,8 @@ class LazyGroup(TyperGroup):
 
     #: Command name -> "module:Typer app"; each app carries its command name (`typer.Typer(name=...)`).
     lazy: ClassVar[dict[str, str]] = {
-        "merchants": "sluice.commands.merchants:merchants_app",
-        "db": "sluice.commands.merchants:db_app",
+        "merchants": "launcher.commands.merchants:merchants_app",
+        "db": "launcher.commands.merchants:db_app",
     }
 
     def list_commands(self, ctx: Context) -> list[str]:
@@ -210,7 +216,7 @@ def dev(
 ) -> None:
     """Run everything locally: PostgreSQL, anvil with the contracts and dev tokens, a demo merchant,
     and the API + indexer + webhook worker. Ctrl-C stops it all; the next run resumes the same data."""
-    from sluice.dev import (
+    from launcher.dev import (
         FUNDED_ACCOUNTS,
         anvil,
         data_dir,
@@ -220,7 +226,7 @@ def dev(
         run_stack,
         setup_local_chain,
     )
-    from sluice.devstack import DevContext
+    from launcher.devstack import DevContext
     from sluice.paths import deployments_dir
 
     directory = data_dir()
@@ -269,9 +275,6 @@ def dev(
 
 def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
     """What a newcomer needs, one fact a line (plain echo: long lines must not wrap)."""
-    components = info["components"]
-    assert isinstance(components, dict)
-    missing = [name for name, running in components.items() if not running]
     lines = [
         "",
         "Sluice dev is running",
@@ -284,7 +287,6 @@ def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
         f"  Publishable  {info['publishable_key']}",
         f"  Webhooks     {info['webhook_endpoint_id'] or 'not available in this build'}"
         f" -> {info['webhook_receiver_url']} (verified deliveries are printed below)",
-        *([f"  Not running  {', '.join(missing)} (not in this build yet)"] if missing else []),
         "",
         "Create a payment intent:",
         f"  {info['curl']}",
@@ -303,7 +305,12 @@ def api(
     """Run the merchant API (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="warning", factory=False)
+    import api.main
+
+    # By import string: uvicorn imports it again in each worker process when workers > 1.
+    uvicorn.run(
+        f"{api.main.__name__}:app", host=host, port=port, workers=workers, log_level="warning", factory=False
+    )
 
 
 @app.command()
@@ -321,11 +328,9 @@ def indexer(
     ] = None,
 ) -> None:
     """Follow the contracts' events into PostgreSQL and move payment intents (one leader per network)."""
-    import importlib
-
+    from indexer import runner
     from sluice.config import get_settings
 
-    runner = importlib.import_module("indexer.runner")  # sluice/ never imports indexer/ directly
     if reindex_from is not None and not network:
         err.print("error: --reindex-from needs --network")
         raise typer.Exit(code=2)
