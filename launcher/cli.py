@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     # worker` never need.
     from web3 import Web3
 
+    from sluice.chain.network_config import NetworkConfig
+
 
 class LazyGroup(TyperGroup):
     """The `sluice` group, with the command groups of `lazy` imported only when one of them runs (or
@@ -104,22 +106,32 @@ def contracts_build(
         console.print(f"wrote {path.relative_to(path.parents[2])}")
 
 
-def _web3(network: str, rpc_url: str | None) -> Web3:
+def _network(name: str) -> NetworkConfig:
+    """The network called `name` from the registry (built-in, deployments, $SLUICE_NETWORKS_FILE),
+    read afresh: a command is one process, and tests run several in one."""
+    from sluice.chain.registry import Registry
+
+    return Registry.load().network(name)
+
+
+def _web3(network: NetworkConfig, rpc_url: str | None) -> Web3:
     from web3 import Web3
 
-    from sluice.chain.networks import get_network
     from sluice.errors import NetworkError
 
-    url = get_network(network).rpc_url(rpc_url)
+    url = rpc_url or (network.rpc_urls[0] if network.rpc_urls else None)
+    if url is None:
+        raise NetworkError(
+            f"no RPC URL for network {network.name!r}: set {network.rpc_env} or pass --rpc-url"
+        )
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
     try:
         w3.eth.chain_id  # noqa: B018 (connectivity check)
     except Exception as exc:
-        raise NetworkError(f"cannot reach the RPC endpoint of {network!r}: {exc}") from exc
-    expected = get_network(network).chain_id
-    if int(w3.eth.chain_id) != expected:
+        raise NetworkError(f"cannot reach the RPC endpoint of {network.name!r}: {exc}") from exc
+    if int(w3.eth.chain_id) != network.chain_id:
         raise NetworkError(
-            f"the RPC endpoint serves chain id {w3.eth.chain_id}, but {network!r} is {expected}"
+            f"the RPC endpoint serves chain id {w3.eth.chain_id}, but {network.name!r} is {network.chain_id}"
         )
     return w3
 
@@ -156,10 +168,15 @@ def deploy_cmd(
         err.print("error: --network is required (for example: sluice deploy --network local)")
         raise typer.Exit(code=2)
     from sluice.chain.deploy import LocalSender, deploy, resolve_params
+    from sluice.chain.evm_features import check_network
     from sluice.chain.keys import load_deployer
 
     try:
-        w3 = _web3(network, rpc_url)
+        config = _network(network)
+        # Before any RPC call: a network whose EVM cannot run the contracts gets nothing sent at all
+        # (deploy() then asks the node itself to run the same opcodes before its first transaction).
+        check_network(config)
+        w3 = _web3(config, rpc_url)
         chain_id = int(w3.eth.chain_id)
         deployer = load_deployer(keystore, chain_id)
         params = resolve_params(
@@ -183,7 +200,7 @@ def deploy_verify(network: NetworkOpt, rpc_url: RpcOpt = None) -> None:
     from sluice.chain.deploy import verify
 
     try:
-        result = verify(_web3(network, rpc_url), network)
+        result = verify(_web3(_network(network), rpc_url), network)
     except SluiceError as exc:
         raise _fail(exc) from exc
     table = Table(title=f"verify {network}")
