@@ -99,3 +99,18 @@ def test_sluice_names_no_module_of_api_indexer_or_launcher_in_a_string() -> None
     ]
     assert hidden == []
     assert _is_module("indexer.runner") and _is_module("api.main:app")  # the check can find one
+
+
+def test_the_sluice_command_and_every_package_are_declared() -> None:
+    """The console script points at the launcher, and the packages the contracts name are the ones
+    setuptools installs and mypy checks (a new top-level package must be added everywhere)."""
+    import importlib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    module, _, attribute = config["project"]["scripts"]["sluice"].partition(":")
+    assert module == "launcher.cli"
+    assert callable(getattr(importlib.import_module(module), attribute))
+    roots = set(config["tool"]["importlinter"]["root_packages"])
+    assert roots == set(PACKAGES)
+    assert {p.rstrip("*") for p in config["tool"]["setuptools"]["packages"]["find"]["include"]} == roots
+    assert set(config["tool"]["mypy"]["packages"]) == roots
