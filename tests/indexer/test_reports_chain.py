@@ -90,7 +90,7 @@ def reconcile_cli(env: ChainEnv, db_url: str) -> subprocess.CompletedProcess[str
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "sluice.cli", "reconcile", "--network", "local"],
+        [sys.executable, "-m", "launcher.cli", "reconcile", "--network", "local"],
         cwd=ROOT,
         env=environ,
         capture_output=True,
