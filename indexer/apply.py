@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import orjson
 import structlog
 
+from sluice import jsoncodec
 from sluice.clock import utcnow
 from sluice.events.outbox import NewEvent, insert_outbox, intent_event, outbox_rows
 from sluice.intents.record import RECORD_SELECT, IntentRecord, QuoteRecord, record_of
@@ -154,7 +154,7 @@ def writes_of(
                 )
                 for type in decision.events
             )
-    return Writes(orjson.dumps(updates).decode() if updates else None, outbox_rows(events), events)
+    return Writes(jsoncodec.dumps(updates) if updates else None, outbox_rows(events), events)
 
 
 async def apply_writes(conn: asyncpg.Connection, writes: Writes) -> None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import orjson
 
+from sluice import jsoncodec
 from sluice.intents.record import IntentRecord
 from sluice.ledger.entries import LedgerEntry
 
@@ -167,12 +167,12 @@ def event_rows(
         fees = None
         if e.fee_amounts is not None:
             recipients = [s.get("recipient") for s in link.splits or ()] if link is not None else []
-            fees = orjson.dumps(
+            fees = jsoncodec.dumps(
                 [
                     {"recipient": recipients[i] if i < len(recipients) else None, "amount": str(a)}
                     for i, a in enumerate(e.fee_amounts)
                 ]
-            ).decode()
+            )
         p = e.position
         ts = p.time if p.time is not None else block_times[p.height]
         if link is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -31,7 +33,7 @@ from sluice.intents.store import (
 )
 from sluice.intents.transitions import Totals
 from sluice.intents.transitions import cancel as cancel_decision
-from sluice.intents.views import present
+from sluice.intents.views import PaymentIntentPublic, present
 from sluice.merchants.service import Account, Principal
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
@@ -432,6 +434,17 @@ class PaymentIntentService:
             await self.record_change(session, intent, type, decision.previous)
         return intent
 
+    async def views(
+        self, session: AsyncSession, intents: Sequence[PaymentIntent]
+    ) -> builtins.list[PaymentIntentPublic]:
+        """The API views of intents with their quotes, as GET, lists, operations and webhooks show them."""
+        quotes = await payment_intent_repository.quotes(session, intents)
+        checkout = str(self.settings.checkout_base_url)
+        return [present(i, checkout, quotes.get(i.quote_id) if i.quote_id else None) for i in intents]
+
+    async def view(self, session: AsyncSession, intent: PaymentIntent) -> PaymentIntentPublic:
+        return (await self.views(session, [intent]))[0]
+
     async def record_change(
         self,
         session: AsyncSession,
@@ -440,7 +453,7 @@ class PaymentIntentService:
         previous_attributes: dict[str, Any] | None = None,
     ) -> None:
         """Records an event carrying the intent as the API shows it now, in the caller's transaction."""
-        quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
+        quote = (await payment_intent_repository.quotes(session, [intent])).get(intent.quote_id or "")
         event = intent_event(
             intent,
             type,
