@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sluice.chain.events import ContractEvent, decode_logs
-from sluice.chain.intents import ZERO_ADDRESS, ContractKind, Split
+from sluice.chain.intents import ZERO_ADDRESS, Split
 from sluice.chain.intents import PaymentIntent as OnchainIntent
 from sluice.errors import InvalidRequestError, SluiceError
-from sluice.intents.status import CaptureMethod
+from sluice.intents.onchain import contract_kind, contract_kind_of, to_onchain
 from sluice.ledger.entries import ChainPosition, EntryKind, LedgerEntry, ReleaseReason
 from sluice.rails.base import Authorization, Finality, PayerInstructions, Terms
 
@@ -35,10 +35,6 @@ ENTRY_OF_EVENT: dict[str, tuple[EntryKind, ReleaseReason | None]] = {
     "Voided": (EntryKind.released, ReleaseReason.void),
     "Reclaimed": (EntryKind.released, ReleaseReason.reclaimed),
 }
-
-
-def contract_kind_of(capture_method: str) -> ContractKind:
-    return "payments" if CaptureMethod(capture_method) == CaptureMethod.automatic else "escrow"
 
 
 def entry_of(network: str, event: ContractEvent) -> LedgerEntry:
@@ -134,11 +130,10 @@ class EvmContractRail:
         from sluice.chain.payment_uri import eip681_uri
         from sluice.chain.rpc import async_web3
         from sluice.chain.transactions import build_payment_transactions, build_permit_transaction
-        from sluice.intents.onchain import contract_kind, to_onchain
 
         network = self.registry.network(intent.network)
         onchain = to_onchain(intent)  # type: ignore[arg-type]
-        kind = contract_kind(intent)  # type: ignore[arg-type]
+        kind = contract_kind(intent)
         method = options.get("method")
         permit_signature = options.get("permit_signature")
         w3 = async_web3(network)
