@@ -3,17 +3,15 @@ is rejected with a clear error; on the way out (escrow capture, refund, void, re
 held always leave, whatever the token does later; a token that calls back into Sluice during a
 transfer never gets through.
 
-| token              | pay / deposit                                        | escrow exits                          |
-| ------------------ | ---------------------------------------------------- | ------------------------------------- |
-| FeeOnTransferToken | TransferShortfall                                    | (never deposited)                     |
-| FeeSwitchToken     | TransferShortfall once the fee is on                 | work; receivers get what the token    |
-|                    |                                                      | leaves them after its fee             |
-| ReturnsFalseToken  | SafeERC20FailedOperation                             | (never deposited)                     |
-| BlocklistToken     | works exactly; the token's Blocklisted when involved | a blocked receiver's share is         |
-|                    |                                                      | credited, the others are paid         |
-| PausableToken      | the token's EnforcedPause                            | everything credited while paused;     |
-|                    |                                                      | claimed once the token resumes        |
-| ReentrantToken     | works exactly; every call back is refused            | the same                              |
+- FeeOnTransferToken: pay / deposit revert TransferShortfall (it is never held).
+- FeeSwitchToken: works exactly until its fee is switched on, then pay / deposit revert
+  TransferShortfall; escrow exits still work, receivers get what the token leaves them.
+- ReturnsFalseToken: pay / deposit revert SafeERC20FailedOperation (it is never held).
+- BlocklistToken (USDC-style): pay / deposit involving a blocked address revert with the token's
+  Blocklisted; escrow exits credit a blocked receiver's share as claimable and pay the others.
+- PausableToken: pay / deposit revert with the token's EnforcedPause; escrow exits while it is paused
+  credit everything as claimable, claimed once the token resumes.
+- ReentrantToken: works exactly; every call back into Sluice is refused.
 """
 
 import pytest
