@@ -217,7 +217,7 @@ class Bench:
     def deposit(self, keep: bool, key: str | None = "escrow_deposit_erc20") -> PaymentIntent:
         intent, sig = self.intent("escrow", self.token.address, TOKEN_AMOUNT, self.payer, ONE_FEE_BPS)
         receipt = self.send(self.escrow.functions.deposit(intent.as_tuple(), sig, TOKEN_AMOUNT), self.payer)
-        check(self.escrow.functions.capturable(intent.id).call() == TOKEN_AMOUNT, "deposit: capturable")
+        check(self.escrow.functions.capturable(intent.as_tuple()).call() == TOKEN_AMOUNT, "deposit: capturable")
         if key:
             self.record(key, receipt, keep)
         return intent
@@ -226,26 +226,26 @@ class Bench:
         """Deposit + capture, deposit + void, deposit + refund; returns a funded intent to reclaim later."""
         captured = self.deposit(keep)
         receipt = self.send(self.escrow.functions.capture(captured.as_tuple(), TOKEN_AMOUNT), self.operator)
-        check(self.escrow.functions.capturable(captured.id).call() == 0, "capture: capturable")
+        check(self.escrow.functions.capturable(captured.as_tuple()).call() == 0, "capture: capturable")
         self.record("escrow_capture_full_one_fee", receipt, keep)
 
         voided = self.deposit(keep, key=None)
         receipt = self.send(self.escrow.functions.void(voided.as_tuple()), self.operator)
-        check(self.escrow.functions.getEscrow(voided.id).call()[2] == 2, "void: status")
+        check(self.escrow.functions.getEscrow(voided.as_tuple()).call()[2] == 2, "void: status")
         self.record("escrow_void", receipt, keep)
 
         refunded = self.deposit(keep, key=None)
         receipt = self.send(
             self.escrow.functions.refund(refunded.as_tuple(), TOKEN_AMOUNT // 2), self.operator
         )
-        check(self.escrow.functions.capturable(refunded.id).call() == TOKEN_AMOUNT // 2, "refund: capturable")
+        check(self.escrow.functions.capturable(refunded.as_tuple()).call() == TOKEN_AMOUNT // 2, "refund: capturable")
         self.record("escrow_refund_partial", receipt, keep)
 
         return self.deposit(keep, key=None)
 
     def reclaim(self, intent: PaymentIntent, keep: bool) -> None:
         receipt = self.send(self.escrow.functions.reclaim(intent.as_tuple()), self.payer)
-        check(self.escrow.functions.getEscrow(intent.id).call()[2] == 3, "reclaim: status")
+        check(self.escrow.functions.getEscrow(intent.as_tuple()).call()[2] == 3, "reclaim: status")
         self.record("escrow_reclaim", receipt, keep)
 
     def run(self) -> None:
@@ -291,8 +291,8 @@ def setup(url: str) -> Bench:
             Account.from_key(key).address == accounts[index], f"anvil account {index} is not the default one"
         )
     operator = accounts[0]
-    payments = deploy(w3, "SluicePayments", operator, operator, MAX_FEE_BPS, sender=operator)
-    escrow = deploy(w3, "SluiceEscrow", operator, operator, MAX_FEE_BPS, sender=operator)
+    payments = deploy(w3, "SluicePayments", operator, operator, operator, MAX_FEE_BPS, sender=operator)
+    escrow = deploy(w3, "SluiceEscrow", operator, operator, operator, MAX_FEE_BPS, sender=operator)
     token = deploy(w3, "DevUSDC", sender=operator)
     bench = Bench(
         w3=w3,

@@ -13,8 +13,8 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// @title SluiceBase
 /// @notice Operator-signed payment intents shared by SluicePayments and SluiceEscrow: EIP-712
 ///         verification bound to chain id and contract, a Permit2-style nonce bitmap against
-///         replay, a rotatable operator signer, two-step ownership, pause, and exact-amount
-///         token movement.
+///         replay, three separate roles (intent signer, relayer, owner), two-step ownership, pause,
+///         exact-amount token movement on the way in and non-blocking pushes on the way out.
 /// @dev The EIP-712 type strings here are mirrored by `sluice/chain/intents.py`; a test keeps them equal.
 ///      Pause is implemented here rather than with OpenZeppelin's Pausable so that the flag shares a
 ///      storage slot with the active signer: a payment reads both with one cold SLOAD (2,100 gas less).
@@ -76,14 +76,16 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
     /// @notice Largest total of splits, in basis points, fixed at deployment.
     uint256 public immutable maxFeeBps;
 
-    /// @dev The active operator signer; packed with `_paused` (read together by every payment).
+    /// @dev The active intent signer; packed with `_paused` (read together by every payment).
     address private _signer;
-    /// @dev Whether payments, deposits and captures are stopped.
+    /// @dev Whether new payments and deposits are stopped.
     bool private _paused;
     /// @dev The signer before the last rotation, valid until `_previousSignerUntil` (exclusive).
     address private _previousSigner;
     /// @dev End of the previous signer's grace period.
     uint64 private _previousSignerUntil;
+    /// @dev The relayer: sends escrow captures, refunds and voids and cancels nonces; never signs intents.
+    address private _relayer;
     /// @notice Used nonces: bit `nonce & 255` of word `nonce >> 8`.
     mapping(uint256 wordPos => uint256 bits) public nonceBitmap;
 
@@ -92,13 +94,17 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
     /// @param newSigner The signer from now on.
     /// @param previousValidUntil Until when (exclusive) the previous signer's signatures are still accepted.
     event SignerRotated(address indexed previousSigner, address indexed newSigner, uint256 previousValidUntil);
-    /// @notice Emitted when the owner pauses payments, deposits and captures.
+    /// @notice Emitted when the owner replaces the relayer.
+    /// @param previousRelayer The relayer replaced (address(0) at deployment).
+    /// @param newRelayer The relayer from now on.
+    event RelayerChanged(address indexed previousRelayer, address indexed newRelayer);
+    /// @notice Emitted when the owner pauses new payments and deposits.
     /// @param account The owner.
     event Paused(address account);
     /// @notice Emitted when the owner lifts a pause.
     /// @param account The owner.
     event Unpaused(address account);
-    /// @notice Emitted when a signer or the owner invalidates unused nonces (cancelled intents).
+    /// @notice Emitted when the relayer or the owner invalidates unused nonces (cancelled intents).
     /// @param wordPos Bitmap word of the nonces.
     /// @param mask Bits set in the word.
     event NoncesInvalidated(uint256 indexed wordPos, uint256 mask);
@@ -125,8 +131,8 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
     error TransferShortfall(address token, address recipient, uint256 expected, uint256 received);
     /// @notice Raised when sending the native coin to a recipient failed.
     error NativeTransferFailed(address recipient, uint256 amount);
-    /// @notice Raised when the caller is neither a signer nor the owner.
-    error NotOperator(address caller);
+    /// @notice Raised when the caller is neither the relayer nor the owner.
+    error NotRelayerOrOwner(address caller);
     /// @notice Raised when the maximum fee given at deployment is above 100%.
     error MaxFeeTooHigh(uint256 maxFeeBps);
     /// @notice Raised on an attempt to renounce ownership, which would freeze signer rotation and pause.
@@ -145,18 +151,25 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @param name EIP-712 domain name.
-    /// @param initialOwner Owner (rotates signers, pauses); passed explicitly so CREATE2 deployment works.
-    /// @param initialSigner First operator signer.
+    /// @param initialOwner Owner (rotates the signer and the relayer, pauses); passed explicitly so CREATE2
+    ///        deployment works.
+    /// @param initialSigner First intent signer.
+    /// @param initialRelayer First relayer.
     /// @param maxFeeBps_ Largest total of splits in basis points.
-    constructor(string memory name, address initialOwner, address initialSigner, uint256 maxFeeBps_)
-        EIP712(name, "1")
-        Ownable(initialOwner)
-    {
-        if (initialSigner == address(0)) revert ZeroAddress();
+    constructor(
+        string memory name,
+        address initialOwner,
+        address initialSigner,
+        address initialRelayer,
+        uint256 maxFeeBps_
+    ) EIP712(name, "1") Ownable(initialOwner) {
+        if (initialSigner == address(0) || initialRelayer == address(0)) revert ZeroAddress();
         if (maxFeeBps_ > BPS) revert MaxFeeTooHigh(maxFeeBps_);
         maxFeeBps = maxFeeBps_;
         _signer = initialSigner;
+        _relayer = initialRelayer;
         emit SignerRotated(address(0), initialSigner, 0);
+        emit RelayerChanged(address(0), initialRelayer);
     }
 
     // ----------------------------------------------------------------- owner
@@ -177,7 +190,16 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
         emit SignerRotated(old, newSigner, until);
     }
 
-    /// @notice Stops new payments, deposits and captures in an emergency. Refunds, voids and reclaims stay open.
+    /// @notice Replaces the relayer at once (a leaked relayer key can capture or void early, never redirect funds).
+    /// @param newRelayer The relayer from now on.
+    function setRelayer(address newRelayer) external onlyOwner {
+        if (newRelayer == address(0)) revert ZeroAddress();
+        emit RelayerChanged(_relayer, newRelayer);
+        _relayer = newRelayer;
+    }
+
+    /// @notice Stops new payments and deposits in an emergency. Funds already held keep every way out:
+    ///         captures (which only pay the signed merchant and splits), refunds, voids, reclaims, claims.
     function pause() external onlyOwner {
         if (_paused) revert EnforcedPause();
         _paused = true;
@@ -200,7 +222,7 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
     /// @param wordPos Bitmap word (`nonce >> 8`).
     /// @param mask Bits to set (`1 << (nonce & 255)` for one nonce).
     function invalidateNonces(uint256 wordPos, uint256 mask) external {
-        if (!isSigner(msg.sender) && msg.sender != owner()) revert NotOperator(msg.sender);
+        if (msg.sender != _relayer && msg.sender != owner()) revert NotRelayerOrOwner(msg.sender);
         nonceBitmap[wordPos] |= mask;
         emit NoncesInvalidated(wordPos, mask);
     }
@@ -229,7 +251,13 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
         return (_previousSigner, _previousSignerUntil);
     }
 
-    /// @notice Whether payments, deposits and captures are stopped.
+    /// @notice The relayer (escrow captures, refunds and voids; nonce cancellation).
+    /// @return The relayer address.
+    function relayer() public view returns (address) {
+        return _relayer;
+    }
+
+    /// @notice Whether new payments and deposits are stopped.
     /// @return True while paused.
     function paused() external view returns (bool) {
         return _paused;
@@ -260,7 +288,13 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev EIP-712 struct hash of an intent, and the total of its splits in basis points.
     function _intentStructHash(PaymentIntent calldata intent) internal pure returns (bytes32, uint256 totalBps) {
-        Split[] calldata splits = intent.splits;
+        bytes32 splitsHash;
+        (splitsHash, totalBps) = _splitsHash(intent.splits);
+        return (_structHash(intent, intent.payer, splitsHash), totalBps);
+    }
+
+    /// @dev EIP-712 hash of the splits array, and their total in basis points; rejects a zero recipient.
+    function _splitsHash(Split[] calldata splits) internal pure returns (bytes32, uint256 totalBps) {
         bytes32[] memory splitHashes = new bytes32[](splits.length);
         for (uint256 i; i < splits.length; ++i) {
             address recipient = splits[i].recipient;
@@ -269,26 +303,40 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
             totalBps += bps;
             splitHashes[i] = keccak256(abi.encode(SPLIT_TYPEHASH, recipient, bps));
         }
-        bytes32 structHash = keccak256(
+        return (keccak256(abi.encodePacked(splitHashes)), totalBps);
+    }
+
+    /// @dev EIP-712 struct hash of an intent with `payer` in its payer field (the escrow keys an intent
+    ///      signed for any payer by the intent completed with the address that deposited).
+    function _structHash(PaymentIntent calldata intent, address payer, bytes32 splitsHash)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(
             abi.encode(
                 INTENT_TYPEHASH,
                 intent.id,
                 intent.nonce,
                 intent.token,
                 intent.amount,
-                intent.payer,
+                payer,
                 intent.deadline,
                 intent.merchant,
-                keccak256(abi.encodePacked(splitHashes)),
+                splitsHash,
                 intent.reclaimAfter,
                 intent.allowPartial
             )
         );
-        return (structHash, totalBps);
     }
 
-    /// @dev Checks an intent for first use and consumes its nonce; returns its struct hash.
-    function _verifyIntent(PaymentIntent calldata intent, bytes calldata signature) internal returns (bytes32 structHash) {
+    /// @dev Checks an intent for first use (its struct hash and splits total given) and consumes its nonce.
+    function _verifyIntent(
+        PaymentIntent calldata intent,
+        bytes calldata signature,
+        bytes32 structHash,
+        uint256 totalBps
+    ) internal {
         // Check
         uint256 deadline = intent.deadline;
         if (block.timestamp > deadline) revert IntentExpired(intent.id, deadline, block.timestamp);
@@ -298,8 +346,6 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
         if (intent.merchant == address(0)) revert ZeroAddress();
         uint256 splitCount = intent.splits.length;
         if (splitCount > MAX_SPLITS) revert TooManySplits(splitCount, MAX_SPLITS);
-        uint256 totalBps;
-        (structHash, totalBps) = _intentStructHash(intent);
         if (totalBps > maxFeeBps) revert FeeTooHigh(totalBps, maxFeeBps);
         address recovered = ECDSA.recoverCalldata(_hashTypedDataV4(structHash), signature);
         if (recovered != _signer && !isSigner(recovered)) revert InvalidSigner(recovered);
@@ -370,6 +416,19 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
         if (checkDelta) {
             uint256 received = erc20.balanceOf(to) - before;
             if (received != amount) revert TransferShortfall(token, to, amount, received);
+        }
+    }
+
+    /// @dev Sends `amount` of `token` (native when zero) from this contract without ever reverting on the
+    ///      receiver's or the token's account: false when the transfer reverted or returned false (a
+    ///      blocklisted or paused token, a contract refusing the native coin). No balance-delta check:
+    ///      funds already held must leave even if the token started charging a fee since they came in.
+    function _push(address token, address to, uint256 amount) internal returns (bool ok) {
+        if (amount == 0) return true;
+        if (token == address(0)) {
+            (ok,) = to.call{value: amount}("");
+        } else {
+            ok = IERC20(token).trySafeTransfer(to, amount);
         }
     }
 

@@ -1,47 +1,76 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {SluiceBase} from "./SluiceBase.sol";
 
 /// @title SluiceEscrow
 /// @notice Authorize-and-capture payments: the payer deposits an operator-signed intent's amount, the
-///         operator or merchant captures it (partially, several times; splits paid at capture), and
+///         relayer or merchant captures it (partially, several times; splits paid at capture), and
 ///         whatever is not captured can only go back to the payer (refund, void, or reclaim after
-///         the reclaim time).
-/// @dev Invariant per intent: captured + refunded + released (voided or reclaimed) <= deposited.
+///         the reclaim time). A payout the token or the receiver refuses never blocks the others: it
+///         is credited as a claimable balance its owner withdraws to any address they choose.
+/// @dev Invariant per escrow: captured + refunded + released (voided or reclaimed) <= deposited.
+///      An escrow is keyed by the EIP-712 struct hash of its intent with the payer field set to the
+///      address that deposited (the intent as signed when it names its payer), so one storage slot
+///      holds all of it and every later call presents that completed intent.
 contract SluiceEscrow is SluiceBase {
+    using SafeERC20 for IERC20;
+
     /// @notice Lifecycle of one escrow.
     enum Status {
         /// @notice Never deposited.
         None,
         /// @notice Funded; capture, refund, further deposits possible.
         Open,
-        /// @notice Closed by the operator or merchant; the rest went back to the payer.
+        /// @notice Closed by the relayer or merchant; the rest went back to the payer.
         Voided,
         /// @notice Closed by the payer after the reclaim time; the rest went back to the payer.
         Reclaimed
     }
 
-    /// @notice State of one intent's escrow.
+    /// @notice State of one escrow, packed into one storage slot.
     struct Escrow {
-        /// @notice EIP-712 struct hash of the intent; later calls must present the same intent.
-        bytes32 intentHash;
+        /// @notice While open: deposited - captured - refunded. Once closed: the amount released to the payer.
+        uint120 balance;
+        /// @notice Total captured (merchant and splits).
+        uint120 captured;
+        /// @notice Lifecycle status.
+        Status status;
+    }
+
+    /// @notice An escrow as `getEscrow` reports it.
+    struct EscrowView {
+        /// @notice The escrow's key: struct hash of the intent completed with its payer.
+        bytes32 key;
         /// @notice The payer; the only address refunds ever go to.
         address payer;
         /// @notice Lifecycle status.
         Status status;
         /// @notice Total deposited.
-        uint128 deposited;
+        uint256 deposited;
         /// @notice Total captured (merchant and splits).
-        uint128 captured;
+        uint256 captured;
         /// @notice Total refunded while open.
-        uint128 refunded;
+        uint256 refunded;
         /// @notice Amount returned when the escrow was voided or reclaimed.
-        uint128 released;
+        uint256 released;
     }
 
-    /// @notice Escrow state per intent id.
-    mapping(bytes32 intentId => Escrow) private _escrows;
+    /// @notice EIP-712 type hash of a claim signed by the owner of a claimable balance.
+    bytes32 public constant CLAIM_TYPEHASH =
+        keccak256("Claim(address account,address token,address to,uint256 nonce,uint256 deadline)");
+
+    /// @dev Escrow state per key.
+    mapping(bytes32 key => Escrow) private _escrows;
+    /// @dev Total refunded per key, written only by refunds (so deposits and captures never pay for it).
+    mapping(bytes32 key => uint256 amount) private _refunded;
+    /// @notice Payouts that could not be pushed (token or receiver refused), per token and owner.
+    mapping(address token => mapping(address account => uint256 amount)) public claimable;
+    /// @notice Next nonce of each account's signed claims.
+    mapping(address account => uint256 nonce) public claimNonces;
 
     /// @notice Emitted for each deposit.
     /// @param intentId The intent's on-chain id.
@@ -73,7 +102,7 @@ contract SluiceEscrow is SluiceBase {
     /// @param amount Amount refunded.
     /// @param totalRefunded Total refunded so far.
     event Refunded(bytes32 indexed intentId, address indexed payer, uint256 amount, uint256 totalRefunded);
-    /// @notice Emitted when the operator or merchant voids the escrow, returning the rest to the payer.
+    /// @notice Emitted when the relayer or merchant voids the escrow, returning the rest to the payer.
     /// @param intentId The intent's on-chain id.
     /// @param payer Who received the rest.
     /// @param amount Amount returned.
@@ -83,17 +112,28 @@ contract SluiceEscrow is SluiceBase {
     /// @param payer Who reclaimed.
     /// @param amount Amount returned.
     event Reclaimed(bytes32 indexed intentId, address indexed payer, uint256 amount);
+    /// @notice Emitted when a payout was refused (by the token or the receiver) and credited instead.
+    /// @param intentId The intent's on-chain id.
+    /// @param recipient Who is owed the amount and can claim it.
+    /// @param token Token owed, address(0) for the native coin.
+    /// @param amount Amount credited.
+    event PushFailed(bytes32 indexed intentId, address indexed recipient, address token, uint256 amount);
+    /// @notice Emitted when a claimable balance is withdrawn.
+    /// @param account Whose balance it was.
+    /// @param token Token withdrawn, address(0) for the native coin.
+    /// @param to Where it was sent.
+    /// @param amount Amount withdrawn.
+    event Claimed(address indexed account, address indexed token, address to, uint256 amount);
 
     /// @notice Raised when the amount deposited does not match what the intent allows.
     error WrongAmount(bytes32 intentId, uint256 expected, uint256 actual);
-    /// @notice Raised when the presented intent is not the one the escrow was opened with.
-    error IntentMismatch(bytes32 intentId);
-    /// @notice Raised when the escrow is not open (never funded, voided or reclaimed).
+    /// @notice Raised when the escrow is not open (never funded, voided or reclaimed), or when the
+    ///         presented intent (completed with its payer) is not the one an escrow was opened with.
     error EscrowNotOpen(bytes32 intentId, Status status);
     /// @notice Raised when an amount exceeds the uncaptured balance.
     error InsufficientBalance(bytes32 intentId, uint256 available, uint256 requested);
-    /// @notice Raised when the caller is neither a signer nor the intent's merchant.
-    error NotOperatorOrMerchant(address caller);
+    /// @notice Raised when the caller is neither the relayer nor the intent's merchant.
+    error NotRelayerOrMerchant(address caller);
     /// @notice Raised when the caller is not the escrow's payer.
     error NotPayer(bytes32 intentId, address payer, address caller);
     /// @notice Raised on a capture at or after the reclaim time.
@@ -102,14 +142,23 @@ contract SluiceEscrow is SluiceBase {
     error ReclaimTooEarly(bytes32 intentId, uint256 reclaimAfter, uint256 timestamp);
     /// @notice Raised when the reclaim time is not after the deadline.
     error InvalidReclaimTime(bytes32 intentId, uint256 deadline, uint256 reclaimAfter);
-    /// @notice Raised when an intent's amount does not fit the escrow's 128-bit accounting.
+    /// @notice Raised when an intent's amount does not fit the escrow's 120-bit accounting.
     error AmountTooLarge(uint256 amount);
+    /// @notice Raised when an intent allowing partial deposits names no payer (anyone could take it over).
+    error PayerRequired(bytes32 intentId);
+    /// @notice Raised when there is nothing to claim.
+    error NothingToClaim(address token, address account);
+    /// @notice Raised when a signed claim has expired.
+    error ClaimExpired(uint256 deadline, uint256 timestamp);
+    /// @notice Raised when a claim's signature is not the account's.
+    error InvalidClaimSignature(address account);
 
-    /// @param initialOwner Owner (rotates signers, pauses).
-    /// @param initialSigner First operator signer.
+    /// @param initialOwner Owner (rotates the signer and the relayer, pauses).
+    /// @param initialSigner First intent signer.
+    /// @param initialRelayer First relayer (captures, refunds, voids).
     /// @param maxFeeBps_ Largest total of splits in basis points.
-    constructor(address initialOwner, address initialSigner, uint256 maxFeeBps_)
-        SluiceBase("Sluice Escrow", initialOwner, initialSigner, maxFeeBps_)
+    constructor(address initialOwner, address initialSigner, address initialRelayer, uint256 maxFeeBps_)
+        SluiceBase("Sluice Escrow", initialOwner, initialSigner, initialRelayer, maxFeeBps_)
     {}
 
     // -------------------------------------------------------------- external
@@ -148,156 +197,254 @@ contract SluiceEscrow is SluiceBase {
         _deposit(intent, signature, amount);
     }
 
-    /// @notice Captures part or all of the uncaptured balance; the splits are paid from it.
-    /// @param intent The intent the escrow was opened with.
+    /// @notice Captures part or all of the uncaptured balance; the splits are paid from it. Open during a
+    ///         pause: it only pays the signed merchant and splits, and a pause must not hand the payer a
+    ///         reclaim the merchant was kept from preventing.
+    /// @dev Each split's fee is computed on the running captured total (its share of the new total less
+    ///      its share of the previous one), so capturing in small pieces pays the same fees as at once.
+    /// @param intent The intent the escrow was opened with, completed with its payer.
     /// @param amount Amount to capture.
-    function capture(PaymentIntent calldata intent, uint256 amount) external nonReentrant whenNotPaused {
+    function capture(PaymentIntent calldata intent, uint256 amount) external nonReentrant {
         // Check
         Escrow storage e = _openEscrow(intent);
-        _onlyOperatorOrMerchant(intent.merchant);
+        _onlyRelayerOrMerchant(intent.merchant);
         if (block.timestamp >= intent.reclaimAfter) {
             revert CaptureWindowClosed(intent.id, intent.reclaimAfter, block.timestamp);
         }
-        _checkAvailable(e, intent.id, amount);
+        uint256 balance = _checkAvailable(e, intent.id, amount);
         // Update
-        uint128 total = e.captured + uint128(amount);
-        e.captured = total;
-        (uint256 merchantAmount, uint256[] memory fees) = _shares(intent.splits, amount);
+        uint256 before = e.captured;
+        uint256 total = before + amount;
+        e.balance = uint120(balance - amount);
+        e.captured = uint120(total);
+        Split[] calldata splits = intent.splits;
+        uint256 merchantAmount = amount;
+        uint256[] memory fees = new uint256[](splits.length);
+        for (uint256 i; i < splits.length; ++i) {
+            uint256 bps = splits[i].bps;
+            uint256 fee = total * bps / BPS - before * bps / BPS;
+            // Roundings of several splits can coincide on a tiny capture; never take more than it.
+            if (fee > merchantAmount) fee = merchantAmount;
+            fees[i] = fee;
+            merchantAmount -= fee;
+        }
         emit Captured(intent.id, intent.merchant, amount, merchantAmount, fees, total);
         // Transfer
-        _distribute(intent.token, address(this), intent.merchant, intent.splits, merchantAmount, fees);
+        address token = intent.token;
+        _pushOrCredit(intent.id, token, intent.merchant, merchantAmount);
+        for (uint256 i; i < splits.length; ++i) {
+            _pushOrCredit(intent.id, token, splits[i].recipient, fees[i]);
+        }
     }
 
     /// @notice Refunds part of the uncaptured balance to the payer; the escrow stays open.
-    /// @param intent The intent the escrow was opened with.
+    /// @param intent The intent the escrow was opened with, completed with its payer.
     /// @param amount Amount to refund.
     function refund(PaymentIntent calldata intent, uint256 amount) external nonReentrant {
         // Check
-        Escrow storage e = _openEscrow(intent);
-        _onlyOperatorOrMerchant(intent.merchant);
-        _checkAvailable(e, intent.id, amount);
+        (Escrow storage e, bytes32 key) = _openEscrowKeyed(intent);
+        _onlyRelayerOrMerchant(intent.merchant);
+        uint256 balance = _checkAvailable(e, intent.id, amount);
         // Update
-        uint128 total = e.refunded + uint128(amount);
-        e.refunded = total;
-        address payer = e.payer;
-        emit Refunded(intent.id, payer, amount, total);
+        e.balance = uint120(balance - amount);
+        uint256 total = _refunded[key] + amount;
+        _refunded[key] = total;
+        emit Refunded(intent.id, intent.payer, amount, total);
         // Transfer
-        _send(intent.token, address(this), payer, amount, true);
+        _pushOrCredit(intent.id, intent.token, intent.payer, amount);
     }
 
     /// @notice Closes the escrow and returns the whole uncaptured balance to the payer.
-    /// @param intent The intent the escrow was opened with.
+    /// @param intent The intent the escrow was opened with, completed with its payer.
     function void(PaymentIntent calldata intent) external nonReentrant {
         // Check
         Escrow storage e = _openEscrow(intent);
-        _onlyOperatorOrMerchant(intent.merchant);
-        // Update
-        uint256 rest = _available(e);
+        _onlyRelayerOrMerchant(intent.merchant);
+        // Update (the balance stays: once closed it records what was released)
         e.status = Status.Voided;
-        e.released = uint128(rest);
-        address payer = e.payer;
-        emit Voided(intent.id, payer, rest);
+        uint256 rest = e.balance;
+        emit Voided(intent.id, intent.payer, rest);
         // Transfer
-        _send(intent.token, address(this), payer, rest, true);
+        _pushOrCredit(intent.id, intent.token, intent.payer, rest);
     }
 
     /// @notice Lets the payer take back the uncaptured balance once the reclaim time has come.
-    /// @param intent The intent the escrow was opened with.
+    /// @param intent The intent the escrow was opened with, completed with its payer.
     function reclaim(PaymentIntent calldata intent) external nonReentrant {
         // Check
         Escrow storage e = _openEscrow(intent);
-        address payer = e.payer;
+        address payer = intent.payer;
         if (msg.sender != payer) revert NotPayer(intent.id, payer, msg.sender);
         if (block.timestamp < intent.reclaimAfter) {
             revert ReclaimTooEarly(intent.id, intent.reclaimAfter, block.timestamp);
         }
         // Update
-        uint256 rest = _available(e);
         e.status = Status.Reclaimed;
-        e.released = uint128(rest);
+        uint256 rest = e.balance;
         emit Reclaimed(intent.id, payer, rest);
         // Transfer
-        _send(intent.token, address(this), payer, rest, true);
+        _pushOrCredit(intent.id, intent.token, payer, rest);
+    }
+
+    /// @notice Withdraws the caller's claimable balance of a token (payouts that could not be pushed).
+    /// @param token Token, address(0) for the native coin.
+    /// @param to Where to send it (the caller's own address, or any other it chooses).
+    function claim(address token, address to) external nonReentrant {
+        _claim(msg.sender, token, to);
+    }
+
+    /// @notice Withdraws an account's claimable balance to the address it signed for (EIP-712 `Claim`,
+    ///         or ERC-1271 for contract accounts), sent by anyone.
+    /// @param account Whose balance.
+    /// @param token Token, address(0) for the native coin.
+    /// @param to Where to send it, as signed.
+    /// @param deadline Last second the signature is valid.
+    /// @param signature The account's signature of `Claim(account, token, to, claimNonces[account], deadline)`.
+    function claimWithSignature(
+        address account,
+        address token,
+        address to,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant {
+        // Check
+        if (block.timestamp > deadline) revert ClaimExpired(deadline, block.timestamp);
+        uint256 nonce = claimNonces[account];
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(CLAIM_TYPEHASH, account, token, to, nonce, deadline)));
+        if (!SignatureChecker.isValidSignatureNow(account, digest, signature)) {
+            revert InvalidClaimSignature(account);
+        }
+        // Update
+        claimNonces[account] = nonce + 1;
+        _claim(account, token, to);
     }
 
     // ------------------------------------------------------------------ view
 
-    /// @notice The escrow state of an intent.
-    /// @param intentId The intent's on-chain id.
-    /// @return escrow Its state (all zero when never deposited).
-    function getEscrow(bytes32 intentId) external view returns (Escrow memory escrow) {
-        return _escrows[intentId];
+    /// @notice The escrow of an intent.
+    /// @param intent The intent completed with its payer (the signed intent when it names one).
+    /// @return escrow Its state (all zero but the key when never deposited).
+    function getEscrow(PaymentIntent calldata intent) external view returns (EscrowView memory escrow) {
+        (bytes32 key,) = _intentStructHash(intent);
+        Escrow storage e = _escrows[key];
+        uint256 refunded = _refunded[key];
+        escrow.key = key;
+        escrow.status = e.status;
+        if (escrow.status == Status.None) return escrow;
+        escrow.payer = intent.payer;
+        escrow.captured = e.captured;
+        escrow.refunded = refunded;
+        if (escrow.status == Status.Open) {
+            escrow.deposited = uint256(e.balance) + e.captured + refunded;
+        } else {
+            escrow.released = e.balance;
+            escrow.deposited = uint256(e.balance) + e.captured + refunded;
+        }
     }
 
     /// @notice The uncaptured balance that can still be captured or refunded.
-    /// @param intentId The intent's on-chain id.
+    /// @param intent The intent completed with its payer.
     /// @return amount Zero unless the escrow is open.
-    function capturable(bytes32 intentId) external view returns (uint256 amount) {
-        Escrow storage e = _escrows[intentId];
-        return e.status == Status.Open ? _available(e) : 0;
+    function capturable(PaymentIntent calldata intent) external view returns (uint256 amount) {
+        (bytes32 key,) = _intentStructHash(intent);
+        Escrow storage e = _escrows[key];
+        return e.status == Status.Open ? e.balance : 0;
     }
 
     // -------------------------------------------------------------- internal
 
-    /// @dev First deposit verifies the signature and opens the escrow; later ones must match it.
+    /// @dev First deposit verifies the signature and opens the escrow; later ones (partial only) add to it.
     function _deposit(PaymentIntent calldata intent, bytes calldata signature, uint256 amount) private {
         // Check
-        _checkValue(intent.token, amount);
+        address token = intent.token;
+        _checkValue(token, amount);
         if (amount == 0) revert ZeroAmount();
-        // The intent's amount bounds every total, so checking it keeps all 128-bit counters exact.
-        if (intent.amount > type(uint128).max) revert AmountTooLarge(intent.amount);
-        Escrow storage e = _escrows[intent.id];
+        // The intent's amount bounds every total, so checking it keeps all 120-bit counters exact.
+        if (intent.amount > type(uint120).max) revert AmountTooLarge(intent.amount);
+        (bytes32 splitsHash, uint256 totalBps) = _splitsHash(intent.splits);
+        address signedPayer = intent.payer;
+        bytes32 signedHash = _structHash(intent, signedPayer, splitsHash);
+        bytes32 key = signedPayer == address(0) ? _structHash(intent, msg.sender, splitsHash) : signedHash;
+        Escrow storage e = _escrows[key];
+        Status status = e.status;
         uint256 total;
-        if (e.status == Status.None) {
+        if (status == Status.None) {
+            if (intent.allowPartial && signedPayer == address(0)) revert PayerRequired(intent.id);
             if (intent.reclaimAfter <= intent.deadline) {
                 revert InvalidReclaimTime(intent.id, intent.deadline, intent.reclaimAfter);
             }
-            bytes32 structHash = _verifyIntent(intent, signature);
-            total = amount;
+            _verifyIntent(intent, signature, signedHash, totalBps);
             if (intent.allowPartial ? amount > intent.amount : amount != intent.amount) {
                 revert WrongAmount(intent.id, intent.amount, amount);
             }
+            total = amount;
             // Update
-            e.intentHash = structHash;
-            e.payer = msg.sender;
+            e.balance = uint120(amount);
             e.status = Status.Open;
         } else {
-            if (e.status != Status.Open) revert EscrowNotOpen(intent.id, e.status);
-            (bytes32 structHash,) = _intentStructHash(intent);
-            if (e.intentHash != structHash) revert IntentMismatch(intent.id);
-            if (msg.sender != e.payer) revert NotPayer(intent.id, e.payer, msg.sender);
+            if (status != Status.Open) revert EscrowNotOpen(intent.id, status);
+            if (msg.sender != signedPayer) revert WrongPayer(intent.id, signedPayer, msg.sender);
             if (block.timestamp > intent.deadline) revert IntentExpired(intent.id, intent.deadline, block.timestamp);
-            total = e.deposited + amount;
-            if (total > intent.amount) revert WrongAmount(intent.id, intent.amount - e.deposited, amount);
+            uint256 deposited = uint256(e.balance) + e.captured + _refunded[key];
+            total = deposited + amount;
+            if (total > intent.amount) revert WrongAmount(intent.id, intent.amount - deposited, amount);
+            // Update
+            e.balance += uint120(amount);
         }
-        e.deposited = uint128(total);
-        emit Deposited(intent.id, msg.sender, intent.token, amount, total);
+        emit Deposited(intent.id, msg.sender, token, amount, total);
         // Transfer
-        if (intent.token != address(0)) _send(intent.token, msg.sender, address(this), amount, true);
+        if (token != address(0)) _send(token, msg.sender, address(this), amount, true);
     }
 
-    /// @dev The open escrow of a presented intent; reverts when closed or when the intent differs.
+    /// @dev Pays out, or credits the amount as claimable when the token or the receiver refuses it.
+    function _pushOrCredit(bytes32 intentId, address token, address to, uint256 amount) private {
+        if (_push(token, to, amount)) return;
+        claimable[token][to] += amount;
+        emit PushFailed(intentId, to, token, amount);
+    }
+
+    /// @dev Sends an account's whole claimable balance of `token` to `to`.
+    function _claim(address account, address token, address to) private {
+        // Check
+        if (to == address(0)) revert ZeroAddress();
+        uint256 amount = claimable[token][account];
+        if (amount == 0) revert NothingToClaim(token, account);
+        // Update
+        claimable[token][account] = 0;
+        emit Claimed(account, token, to, amount);
+        // Transfer
+        if (token == address(0)) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert NativeTransferFailed(to, amount);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+
+    /// @dev The open escrow of a presented intent (completed with its payer).
     function _openEscrow(PaymentIntent calldata intent) private view returns (Escrow storage e) {
-        e = _escrows[intent.id];
-        if (e.status != Status.Open) revert EscrowNotOpen(intent.id, e.status);
-        (bytes32 structHash,) = _intentStructHash(intent);
-        if (e.intentHash != structHash) revert IntentMismatch(intent.id);
+        (e,) = _openEscrowKeyed(intent);
     }
 
-    /// @dev Only an operator signer or the intent's merchant may capture, refund or void.
-    function _onlyOperatorOrMerchant(address merchant) private view {
-        if (msg.sender != merchant && !isSigner(msg.sender)) revert NotOperatorOrMerchant(msg.sender);
+    /// @dev The open escrow of a presented intent, and its key.
+    function _openEscrowKeyed(PaymentIntent calldata intent) private view returns (Escrow storage e, bytes32 key) {
+        (key,) = _intentStructHash(intent);
+        e = _escrows[key];
+        Status status = e.status;
+        if (status != Status.Open) revert EscrowNotOpen(intent.id, status);
     }
 
-    /// @dev Reverts unless 0 < amount <= the uncaptured balance.
-    function _checkAvailable(Escrow storage e, bytes32 intentId, uint256 amount) private view {
+    /// @dev Only the relayer or the intent's merchant may capture, refund or void.
+    function _onlyRelayerOrMerchant(address merchant) private view {
+        if (msg.sender != merchant && msg.sender != relayer()) revert NotRelayerOrMerchant(msg.sender);
+    }
+
+    /// @dev Reverts unless 0 < amount <= the uncaptured balance; returns the balance.
+    function _checkAvailable(Escrow storage e, bytes32 intentId, uint256 amount) private view returns (uint256) {
         if (amount == 0) revert ZeroAmount();
-        uint256 available = _available(e);
-        if (amount > available) revert InsufficientBalance(intentId, available, amount);
-    }
-
-    /// @dev Deposited minus captured minus refunded.
-    function _available(Escrow storage e) private view returns (uint256) {
-        return uint256(e.deposited) - e.captured - e.refunded;
+        uint256 balance = e.balance;
+        if (amount > balance) revert InsufficientBalance(intentId, balance, amount);
+        return balance;
     }
 }

@@ -28,11 +28,12 @@ contract SluicePayments is SluiceBase {
     /// @notice Raised when an intent meant for the escrow (reclaim time or partial deposits) is paid here.
     error EscrowOnlyIntent(bytes32 intentId);
 
-    /// @param initialOwner Owner (rotates signers, pauses).
-    /// @param initialSigner First operator signer.
+    /// @param initialOwner Owner (rotates the signer and the relayer, pauses).
+    /// @param initialSigner First intent signer.
+    /// @param initialRelayer First relayer.
     /// @param maxFeeBps_ Largest total of splits in basis points.
-    constructor(address initialOwner, address initialSigner, uint256 maxFeeBps_)
-        SluiceBase("Sluice Payments", initialOwner, initialSigner, maxFeeBps_)
+    constructor(address initialOwner, address initialSigner, address initialRelayer, uint256 maxFeeBps_)
+        SluiceBase("Sluice Payments", initialOwner, initialSigner, initialRelayer, maxFeeBps_)
     {}
 
     /// @notice Pays an intent: ERC-20 (after `approve`) or the native coin (`msg.value` = amount).
@@ -68,7 +69,8 @@ contract SluicePayments is SluiceBase {
         address token = intent.token;
         uint256 amount = intent.amount;
         _checkValue(token, amount);
-        _verifyIntent(intent, signature);
+        (bytes32 structHash, uint256 totalBps) = _intentStructHash(intent);
+        _verifyIntent(intent, signature, structHash, totalBps);
         // Update
         Split[] calldata splits = intent.splits;
         address merchant = intent.merchant;

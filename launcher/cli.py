@@ -155,6 +155,10 @@ def deploy_cmd(
     operator: Annotated[
         str | None, typer.Option(help="Operator signer address; default $SLUICE_OPERATOR_ADDRESS.")
     ] = None,
+    relayer: Annotated[
+        str | None,
+        typer.Option(help="Relayer address (captures, refunds, voids); default $SLUICE_RELAYER_ADDRESS."),
+    ] = None,
     max_fee_bps: Annotated[int, typer.Option(min=0, max=10_000, help="Largest total of splits.")] = 3000,
     salt: Annotated[
         str | None, typer.Option(help="CREATE2 salt, 0x + 64 hex; default keccak('sluice.v1').")
@@ -180,7 +184,13 @@ def deploy_cmd(
         chain_id = int(w3.eth.chain_id)
         deployer = load_deployer(keystore, chain_id)
         params = resolve_params(
-            deployer.address, chain_id, owner=owner, operator=operator, max_fee_bps=max_fee_bps, salt=salt
+            deployer.address,
+            chain_id,
+            owner=owner,
+            operator=operator,
+            relayer=relayer,
+            max_fee_bps=max_fee_bps,
+            salt=salt,
         )
         result = deploy(w3, network, LocalSender(deployer), params, force=force, progress=console.print)
     except SluiceError as exc:

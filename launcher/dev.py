@@ -22,7 +22,7 @@ from sluice.chain.deploy import (
     ensure_factory,
     write_manifest,
 )
-from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY
+from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
 from sluice.chain.node import run_anvil
 from sluice.contracts import load_artifact
 from sluice.paths import PROJECT_ROOT
@@ -56,8 +56,10 @@ def setup_local_chain(url: str, *, salt: bytes = DEFAULT_SALT) -> DevChain:
     w3 = Web3(Web3.HTTPProvider(url))
     deployer = Account.from_key(ANVIL_DEPLOYER_KEY)
     operator = Account.from_key(ANVIL_OPERATOR_KEY)
+    relayer = Account.from_key(ANVIL_RELAYER_KEY)
     sender = LocalSender(deployer)
-    result = deploy(w3, "local", sender, DeployParams(owner=deployer.address, operator=operator.address))
+    params = DeployParams(owner=deployer.address, operator=operator.address, relayer=relayer.address)
+    result = deploy(w3, "local", sender, params)
     manifest = dict(result.manifest)
     ensure_factory(w3, sender)
     tokens: dict[str, Any] = {}

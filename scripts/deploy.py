@@ -25,7 +25,14 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxParams
 
-from sluice.chain.deploy import DEFAULT_MAX_FEE_BPS, OPERATOR_ENV, DeployResult, deploy, resolve_params
+from sluice.chain.deploy import (
+    DEFAULT_MAX_FEE_BPS,
+    OPERATOR_ENV,
+    RELAYER_ENV,
+    DeployResult,
+    deploy,
+    resolve_params,
+)
 from sluice.chain.evm_features import check_network
 from sluice.chain.registry import Registry
 from sluice.errors import NetworkError, SluiceError
@@ -113,6 +120,7 @@ def run(
     account: str | None = None,
     owner: str | None = None,
     operator: str | None = None,
+    relayer: str | None = None,
     max_fee_bps: int = DEFAULT_MAX_FEE_BPS,
     salt: str | None = None,
     force: bool = False,
@@ -130,10 +138,19 @@ def run(
         raise NetworkError(f"the Ape provider serves chain id {chain_id}, but {name!r} is {expected}")
     sender = ApeSender(select_account(account, is_local=network.is_local))
     params = resolve_params(
-        sender.address, chain_id, owner=owner, operator=operator, max_fee_bps=max_fee_bps, salt=salt
+        sender.address,
+        chain_id,
+        owner=owner,
+        operator=operator,
+        relayer=relayer,
+        max_fee_bps=max_fee_bps,
+        salt=salt,
     )
     click.echo(f"{name} (chain id {chain_id}) via {network.ecosystem.name}:{network.name}:{provider.name}")
-    click.echo(f"deployer {sender.address}, owner {params.owner}, operator {params.operator}")
+    click.echo(
+        f"deployer {sender.address}, owner {params.owner}, operator {params.operator}, "
+        f"relayer {params.relayer}"
+    )
     return deploy(w3, name, sender, params, force=force, progress=click.echo)
 
 
@@ -156,6 +173,7 @@ def _command() -> click.Command | None:
     )
     @click.option("--owner", help="Contract owner; default the deployer.")
     @click.option("--operator", envvar=OPERATOR_ENV, help=f"Operator signer address. [${OPERATOR_ENV}]")
+    @click.option("--relayer", envvar=RELAYER_ENV, help=f"Relayer address. [${RELAYER_ENV}]")
     @click.option(
         "--max-fee-bps", type=click.IntRange(0, 10_000), default=DEFAULT_MAX_FEE_BPS, show_default=True
     )
@@ -167,6 +185,7 @@ def _command() -> click.Command | None:
         account: str | None,
         owner: str | None,
         operator: str | None,
+        relayer: str | None,
         max_fee_bps: int,
         salt: str | None,
         force: bool,
@@ -179,6 +198,7 @@ def _command() -> click.Command | None:
                 account=account,
                 owner=owner,
                 operator=operator,
+                relayer=relayer,
                 max_fee_bps=max_fee_bps,
                 salt=salt,
                 force=force,

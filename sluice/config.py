@@ -36,9 +36,14 @@ class Settings(BaseSettings):
     reconcile_every_seconds: int = Field(default=3600, ge=0)
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_size: int = 10
-    #: Operator signing key (hex) or a file holding it; required outside development.
+    #: Operator signing key (hex) or a file holding it; required outside development. It signs
+    #: intents only and never sends a transaction.
     operator_key: SecretStr | None = None
     operator_key_file: Path | None = None
+    #: Relayer key (hex) or a file holding it: sends escrow captures, refunds and voids and cancels
+    #: nonces (a role apart from the signer, set on the contracts at deployment); required in production.
+    relayer_key: SecretStr | None = None
+    relayer_key_file: Path | None = None
     #: Platform fee taken on every intent, in basis points, paid to `platform_fee_recipient`.
     platform_fee_bps: int = Field(default=100, ge=0, le=10_000)
     platform_fee_recipient: str | None = None
@@ -122,6 +127,12 @@ class Settings(BaseSettings):
                 )
             if self.webhook_allow_private:
                 raise ValueError("SLUICE_WEBHOOK_ALLOW_PRIVATE is for development; not allowed in production")
+        return self
+
+    @model_validator(mode="after")
+    def _relayer_outside_development(self) -> Settings:
+        if self.env == Environment.production and self.relayer_key is None and self.relayer_key_file is None:
+            raise ValueError("SLUICE_RELAYER_KEY or SLUICE_RELAYER_KEY_FILE is required in production")
         return self
 
     def async_database_url(self) -> str | None:

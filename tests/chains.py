@@ -27,8 +27,10 @@ ANVIL_KEYS = [
     "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 ]
 
-#: A fixed operator key for tests (never funded on a real network).
+#: A fixed operator (intent signer) key for tests (never funded on a real network).
 OPERATOR_KEY = "0x" + "11" * 32
+#: A fixed relayer key for tests: sends escrow captures, refunds and voids (a role apart from the signer).
+RELAYER_KEY = "0x" + "22" * 32
 
 
 class Chain:
@@ -39,6 +41,7 @@ class Chain:
         self.kind = kind
         self.accounts: list[LocalAccount] = [Account.from_key(k) for k in keys]
         self.operator: LocalAccount = Account.from_key(OPERATOR_KEY)
+        self.relayer: LocalAccount = Account.from_key(RELAYER_KEY)
 
     @property
     def chain_id(self) -> int:

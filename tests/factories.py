@@ -81,13 +81,14 @@ def deploy_system(chain: Chain) -> System:
     """Deploys the contracts and dev tokens; mints to and approves from the named accounts."""
     w3 = chain.w3
     owner, payer, merchant, fee_recipient, other = (a.address for a in chain.accounts[:5])
-    operator = chain.operator.address
-    payments = chain.deploy("SluicePayments", owner, operator, MAX_FEE_BPS)
-    escrow = chain.deploy("SluiceEscrow", owner, operator, MAX_FEE_BPS)
+    operator, relayer = chain.operator.address, chain.relayer.address
+    payments = chain.deploy("SluicePayments", owner, operator, relayer, MAX_FEE_BPS)
+    escrow = chain.deploy("SluiceEscrow", owner, operator, relayer, MAX_FEE_BPS)
     usdc = chain.deploy("DevUSDC")
     usdt = chain.deploy("DevUSDT")
-    # The operator relays captures in some tests: give it gas money.
-    w3.eth.send_transaction({"from": owner, "to": operator, "value": 10**20})
+    # The operator and the relayer send transactions in some tests: give them gas money.
+    for funded in (operator, relayer):
+        w3.eth.send_transaction({"from": owner, "to": funded, "value": 10**20})
     for token in (usdc, usdt):
         for account in (payer, merchant, fee_recipient, other):
             token.functions.mint(account, MINT).transact({"from": owner})

@@ -24,7 +24,7 @@ from sluice.chain.deploy import DeployParams, init_code, mask_immutables
 from sluice.contracts import load_artifact
 from sluice.paths import ANVIL_BIN, NODE_MODULES, PROJECT_ROOT
 
-from chains import ANVIL_KEYS, OPERATOR_KEY, run_anvil
+from chains import ANVIL_KEYS, OPERATOR_KEY, RELAYER_KEY, run_anvil
 
 pytest.importorskip("ape_solidity", reason="the ape extra is not installed")
 pytest.importorskip("ape_foundry", reason="the ape extra is not installed")
@@ -42,10 +42,12 @@ CORE = ("SluicePayments", "SluiceEscrow")
 # Not the defaults, so that the options are seen to reach DeployParams.
 OWNER = Account.from_key(ANVIL_KEYS[3]).address
 OPERATOR = Account.from_key(OPERATOR_KEY).address
+RELAYER = Account.from_key(RELAYER_KEY).address
 SALT = keccak(text="sluice.test.ape")
 #: Settings from the caller's environment that would change what the tests check.
 UNSET = (
     "SLUICE_OPERATOR_ADDRESS",
+    "SLUICE_RELAYER_ADDRESS",
     "SLUICE_APE_ACCOUNT",
     "SLUICE_DEPLOYER_KEY",
     "SLUICE_SOLC_KEEP_METADATA",
@@ -118,7 +120,7 @@ def test_ape_run_deploy_matches_sluice_deploy(
     ape_project: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
     project, env = ape_project
-    options = ["--owner", OWNER, "--operator", OPERATOR, "--salt", "0x" + SALT.hex()]
+    options = ["--owner", OWNER, "--operator", OPERATOR, "--relayer", RELAYER, "--salt", "0x" + SALT.hex()]
 
     ape_dir, sluice_dir = tmp_path / "ape", tmp_path / "sluice"
     with run_anvil() as url:
@@ -138,6 +140,7 @@ def test_ape_run_deploy_matches_sluice_deploy(
         "chain_id",
         "owner",
         "operator",
+        "relayer",
         "max_fee_bps",
         "salt",
         "create2_factory",
@@ -147,7 +150,8 @@ def test_ape_run_deploy_matches_sluice_deploy(
         assert by_ape[key] == by_sluice[key], key
     assert by_ape["owner"] == OWNER and by_ape["operator"] == OPERATOR and by_ape["salt"] == "0x" + SALT.hex()
     assert set(by_ape["contracts"]) == set(CORE)
-    params = DeployParams(owner=OWNER, operator=OPERATOR, salt=SALT)
+    assert by_ape["relayer"] == RELAYER
+    params = DeployParams(owner=OWNER, operator=OPERATOR, relayer=RELAYER, salt=SALT)
     for name in CORE:
         ape_entry, sluice_entry = by_ape["contracts"][name], by_sluice["contracts"][name]
         for key in ("address", "artifact_hash", "constructor_args", "block_number"):

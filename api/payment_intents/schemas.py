@@ -37,7 +37,10 @@ class PaymentIntentCreate(Strict):
     metadata: dict[str, str] = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=1000)
     payer: str | None = Field(default=None, description="Only this address may pay.")
-    allow_partial: bool = Field(default=False, description="Escrow only: several deposits may add up.")
+    allow_partial: bool = Field(
+        default=False,
+        description="Escrow only: several deposits may add up; needs `payer` (every deposit comes from it).",
+    )
     rail: str | None = Field(
         default=None,
         max_length=32,

@@ -19,7 +19,7 @@ from hexbytes import HexBytes
 
 from sluice.chain import create2
 from sluice.chain.evm_features import probe_node
-from sluice.chain.keys import ANVIL_OPERATOR_KEY, LOCAL_CHAIN_IDS
+from sluice.chain.keys import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY, LOCAL_CHAIN_IDS
 from sluice.chain.manifest import manifest_path, read_manifest, write_manifest
 from sluice.contracts import Artifact, load_artifact
 from sluice.errors import DeploymentError, KeyConfigError, SluiceValueError
@@ -33,8 +33,8 @@ log = structlog.get_logger(__name__)
 
 #: The contracts `sluice deploy` puts on every network, in order.
 CORE_CONTRACTS = ("SluicePayments", "SluiceEscrow")
-#: Salt of the deterministic deployment: with the same owner, signer and fee bound, every chain gets
-#: the same addresses.
+#: Salt of the deterministic deployment: with the same owner, signer, relayer and fee bound, every
+#: chain gets the same addresses.
 DEFAULT_SALT = keccak(text="sluice.v1")
 DEFAULT_MAX_FEE_BPS = 3000
 
@@ -77,15 +77,24 @@ class DeployParams:
     """What fixes the deployed code and so the CREATE2 address."""
 
     owner: str
+    #: The intent signer (the API's signing key); never sends transactions.
     operator: str
+    #: The relayer: sends escrow captures, refunds and voids and cancels nonces.
+    relayer: str
     max_fee_bps: int = DEFAULT_MAX_FEE_BPS
     salt: bytes = DEFAULT_SALT
 
     def constructor_args(self) -> list[Any]:
-        return [to_checksum_address(self.owner), to_checksum_address(self.operator), self.max_fee_bps]
+        return [
+            to_checksum_address(self.owner),
+            to_checksum_address(self.operator),
+            to_checksum_address(self.relayer),
+            self.max_fee_bps,
+        ]
 
 
 OPERATOR_ENV = "SLUICE_OPERATOR_ADDRESS"
+RELAYER_ENV = "SLUICE_RELAYER_ADDRESS"
 
 
 def parse_salt(salt: str | None) -> bytes:
@@ -109,22 +118,34 @@ def resolve_params(
     operator: str | None,
     max_fee_bps: int,
     salt: str | None,
+    relayer: str | None = None,
 ) -> DeployParams:
     """The parameters of `sluice deploy` and `ape run deploy` from their options: owner defaults to
-    the deployer, the operator to $SLUICE_OPERATOR_ADDRESS, and on local chains to anvil's account 9."""
+    the deployer, the operator (intent signer) to $SLUICE_OPERATOR_ADDRESS and the relayer to
+    $SLUICE_RELAYER_ADDRESS, on local chains to anvil's accounts 9 and 8."""
     operator = operator or os.environ.get(OPERATOR_ENV)
-    if operator is None and chain_id in LOCAL_CHAIN_IDS:
+    relayer = relayer or os.environ.get(RELAYER_ENV)
+    if chain_id in LOCAL_CHAIN_IDS and (operator is None or relayer is None):
         from eth_account import Account
 
-        operator = Account.from_key(ANVIL_OPERATOR_KEY).address
+        operator = operator or Account.from_key(ANVIL_OPERATOR_KEY).address
+        relayer = relayer or Account.from_key(ANVIL_RELAYER_KEY).address
     if operator is None:
         raise KeyConfigError(f"no operator signer: pass --operator ADDRESS or set {OPERATOR_ENV}")
-    for label, value in (("--operator", operator), ("--owner", owner)):
+    if relayer is None:
+        raise KeyConfigError(f"no relayer: pass --relayer ADDRESS or set {RELAYER_ENV}")
+    for label, value in (("--operator", operator), ("--relayer", relayer), ("--owner", owner)):
         if value is not None and not is_address(value):
             raise SluiceValueError(f"{label} {value!r} is not an address")
+    if to_checksum_address(operator) == to_checksum_address(relayer):
+        raise SluiceValueError(
+            "--relayer must differ from --operator: the intent signer and the relayer are separate roles "
+            "(see docs/contracts.md)"
+        )
     return DeployParams(
         owner=to_checksum_address(owner or deployer),
         operator=to_checksum_address(operator),
+        relayer=to_checksum_address(relayer),
         max_fee_bps=max_fee_bps,
         salt=parse_salt(salt),
     )
@@ -132,7 +153,7 @@ def resolve_params(
 
 def init_code(artifact: Artifact, params: DeployParams) -> bytes:
     """Creation bytecode followed by the ABI-encoded constructor arguments."""
-    args = encode(["address", "address", "uint256"], params.constructor_args())
+    args = encode(["address", "address", "address", "uint256"], params.constructor_args())
     return bytes(artifact.bytecode) + args
 
 
@@ -179,7 +200,7 @@ def ensure_factory(w3: Web3, sender: Sender) -> None:
 
 def _differences(manifest: dict[str, Any], planned: dict[str, Any]) -> list[str]:
     diffs = []
-    for key in ("chain_id", "owner", "operator", "max_fee_bps", "salt"):
+    for key in ("chain_id", "owner", "operator", "relayer", "max_fee_bps", "salt"):
         if manifest.get(key) != planned.get(key):
             diffs.append(f"{key}: recorded {manifest.get(key)!r}, requested {planned.get(key)!r}")
     for name, entry in planned["contracts"].items():
@@ -222,6 +243,7 @@ def deploy(
         "chain_id": chain_id,
         "owner": to_checksum_address(params.owner),
         "operator": to_checksum_address(params.operator),
+        "relayer": to_checksum_address(params.relayer),
         "max_fee_bps": params.max_fee_bps,
         "salt": "0x" + params.salt.hex(),
         "create2_factory": create2.FACTORY,
@@ -327,13 +349,17 @@ def verify(w3: Web3, network: str, *, directory: Path | None = None) -> VerifyRe
             problems.append("maxFeeBps differs from the manifest")
         if artifact.hash != entry["artifact_hash"]:
             problems.append("artifact hash differs from the manifest (sources changed since deployment)")
-        # Owner and signer may change legitimately (two-step transfer, rotation): reported, not failed.
+        # Owner, signer and relayer may change legitimately (two-step transfer, rotation): reported,
+        # not failed.
         owner = contract.functions.owner().call()
         if owner != manifest["owner"]:
             notes.append(f"owner is now {owner}")
         signer = contract.functions.signer().call()
         if signer != manifest["operator"]:
             notes.append(f"operator signer is now {signer}")
+        relayer = contract.functions.relayer().call()
+        if relayer != manifest.get("relayer"):
+            notes.append(f"relayer is now {relayer}")
         detail = "; ".join(problems + notes) or "code and configuration match"
         rows.append((name, address, not problems, detail))
     return VerifyResult(network, all(r[2] for r in rows), rows)

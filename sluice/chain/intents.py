@@ -67,6 +67,27 @@ INTENT_TYPEHASH = keccak(encode_type("PaymentIntent").encode())
 SPLIT_TYPEHASH = keccak(encode_type("Split").encode())
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
+#: SluiceEscrow's `Claim`: the owner of a claimable balance (a payout the token or the receiver
+#: refused) sends it to an address of its choice, signed so that anyone can relay it.
+CLAIM_TYPES: dict[str, list[dict[str, str]]] = {
+    "Claim": [
+        {"name": "account", "type": "address"},
+        {"name": "token", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+CLAIM_TYPEHASH = keccak(
+    ("Claim(" + ",".join(f"{m['type']} {m['name']}" for m in CLAIM_TYPES["Claim"]) + ")").encode()
+)
+_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
 
 @dataclass(frozen=True)
 class Split:
@@ -131,15 +152,7 @@ def new_intent_id() -> bytes:
 def typed_data(intent: PaymentIntent, *, chain_id: int, contract: str, kind: ContractKind) -> dict[str, Any]:
     """The full EIP-712 typed data (domain bound to chain id and contract address)."""
     return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **INTENT_TYPES,
-        },
+        "types": {"EIP712Domain": _DOMAIN_TYPE, **INTENT_TYPES},
         "primaryType": "PaymentIntent",
         "domain": {
             "name": DOMAIN_NAMES[kind],
@@ -164,3 +177,26 @@ def sign_intent(
     )
     signed = Account.sign_message(signable, private_key)
     return bytes(signed.signature)
+
+
+def claim_typed_data(
+    account: str, token: str, to: str, nonce: int, deadline: int, *, chain_id: int, contract: str
+) -> dict[str, Any]:
+    """The EIP-712 typed data (eth_signTypedData_v4 shape) of a claim on one escrow contract."""
+    return {
+        "types": {"EIP712Domain": _DOMAIN_TYPE, **CLAIM_TYPES},
+        "primaryType": "Claim",
+        "domain": {
+            "name": DOMAIN_NAMES["escrow"],
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": checksum(contract),
+        },
+        "message": {
+            "account": checksum(account),
+            "token": checksum(token),
+            "to": checksum(to),
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    }

@@ -19,6 +19,7 @@ KEYSTORE_PASSWORD_ENV = "SLUICE_KEYSTORE_PASSWORD"  # noqa: S105 (a variable nam
 #: anvil's well-known dev accounts (mnemonic "test test … junk"): public knowledge, local chains only.
 ANVIL_DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ANVIL_OPERATOR_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"  # account 9
+ANVIL_RELAYER_KEY = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97"  # account 8
 LOCAL_CHAIN_IDS = {31337, 1337}
 
 

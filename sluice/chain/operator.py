@@ -1,5 +1,6 @@
-"""Calls sent by the operator (relayer) key: escrow capture, refund and void, and nonce invalidation
-(cancelled intents)."""
+"""Calls sent by the relayer key: escrow capture, refund and void, and nonce invalidation (cancelled
+intents). The relayer is a role apart from the intent signer: the contracts accept these calls from
+the relayer (or the intent's merchant), never from the signing key."""
 
 from __future__ import annotations
 
@@ -25,9 +26,30 @@ from sluice.errors import SluiceValueError
 OperatorAction = Literal["capture", "void", "refund", "invalidate"]
 
 
+async def escrow_depositor(w3: AsyncWeb3, network: NetworkConfig, onchain_id: bytes) -> str | None:
+    """The address that opened an intent's escrow: the payer of its first `Deposited` log (found by
+    the indexed intent id), or None when nothing was deposited. Needed for intents that name no
+    payer, because the escrow keys them by the intent completed with its depositor."""
+    from sluice.chain.events import decode_logs, event_specs  # the ABIs load on first use
+
+    topic0 = next(
+        t for t, spec in event_specs().items() if spec.kind == "escrow" and spec.name == "Deposited"
+    )
+    logs = await w3.eth.get_logs(
+        {
+            "address": network.contract("escrow"),  # type: ignore[typeddict-item]
+            "topics": [topic0, "0x" + onchain_id.hex()],  # type: ignore[list-item]
+            "fromBlock": "earliest",
+            "toBlock": "latest",
+        }
+    )
+    events = decode_logs([dict(log) for log in logs])
+    return events[0].payer if events else None
+
+
 @dataclass(frozen=True)
 class OperatorCall:
-    """An escrow capture, void or refund signed with the operator key, ready for eth_sendRawTransaction."""
+    """An escrow capture, void or refund signed with the relayer key, ready for eth_sendRawTransaction."""
 
     action: OperatorAction
     transaction: UnsignedTransaction
@@ -45,7 +67,8 @@ async def build_operator_call(
     amount: int | None = None,
     nonce: int | None = None,
 ) -> OperatorCall:
-    """An escrow capture/refund (of `amount`) or void, signed by the operator (relayer) key.
+    """An escrow capture/refund (of `amount`) or void of the intent (completed with its payer, as the
+    escrow keys it), signed by the relayer key.
 
     The call is estimated first, so an impossible one (more than capturable, window closed, not an
     operator) raises TransactionRevertedError naming the contract's error instead of burning gas.

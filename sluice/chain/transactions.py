@@ -11,7 +11,7 @@ the operator's escrow calls (`sluice.chain.operator`), EIP-681 URIs and QR codes
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from eth_typing import ChecksumAddress
@@ -232,11 +232,20 @@ async def build_permit_transaction(
 async def build_reclaim_transaction(
     w3: AsyncWeb3, network: NetworkConfig, intent: PaymentIntent, payer: str
 ) -> UnsignedTransaction:
-    """The payer's escrow reclaim once the intent's reclaim time has come (only the depositor may send it)."""
+    """The payer's escrow reclaim once the intent's reclaim time has come (only the depositor may send it).
+    The escrow keys an intent by its struct completed with the depositor, so `payer` fills an intent
+    that names no payer."""
     await check_chain(w3, network)
     payer = checksum_address(payer, "payer")
+    if int(intent.payer, 16) != 0 and intent.payer.lower() != payer.lower():
+        raise PayerMismatchError(
+            f"this intent's escrow can only be reclaimed by {to_checksum_address(intent.payer)}, not {payer}",
+            expected=to_checksum_address(intent.payer),
+            actual=payer,
+        )
+    held = replace(intent, payer=payer)
     escrow = sluice_contract(w3, network, "escrow")
-    call = call_params(payer, escrow.address, str(escrow.encode_abi("reclaim", args=[intent.as_tuple()])))
+    call = call_params(payer, escrow.address, str(escrow.encode_abi("reclaim", args=[held.as_tuple()])))
     gas = await estimate_gas(w3, call)
     fees = await suggest_fees(w3, network)
     nonce = int(await w3.eth.get_transaction_count(payer, "pending"))

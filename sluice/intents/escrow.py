@@ -1,4 +1,4 @@
-"""Escrow operations relayed by the operator key (capture, refund, void), and the escrow's on-chain
+"""Escrow operations relayed by the relayer key (capture, refund, void), and the escrow's on-chain
 state as ledger sums.
 
 The API reads the escrow's state directly after each relayed call and lets the transitions decide
@@ -8,18 +8,26 @@ entries later changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hexbytes import HexBytes
 from web3 import AsyncWeb3
 
 from sluice.chain._utils import sluice_contract
-from sluice.chain.operator import OperatorAction, OperatorCall, build_nonce_invalidation, build_operator_call
+from sluice.chain.intents import ZERO_ADDRESS
+from sluice.chain.intents import PaymentIntent as OnchainIntent
+from sluice.chain.operator import (
+    OperatorAction,
+    OperatorCall,
+    build_nonce_invalidation,
+    build_operator_call,
+    escrow_depositor,
+)
 from sluice.chain.registry import NetworkConfig
 from sluice.config import Settings
 from sluice.errors import SluiceError
 from sluice.intents.onchain import contract_kind, to_onchain
-from sluice.intents.signing import operator_account
+from sluice.intents.signing import relayer_account
 from sluice.intents.transitions import Sums, Totals
 from sluice.models.payment_intent import PaymentIntent
 
@@ -27,7 +35,7 @@ OPEN, VOIDED, RECLAIMED = 1, 2, 3
 
 
 class RelayError(SluiceError, RuntimeError):
-    """Raised when the operator's transaction was sent but failed or was not mined in time."""
+    """Raised when the relayer's transaction was sent but failed or was not mined in time."""
 
     code = "relay_failed"
     error_type = "api_error"
@@ -35,7 +43,7 @@ class RelayError(SluiceError, RuntimeError):
 
 
 class RelayRevertedError(RelayError):
-    """Raised when the operator's transaction was mined and reverted: it definitely did nothing."""
+    """Raised when the relayer's transaction was mined and reverted: it definitely did nothing."""
 
     code = "relay_reverted"
 
@@ -57,10 +65,23 @@ class EscrowState:
         return self.deposited - self.captured - self.refunded if self.status == OPEN else 0
 
 
+async def held_intent(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentIntent) -> OnchainIntent | None:
+    """The intent as the escrow keys it: the signed struct completed with the address that deposited
+    (read from the escrow's Deposited log when the intent names no payer); None when nobody has."""
+    onchain = to_onchain(intent)
+    if onchain.payer != ZERO_ADDRESS:
+        return onchain
+    depositor = await escrow_depositor(w3, network, onchain.id)
+    return None if depositor is None else replace(onchain, payer=depositor)
+
+
 async def read_escrow(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentIntent) -> EscrowState:
+    held = await held_intent(w3, network, intent)
+    if held is None:
+        return EscrowState(deposited=0, captured=0, refunded=0, released=0, status=0)
     escrow = sluice_contract(w3, network, "escrow")
-    raw = await escrow.functions.getEscrow(bytes(intent.onchain_id)).call()
-    # (intentHash, payer, status, deposited, captured, refunded, released)
+    raw = await escrow.functions.getEscrow(held.as_tuple()).call()
+    # (key, payer, status, deposited, captured, refunded, released)
     return EscrowState(
         deposited=int(raw[3]),
         captured=int(raw[4]),
@@ -95,9 +116,12 @@ async def relay(
     amount: int | None = None,
     timeout: float = 120.0,
 ) -> str:
-    """Sends the operator's escrow call and waits for it; returns the transaction hash."""
-    operator = operator_account(settings, live=network.live)
-    call = await build_operator_call(w3, network, to_onchain(intent), action, operator, amount=amount)
+    """Sends the relayer's escrow call and waits for it; returns the transaction hash."""
+    relayer = relayer_account(settings, live=network.live)
+    held = await held_intent(w3, network, intent)
+    if held is None:
+        raise RelayError(f"{action}: the intent's escrow was never funded")
+    call = await build_operator_call(w3, network, held, action, relayer, amount=amount)
     return await send_and_wait(w3, call, timeout)
 
 
@@ -110,8 +134,8 @@ async def invalidate(
     timeout: float = 120.0,
 ) -> str:
     """Burns the intent's nonce on its contract, so its signature can never be paid."""
-    operator = operator_account(settings, live=network.live)
-    call = await build_nonce_invalidation(w3, network, contract_kind(intent), int(intent.nonce), operator)
+    relayer = relayer_account(settings, live=network.live)
+    call = await build_nonce_invalidation(w3, network, contract_kind(intent), int(intent.nonce), relayer)
     return await send_and_wait(w3, call, timeout)
 
 

@@ -151,6 +151,14 @@ class PaymentIntentService:
             )
         splits = self._splits(account.fee_bps, params, network, rail)
         payer = rail.validate_address(params.payer, "payer") if params.payer else None
+        if params.allow_partial and payer is None:
+            # Otherwise whoever deposits first (a front-runner, for 1 base unit) becomes the payer
+            # and locks the customer out; the escrow refuses such intents (PayerRequired).
+            raise InvalidRequestError(
+                "allow_partial needs a payer: partial escrow deposits must all come from one named address",
+                param="payer",
+                code="parameter_missing",
+            )
         expires_in = self.settings.intent_ttl_seconds if params.expires_in is None else params.expires_in
         if not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN:
             raise InvalidRequestError(

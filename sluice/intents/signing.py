@@ -36,7 +36,7 @@ from sluice.chain.intents import (
     PaymentIntent,
     sign_intent,
 )
-from sluice.chain.keys import ANVIL_OPERATOR_KEY
+from sluice.chain.keys import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
 from sluice.config import Environment, Settings
 from sluice.errors import KeyConfigError
 
@@ -60,6 +60,28 @@ def operator_account(settings: Settings, *, live: bool) -> LocalAccount:
         return _account(key)
     except (ValueError, TypeError) as exc:
         raise KeyConfigError("the operator key is not a valid private key") from exc
+
+
+def relayer_account(settings: Settings, *, live: bool) -> LocalAccount:
+    """The relayer key (escrow captures, refunds, voids, nonce cancellation) from settings, a role apart
+    from the intent signer. Outside production and for test networks only, anvil's account 8 (the
+    `sluice dev` relayer) stands in when none is configured."""
+    key: str | None = None
+    if settings.relayer_key is not None:
+        key = settings.relayer_key.get_secret_value()
+    elif settings.relayer_key_file is not None:
+        try:
+            key = settings.relayer_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise KeyConfigError(f"cannot read SLUICE_RELAYER_KEY_FILE: {exc}") from exc
+    elif settings.env != Environment.production and not live:
+        key = ANVIL_RELAYER_KEY
+    if key is None:
+        raise KeyConfigError("no relayer key: set SLUICE_RELAYER_KEY or SLUICE_RELAYER_KEY_FILE")
+    try:
+        return _account(key)
+    except (ValueError, TypeError) as exc:
+        raise KeyConfigError("the relayer key is not a valid private key") from exc
 
 
 @lru_cache(maxsize=8)

@@ -115,6 +115,7 @@ async def test_nonces_are_dense_and_unique_per_contract(client, merchant):
         ({"metadata": {"k": "v" * 501}}, "metadata", "parameter_invalid"),
         ({"metadata": {f"k{i}": "v" for i in range(51)}}, "metadata", "parameter_invalid"),
         ({"allow_partial": True}, "allow_partial", "parameter_invalid"),
+        ({"allow_partial": True, "capture_method": "manual"}, "payer", "parameter_missing"),
         ({"price": {"amount": "25.00", "currency": "usd"}}, "amount", "parameter_invalid"),
     ],
 )

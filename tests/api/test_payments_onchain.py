@@ -12,12 +12,16 @@ from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from sluice.chain.deploy import DeployParams, LocalSender, deploy
+from sluice.chain.keys import ANVIL_RELAYER_KEY
 from sluice.chain.registry import BUILTIN, Asset, DeployedContracts, Registry
 from sluice.config import to_asyncpg_url
 
 from chains import ANVIL_KEYS, Chain, anvil_chain, run_anvil
 from intents_fixtures import FEE_RECIPIENT, OPERATOR_KEY, auth, make_settings
 from reverts import decode_revert
+
+#: `sluice dev`'s relayer (anvil account 8), which the settings fall back to on a test network.
+ANVIL_RELAYER = Account.from_key(ANVIL_RELAYER_KEY).address
 
 pytestmark = [pytest.mark.db, pytest.mark.chain, pytest.mark.e2e]
 
@@ -35,7 +39,7 @@ def chain_env(tmp_path_factory):
             chain.w3,
             "local",
             LocalSender(chain.accounts[0]),
-            DeployParams(owner=chain.accounts[0].address, operator=operator),
+            DeployParams(owner=chain.accounts[0].address, operator=operator, relayer=ANVIL_RELAYER),
             directory=tmp_path_factory.mktemp("deployments"),
         )
         usdc = chain.deploy("DevUSDC")

@@ -11,10 +11,10 @@ from web3 import Web3
 
 from launcher.cli import app
 from sluice.chain import create2
-from sluice.chain.deploy import DeployParams, LocalSender, deploy, ensure_factory, verify
-from sluice.chain.keys import ANVIL_DEPLOYER_KEY
+from sluice.chain.deploy import DeployParams, LocalSender, deploy, ensure_factory, resolve_params, verify
+from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
 from sluice.contracts import load_artifact
-from sluice.errors import DeploymentError
+from sluice.errors import DeploymentError, KeyConfigError, SluiceValueError
 
 from chains import eth_tester_chain, run_anvil
 
@@ -22,10 +22,16 @@ pytestmark = [pytest.mark.chain]
 
 DEPLOYER = Account.from_key(ANVIL_DEPLOYER_KEY)
 OPERATOR = Account.from_key("0x" + "22" * 32).address
+RELAYER = Account.from_key("0x" + "33" * 32).address
 
 
 def params(**kw) -> DeployParams:
-    return DeployParams(owner=kw.pop("owner", DEPLOYER.address), operator=kw.pop("operator", OPERATOR), **kw)
+    return DeployParams(
+        owner=kw.pop("owner", DEPLOYER.address),
+        operator=kw.pop("operator", OPERATOR),
+        relayer=kw.pop("relayer", RELAYER),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -40,14 +46,37 @@ def test_deploy_writes_manifest_with_live_contracts(w3, tmp_path):
     assert result.deployed == ["SluicePayments", "SluiceEscrow"]
     assert manifest["chain_id"] == 31337
     assert manifest["operator"] == Web3.to_checksum_address(OPERATOR)
+    assert manifest["relayer"] == Web3.to_checksum_address(RELAYER)
     for name in ("SluicePayments", "SluiceEscrow"):
         entry = manifest["contracts"][name]
         receipt = w3.eth.get_transaction_receipt(entry["tx_hash"])
         assert receipt["blockNumber"] == entry["block_number"]
         contract = w3.eth.contract(address=entry["address"], abi=load_artifact(name).abi)
         assert contract.functions.signer().call() == Web3.to_checksum_address(OPERATOR)
+        assert contract.functions.relayer().call() == Web3.to_checksum_address(RELAYER)
         assert contract.functions.owner().call() == DEPLOYER.address
         assert contract.functions.maxFeeBps().call() == 3000
+
+
+def test_resolve_params_refuses_one_key_for_signer_and_relayer():
+    with pytest.raises(SluiceValueError, match="separate roles"):
+        resolve_params(
+            DEPLOYER.address, 1, owner=None, operator=OPERATOR, relayer=OPERATOR, max_fee_bps=1, salt=None
+        )
+
+
+def test_resolve_params_on_a_local_chain_defaults_to_the_dev_signer_and_relayer(monkeypatch):
+    monkeypatch.delenv("SLUICE_OPERATOR_ADDRESS", raising=False)
+    monkeypatch.delenv("SLUICE_RELAYER_ADDRESS", raising=False)
+    resolved = resolve_params(DEPLOYER.address, 31337, owner=None, operator=None, max_fee_bps=1, salt=None)
+    assert resolved.operator == Account.from_key(ANVIL_OPERATOR_KEY).address
+    assert resolved.relayer == Account.from_key(ANVIL_RELAYER_KEY).address
+
+
+def test_resolve_params_elsewhere_requires_a_relayer(monkeypatch):
+    monkeypatch.delenv("SLUICE_RELAYER_ADDRESS", raising=False)
+    with pytest.raises(KeyConfigError, match="relayer"):
+        resolve_params(DEPLOYER.address, 1, owner=None, operator=OPERATOR, max_fee_bps=1, salt=None)
 
 
 def test_same_addresses_on_two_chains(tmp_path):

@@ -274,7 +274,10 @@ def test_permit_transaction_can_be_built_in_a_second_request(env: Env) -> None:
     )
     assert done.steps == ["depositWithPermit"]
     env.send_all(done)
-    assert s.escrow.functions.getEscrow(intent.id).call()[3] == AMOUNT  # deposited
+    held = dataclasses.replace(
+        intent, payer=s.payer
+    )  # the escrow keys the intent completed with its depositor
+    assert s.escrow.functions.getEscrow(held.as_tuple()).call()[3] == AMOUNT  # deposited
     assert s.balance(s.usdc, s.escrow.address) == AMOUNT
 
 
@@ -321,9 +324,9 @@ def test_methods_must_fit_the_asset(env: Env) -> None:
 # ------------------------------------------------------------------------------------------- escrow
 
 
-def test_escrow_deposit_then_operator_capture_refund_and_void(env: Env) -> None:
+def test_escrow_deposit_then_relayer_capture_refund_and_void(env: Env) -> None:
     s = env.system
-    intent = s.intent(kind="escrow")
+    intent = s.intent(kind="escrow", payer=s.payer)
     built = env.build(intent, kind="escrow")
     assert built.steps == ["approve", "deposit"]
     env.send_all(built)
@@ -334,13 +337,13 @@ def test_escrow_deposit_then_operator_capture_refund_and_void(env: Env) -> None:
         s.balance(s.usdc, s.fee_recipient),
         s.balance(s.usdc, s.payer),
     )
-    operator = env.chain.operator
+    relayer = env.chain.relayer
 
     def operate(action: str, amount: int | None = None) -> None:
         call = env.run(
-            lambda w3: build_operator_call(w3, env.network, intent, action, operator, amount=amount)
+            lambda w3: build_operator_call(w3, env.network, intent, action, relayer, amount=amount)
         )  # type: ignore[arg-type]
-        assert call.transaction["from"] == operator.address
+        assert call.transaction["from"] == relayer.address
         tx_hash = env.chain.w3.eth.send_raw_transaction(call.raw_transaction)
         assert tx_hash.to_0x_hex() == call.hash
         assert env.chain.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from eth_account import Account
@@ -21,7 +22,7 @@ from eth_utils import keccak
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from sluice.chain.intents import ContractKind, PaymentIntent, Split, typed_data
+from sluice.chain.intents import ContractKind, PaymentIntent, Split, claim_typed_data, typed_data
 from sluice.chain.permit import PermitRequest
 from sluice.chain.permit import sign_permit as permit_signature
 
@@ -217,13 +218,42 @@ def sign_permit(
     return permit_signature(request, owner.key)
 
 
+def sign_claim(system: System, owner: LocalAccount, token: str, to: str, deadline: int) -> bytes:
+    """`owner`'s EIP-712 signature of a claim of its claimable `token` balance to `to`."""
+    nonce = system.escrow.functions.claimNonces(owner.address).call()
+    message = claim_typed_data(
+        owner.address,
+        token,
+        to,
+        nonce,
+        deadline,
+        chain_id=system.chain.chain_id,
+        contract=system.escrow.address,
+    )
+    return bytes(Account.sign_message(encode_typed_data(full_message=message), owner.key).signature)
+
+
 # ----------------------------------------------------------------------------------------- escrow
 
 
-def escrow_state(system: System, intent_id: bytes) -> dict[str, Any]:
-    """SluiceEscrow.getEscrow as a dict keyed by the struct's field names."""
-    fields = ("intentHash", "payer", "status", "deposited", "captured", "refunded", "released")
-    return dict(zip(fields, system.escrow.functions.getEscrow(intent_id).call(), strict=True))
+def escrow_state(system: System, intent: PaymentIntent, payer: str | None = None) -> dict[str, Any]:
+    """SluiceEscrow.getEscrow as a dict keyed by the struct's field names, for the intent completed
+    with its payer (`payer`, else the intent's own, else the system's payer)."""
+    fields = ("key", "payer", "status", "deposited", "captured", "refunded", "released")
+    completed = held(system, intent, payer)
+    return dict(zip(fields, system.escrow.functions.getEscrow(completed.as_tuple()).call(), strict=True))
+
+
+def held(system: System, intent: PaymentIntent, payer: str | None = None) -> PaymentIntent:
+    """The intent as the escrow keys it: completed with the address that deposited (an intent that
+    names its payer is already complete). Defaults to the system's payer."""
+    if payer is None:
+        payer = intent.payer if intent.payer != ZERO else system.payer
+    return replace(intent, payer=payer)
+
+
+def capturable(system: System, intent: PaymentIntent, payer: str | None = None) -> int:
+    return int(system.escrow.functions.capturable(held(system, intent, payer).as_tuple()).call())
 
 
 # ------------------------------------------------------------------------------------------- flows
@@ -285,15 +315,18 @@ def deposit(
 
 
 def open_escrow(system: System, **overrides: Any) -> PaymentIntent:
-    """A new escrow intent, deposited in full by the payer."""
+    """A new escrow intent, deposited in full by the payer; returned completed with its payer (as
+    capture, refund, void and reclaim take it)."""
     intent = system.intent("escrow", **overrides)
     deposit(system, intent)
-    return intent
+    return held(system, intent)
 
 
 def call_as(system: System, fn: Any, caller: str) -> dict[str, Any]:
-    """Sends `fn` as a named role: "operator" (the signer key, signed locally) or a System account
+    """Sends `fn` as a named role: "relayer" or "operator" (keys signed locally) or a System account
     attribute such as "merchant"."""
+    if caller == "relayer":
+        return send_as(fn, system.chain.relayer)
     if caller == "operator":
         return send_as(fn, system.chain.operator)
     return send(fn, getattr(system, caller))

@@ -8,11 +8,13 @@ from helpers import (
     Status,
     account,
     balances,
+    capturable,
     deltas,
     deposit,
     escrow_state,
     event,
     gas_cost,
+    held,
     next_block_at,
     open_escrow,
     reverts,
@@ -43,8 +45,8 @@ def test_deposit_erc20_moves_the_exact_amount_into_an_open_escrow(system, token_
 
     after = balances(system, token, system.payer, system.escrow.address, system.merchant)
     assert deltas(before, after) == [-intent.amount, intent.amount, 0]  # nothing is paid out yet
-    assert escrow_state(system, intent.id) == {
-        "intentHash": struct_hash(system, intent),
+    assert escrow_state(system, intent) == {
+        "key": struct_hash(system, held(system, intent)),
         "payer": system.payer,
         "status": Status.OPEN,
         "deposited": intent.amount,
@@ -52,7 +54,7 @@ def test_deposit_erc20_moves_the_exact_amount_into_an_open_escrow(system, token_
         "refunded": 0,
         "released": 0,
     }
-    assert system.escrow.functions.capturable(intent.id).call() == intent.amount
+    assert capturable(system, intent) == intent.amount
     assert system.escrow.functions.isNonceUsed(intent.nonce).call() is True
 
 
@@ -62,8 +64,8 @@ def test_deposit_native_coin_holds_the_exact_value(system):
     receipt = deposit(system, intent)
     after = balances(system, None, system.payer, system.escrow.address)
     assert deltas(before, after) == [-intent.amount - gas_cost(receipt), intent.amount]
-    assert escrow_state(system, intent.id)["deposited"] == intent.amount
-    assert system.escrow.functions.capturable(intent.id).call() == intent.amount
+    assert escrow_state(system, intent)["deposited"] == intent.amount
+    assert capturable(system, intent) == intent.amount
 
 
 def test_deposited_event_reports_intent_payer_token_amount_and_total(system):
@@ -81,7 +83,8 @@ def test_deposited_event_reports_intent_payer_token_amount_and_total(system):
 def test_deposit_of_an_open_intent_records_the_depositor_as_payer(system):
     intent = system.intent("escrow")  # payer = zero address: anyone may fund it
     deposit(system, intent, sender=system.other)
-    assert escrow_state(system, intent.id)["payer"] == system.other
+    assert escrow_state(system, intent, system.other)["payer"] == system.other
+    assert escrow_state(system, intent, system.payer)["status"] == Status.NONE
 
 
 def test_deposit_with_permit_needs_no_prior_approve(system):
@@ -101,7 +104,7 @@ def test_deposit_with_permit_needs_no_prior_approve(system):
     receipt = send(fn, system.payer)
     assert system.balance(system.usdc, system.escrow.address) - before == intent.amount
     assert event(system.escrow, "Deposited", receipt)["totalDeposited"] == intent.amount
-    assert escrow_state(system, intent.id)["status"] == Status.OPEN
+    assert escrow_state(system, intent)["status"] == Status.OPEN
 
 
 def test_deposit_with_permit_succeeds_when_the_permit_was_front_run(system):
@@ -120,7 +123,7 @@ def test_deposit_with_permit_succeeds_when_the_permit_was_front_run(system):
         intent.as_tuple(), system.sign(intent, "escrow"), intent.amount, intent.deadline, v, r, s
     )
     send(fn, system.payer)
-    assert escrow_state(system, intent.id)["deposited"] == intent.amount
+    assert escrow_state(system, intent)["deposited"] == intent.amount
 
 
 def test_deposit_with_permit_reverts_when_paused(system):
@@ -140,7 +143,7 @@ def test_deposit_with_permit_reverts_when_paused(system):
 
 
 def test_partial_deposits_add_up_to_the_intent_amount(system):
-    intent = system.intent("escrow", amount=1_000_000, allow_partial=True)
+    intent = system.intent("escrow", amount=1_000_000, allow_partial=True, payer=system.payer)
     signature = system.sign(intent, "escrow")
     send(system.usdc.functions.approve(system.escrow.address, intent.amount), system.payer)
     before = system.balance(system.usdc, system.escrow.address)
@@ -150,31 +153,31 @@ def test_partial_deposits_add_up_to_the_intent_amount(system):
         dep = event(system.escrow, "Deposited", receipt)
         assert dep["amount"] == part
         totals.append(dep["totalDeposited"])
-        assert escrow_state(system, intent.id)["deposited"] == dep["totalDeposited"]
+        assert escrow_state(system, intent)["deposited"] == dep["totalDeposited"]
     assert totals == [100_000, 750_000, 1_000_000]
     assert system.balance(system.usdc, system.escrow.address) - before == intent.amount
-    assert system.escrow.functions.capturable(intent.id).call() == intent.amount
+    assert capturable(system, intent) == intent.amount
 
 
 def test_partial_native_deposits_each_need_their_exact_value(system):
-    intent = system.intent("escrow", token=ZERO, amount=10**18, allow_partial=True)
+    intent = system.intent("escrow", token=ZERO, amount=10**18, allow_partial=True, payer=system.payer)
     deposit(system, intent, 4 * 10**17)
     with reverts("WrongValue", 6 * 10**17, 5 * 10**17):
         deposit(system, intent, 6 * 10**17, value=5 * 10**17)
     deposit(system, intent, 6 * 10**17)
-    assert escrow_state(system, intent.id)["deposited"] == intent.amount
+    assert escrow_state(system, intent)["deposited"] == intent.amount
 
 
 def test_partial_deposit_beyond_the_remaining_amount_reverts_wrong_amount(system):
-    intent = system.intent("escrow", amount=1_000_000, allow_partial=True)
+    intent = system.intent("escrow", amount=1_000_000, allow_partial=True, payer=system.payer)
     deposit(system, intent, 700_000)
     with reverts("WrongAmount", intent.id, 300_000, 300_001):
         deposit(system, intent, 300_001)
-    assert escrow_state(system, intent.id)["deposited"] == 700_000
+    assert escrow_state(system, intent)["deposited"] == 700_000
 
 
 def test_first_partial_deposit_above_the_amount_reverts_wrong_amount(system):
-    intent = system.intent("escrow", allow_partial=True)
+    intent = system.intent("escrow", allow_partial=True, payer=system.payer)
     with reverts("WrongAmount", intent.id, intent.amount, intent.amount + 1):
         deposit(system, intent, intent.amount + 1)
 
@@ -184,7 +187,7 @@ def test_deposit_other_than_the_amount_reverts_wrong_amount_when_partial_not_all
     intent = system.intent("escrow")
     with reverts("WrongAmount", intent.id, intent.amount, intent.amount + delta):
         deposit(system, intent, intent.amount + delta)
-    assert escrow_state(system, intent.id)["status"] == Status.NONE
+    assert escrow_state(system, intent)["status"] == Status.NONE
     assert system.escrow.functions.isNonceUsed(intent.nonce).call() is False
 
 
@@ -194,23 +197,50 @@ def test_second_deposit_into_a_full_escrow_reverts_wrong_amount(system):
         deposit(system, intent, 1)
 
 
-def test_second_deposit_by_a_different_address_reverts_not_payer(system):
-    intent = system.intent("escrow", amount=1_000_000, allow_partial=True)
+def test_second_deposit_by_a_different_address_reverts_wrong_payer(system):
+    intent = system.intent("escrow", amount=1_000_000, allow_partial=True, payer=system.payer)
     deposit(system, intent, 400_000)
-    with reverts("NotPayer", intent.id, system.payer, system.other):
+    with reverts("WrongPayer", intent.id, system.payer, system.other):
         deposit(system, intent, 100_000, sender=system.other)
 
 
-def test_second_deposit_with_a_different_intent_under_the_same_id_reverts_intent_mismatch(system):
+def test_second_deposit_of_an_open_intent_by_another_address_reverts_nonce_already_used(system):
+    """An intent for any payer opens one escrow only: a second depositor is refused by the nonce."""
+    intent = system.intent("escrow")
+    deposit(system, intent)
+    with reverts("NonceAlreadyUsed", intent.nonce):
+        deposit(system, intent, sender=system.other)
+
+
+def test_partial_intent_without_a_payer_reverts_payer_required(system):
+    """The review's finding: the first depositor of a partial intent without a payer became its payer,
+    so a front-runner depositing 1 unit locked the customer out. Partial intents must name the payer."""
     intent = system.intent("escrow", amount=1_000_000, allow_partial=True)
+    with reverts("PayerRequired", intent.id):
+        deposit(system, intent, 1, sender=system.other)
+    assert escrow_state(system, intent, system.other)["status"] == Status.NONE
+    assert system.escrow.functions.isNonceUsed(intent.nonce).call() is False
+
+
+def test_front_runner_cannot_take_over_a_partial_intent_naming_its_payer(system):
+    intent = system.intent("escrow", amount=1_000_000, allow_partial=True, payer=system.payer)
+    with reverts("WrongPayer", intent.id, system.payer, system.other):
+        deposit(system, intent, 1, sender=system.other)
+    deposit(system, intent, 600_000)
     deposit(system, intent, 400_000)
-    impostor = system.intent("escrow", id=intent.id, amount=10_000_000, allow_partial=True)
-    with reverts("IntentMismatch", intent.id):
+    assert escrow_state(system, intent)["deposited"] == intent.amount
+
+
+def test_second_deposit_with_a_different_intent_under_the_same_id_reverts_nonce_already_used(system):
+    intent = system.intent("escrow", amount=1_000_000, allow_partial=True, payer=system.payer)
+    deposit(system, intent, 400_000)
+    impostor = with_fields(intent, amount=10_000_000)
+    with reverts("NonceAlreadyUsed", intent.nonce):
         deposit(system, impostor, 100_000)
 
 
 def test_later_partial_deposit_after_the_deadline_reverts_intent_expired(system):
-    intent = system.intent("escrow", allow_partial=True)
+    intent = system.intent("escrow", allow_partial=True, payer=system.payer)
     deposit(system, intent, 1_000)
     send(system.usdc.functions.approve(system.escrow.address, 1_000), system.payer)
     with (
@@ -251,7 +281,7 @@ def test_deposit_reverts_for_payer_bound_intent_sent_by_another_account(system):
 
 
 def test_deposit_reverts_on_zero_amount(system):
-    intent = system.intent("escrow", allow_partial=True)
+    intent = system.intent("escrow", allow_partial=True, payer=system.payer)
     with reverts("ZeroAmount"):
         transact(_deposit_fn(system, intent, 0), system.payer)
 
@@ -284,38 +314,47 @@ def test_replayed_first_deposit_of_a_new_id_with_a_used_nonce_reverts_nonce_alre
 
 
 def test_deposit_after_void_reverts_escrow_not_open(system):
-    intent = system.intent("escrow", allow_partial=True)
+    intent = system.intent("escrow", allow_partial=True, payer=system.payer)
     deposit(system, intent, 1_000)
-    send_as(system.escrow.functions.void(intent.as_tuple()), system.chain.operator)
+    send_as(system.escrow.functions.void(intent.as_tuple()), system.chain.relayer)
     with reverts("EscrowNotOpen", intent.id, Status.VOIDED):
         deposit(system, intent, 1_000)
 
 
-def test_deposit_above_uint128_reverts_amount_too_large(system):
-    amount = 2**128
+def test_deposit_above_uint120_reverts_amount_too_large(system):
+    amount = 2**120
     intent = system.intent("escrow", amount=amount)
     with reverts("AmountTooLarge", amount):
         transact(_deposit_fn(system, intent), system.payer)
 
 
-def test_partial_intent_above_uint128_is_refused_before_any_deposit(system):
-    # Partial deposits could otherwise sum past the escrow's 128-bit counters: the intent's amount,
+def test_largest_uint120_intent_is_accepted(system):
+    amount = 2**120 - 1
+    send(system.usdc.functions.mint(system.payer, amount), system.owner)
+    intent = system.intent("escrow", amount=amount)
+    deposit(system, intent)
+    assert capturable(system, intent) == amount
+
+
+def test_partial_intent_above_uint120_is_refused_before_any_deposit(system):
+    # Partial deposits could otherwise sum past the escrow's 120-bit counters: the intent's amount,
     # which bounds every total, is what gets checked.
-    huge = 2**128 + 10
+    huge = 2**120 + 10
     send(system.usdc.functions.mint(system.payer, huge), system.owner)
-    intent = system.intent("escrow", amount=huge, allow_partial=True)
+    intent = system.intent("escrow", amount=huge, allow_partial=True, payer=system.payer)
     before = system.balance(system.usdc, system.escrow.address)
     with reverts("AmountTooLarge", huge):
-        transact(_deposit_fn(system, intent, 2**128 - 1), system.payer)
+        transact(_deposit_fn(system, intent, 2**120 - 1), system.payer)
     assert system.balance(system.usdc, system.escrow.address) == before
-    assert escrow_state(system, intent.id)["status"] == Status.NONE
+    assert escrow_state(system, intent)["status"] == Status.NONE
     assert system.escrow.functions.isNonceUsed(intent.nonce).call() is False
 
 
-def test_get_escrow_of_an_unknown_intent_is_all_zero(system):
-    state = escrow_state(system, b"\x42" * 32)
+def test_get_escrow_of_an_unknown_intent_is_all_zero_but_its_key(system):
+    intent = system.intent("escrow")
+    state = escrow_state(system, intent)
     assert state == {
-        "intentHash": bytes(32),
+        "key": struct_hash(system, held(system, intent)),
         "payer": ZERO,
         "status": Status.NONE,
         "deposited": 0,
@@ -323,4 +362,4 @@ def test_get_escrow_of_an_unknown_intent_is_all_zero(system):
         "refunded": 0,
         "released": 0,
     }
-    assert system.escrow.functions.capturable(b"\x42" * 32).call() == 0
+    assert capturable(system, intent) == 0

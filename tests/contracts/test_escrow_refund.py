@@ -8,10 +8,12 @@ from helpers import (
     Status,
     balances,
     call_as,
+    capturable,
     deltas,
     deposit,
     escrow_state,
     event,
+    held,
     open_escrow,
     reverts,
     send,
@@ -26,7 +28,7 @@ def _refund(system, intent, amount):
     return system.escrow.functions.refund(intent.as_tuple(), amount)
 
 
-@pytest.mark.parametrize("caller", ["operator", "merchant"])
+@pytest.mark.parametrize("caller", ["relayer", "merchant"])
 def test_partial_refund_returns_to_the_payer_and_keeps_the_escrow_open(system, caller):
     intent = open_escrow(system, amount=1_000_000)
     parties = (system.payer, system.escrow.address, system.merchant, system.fee_recipient)
@@ -35,9 +37,9 @@ def test_partial_refund_returns_to_the_payer_and_keeps_the_escrow_open(system, c
     receipt = call_as(system, _refund(system, intent, 300_000), caller)
 
     assert deltas(before, balances(system, system.usdc, *parties)) == [300_000, -300_000, 0, 0]
-    state = escrow_state(system, intent.id)
+    state = escrow_state(system, intent)
     assert (state["status"], state["refunded"], state["captured"]) == (Status.OPEN, 300_000, 0)
-    assert system.escrow.functions.capturable(intent.id).call() == 700_000
+    assert capturable(system, intent) == 700_000
     assert event(system.escrow, "Refunded", receipt) == {
         "intentId": intent.id,
         "payer": system.payer,
@@ -48,13 +50,13 @@ def test_partial_refund_returns_to_the_payer_and_keeps_the_escrow_open(system, c
 
 def test_several_refunds_and_captures_share_one_balance(system):
     intent = open_escrow(system, amount=1_000_000)
-    send_as(_refund(system, intent, 100_000), system.chain.operator)
+    send_as(_refund(system, intent, 100_000), system.chain.relayer)
     send(system.escrow.functions.capture(intent.as_tuple(), 500_000), system.merchant)
     receipt = send(_refund(system, intent, 400_000), system.merchant)
     assert event(system.escrow, "Refunded", receipt)["totalRefunded"] == 500_000
-    state = escrow_state(system, intent.id)
+    state = escrow_state(system, intent)
     assert (state["captured"], state["refunded"]) == (500_000, 500_000)
-    assert system.escrow.functions.capturable(intent.id).call() == 0
+    assert capturable(system, intent) == 0
     with reverts("InsufficientBalance", intent.id, 0, 1):
         transact(_refund(system, intent, 1), system.merchant)
 
@@ -72,7 +74,7 @@ def test_refund_goes_to_whoever_deposited_an_open_intent(system):
     deposit(system, intent, sender=system.other)
     parties = (system.other, system.payer)
     before = balances(system, system.usdc, *parties)
-    receipt = send_as(_refund(system, intent, 5_000), system.chain.operator)
+    receipt = send_as(_refund(system, held(system, intent, system.other), 5_000), system.chain.relayer)
     assert deltas(before, balances(system, system.usdc, *parties)) == [5_000, 0]
     assert event(system.escrow, "Refunded", receipt)["payer"] == system.other
 
@@ -81,14 +83,14 @@ def test_refund_native_coin_returns_exact_value_to_the_payer(system):
     intent = open_escrow(system, token=ZERO, amount=10**18)
     parties = (system.payer, system.escrow.address)
     before = balances(system, None, *parties)
-    send_as(_refund(system, intent, 4 * 10**17), system.chain.operator)
+    send_as(_refund(system, intent, 4 * 10**17), system.chain.relayer)
     assert deltas(before, balances(system, None, *parties)) == [4 * 10**17, -4 * 10**17]
 
 
 @pytest.mark.parametrize("caller", ["payer", "other"])
-def test_refund_by_anyone_but_operator_or_merchant_reverts(system, caller):
+def test_refund_by_anyone_but_relayer_or_merchant_reverts(system, caller):
     intent = open_escrow(system)
-    with reverts("NotOperatorOrMerchant", getattr(system, caller)):
+    with reverts("NotRelayerOrMerchant", getattr(system, caller)):
         transact(_refund(system, intent, 1), getattr(system, caller))
 
 
@@ -105,10 +107,10 @@ def test_refund_of_zero_reverts_zero_amount(system):
         transact(_refund(system, intent, 0), system.merchant)
 
 
-def test_refund_with_an_altered_intent_reverts_intent_mismatch(system):
+def test_refund_with_an_altered_intent_reverts_escrow_not_open(system):
     intent = open_escrow(system)
-    forged = system.intent("escrow", id=intent.id, merchant=system.other)
-    with reverts("IntentMismatch", intent.id):
+    forged = system.intent("escrow", id=intent.id, merchant=system.other, payer=system.payer)
+    with reverts("EscrowNotOpen", intent.id, Status.NONE):
         transact(_refund(system, forged, 1), system.other)
 
 

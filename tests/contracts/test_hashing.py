@@ -5,7 +5,14 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from sluice.chain.intents import DOMAIN_NAMES, DOMAIN_VERSION, INTENT_TYPEHASH, SPLIT_TYPEHASH, Split
+from sluice.chain.intents import (
+    CLAIM_TYPEHASH,
+    DOMAIN_NAMES,
+    DOMAIN_VERSION,
+    INTENT_TYPEHASH,
+    SPLIT_TYPEHASH,
+    Split,
+)
 
 from helpers import ZERO, digest, signable
 
@@ -30,6 +37,11 @@ def test_type_hashes_are_those_of_the_eip712_type_strings(system, kind):
 
 def test_python_split_typehash_matches_the_contract(system):
     assert system.payments.functions.SPLIT_TYPEHASH().call() == SPLIT_TYPEHASH
+
+
+def test_python_claim_typehash_matches_the_escrow(system):
+    claim = "Claim(address account,address token,address to,uint256 nonce,uint256 deadline)"
+    assert system.escrow.functions.CLAIM_TYPEHASH().call() == keccak(text=claim) == CLAIM_TYPEHASH
 
 
 def _shapes(system):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import deposit, event, next_block_at, open_escrow, pay, reverts, send, send_as
+from helpers import deposit, event, open_escrow, pay, reverts, send, send_as
 from reverts import transact
 
 pytestmark = pytest.mark.contracts
@@ -21,14 +21,14 @@ def _word_and_mask(*nonces):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("caller", ["owner", "operator"])
+@pytest.mark.parametrize("caller", ["owner", "relayer"])
 def test_invalidate_nonces_cancels_a_signed_intent(system, kind, caller):
     contract = system.contract(kind)
     intent = system.intent(kind)
     word, mask = _word_and_mask(intent.nonce)
     assert contract.functions.isNonceUsed(intent.nonce).call() is False
     fn = contract.functions.invalidateNonces(word, mask)
-    receipt = send_as(fn, system.chain.operator) if caller == "operator" else send(fn, system.owner)
+    receipt = send_as(fn, system.chain.relayer) if caller == "relayer" else send(fn, system.owner)
     assert event(contract, "NoncesInvalidated", receipt) == {"wordPos": word, "mask": mask}
     assert contract.functions.isNonceUsed(intent.nonce).call() is True
     with reverts("NonceAlreadyUsed", intent.nonce):
@@ -37,21 +37,28 @@ def test_invalidate_nonces_cancels_a_signed_intent(system, kind, caller):
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("caller", ["payer", "merchant", "other"])
-def test_invalidate_nonces_by_anyone_but_a_signer_or_the_owner_reverts_not_operator(system, kind, caller):
+def test_invalidate_nonces_by_anyone_but_the_relayer_or_the_owner_reverts(system, kind, caller):
     address = getattr(system, caller)
-    with reverts("NotOperator", address):
+    with reverts("NotRelayerOrOwner", address):
         transact(system.contract(kind).functions.invalidateNonces(0, 1), address)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_invalidate_nonces_by_a_signer_rotated_out_reverts_once_its_grace_ended(system, kind):
+def test_invalidate_nonces_by_the_intent_signer_reverts(system, kind):
+    """The review's design finding: a leaked signing key could cancel every intent handed out."""
+    with reverts("NotRelayerOrOwner", system.chain.operator.address):
+        send_as(system.contract(kind).functions.invalidateNonces(0, 1), system.chain.operator)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_invalidate_nonces_by_a_replaced_relayer_reverts(system, kind):
     contract = system.contract(kind)
-    receipt = send(contract.functions.rotateSigner(system.other, 600), system.owner)
-    until = system.chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"] + 600
-    send_as(contract.functions.invalidateNonces(7, 1), system.chain.operator)  # still in its grace
-    with next_block_at(system.chain, until), reverts("NotOperator", system.chain.operator.address):
-        send_as(contract.functions.invalidateNonces(7, 2), system.chain.operator)
-    assert contract.functions.nonceBitmap(7).call() == 1
+    send_as(contract.functions.invalidateNonces(7, 1), system.chain.relayer)
+    send(contract.functions.setRelayer(system.other), system.owner)
+    with reverts("NotRelayerOrOwner", system.chain.relayer.address):
+        send_as(contract.functions.invalidateNonces(7, 2), system.chain.relayer)
+    send(contract.functions.invalidateNonces(7, 4), system.other)
+    assert contract.functions.nonceBitmap(7).call() == 5
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -107,9 +114,9 @@ def test_any_uint256_nonce_is_usable_once(system, nonce):
 def test_cancelling_the_nonce_of_an_open_escrow_does_not_stop_it(system):
     """Invalidating a nonce only blocks a first use: an escrow already opened with it stays open for
     further partial deposits and captures (close it with void instead)."""
-    intent = system.intent("escrow", amount=1_000_000, allow_partial=True)
+    intent = system.intent("escrow", amount=1_000_000, allow_partial=True, payer=system.payer)
     deposit(system, intent, 400_000)
     word, mask = _word_and_mask(intent.nonce)
-    send_as(system.escrow.functions.invalidateNonces(word, mask), system.chain.operator)
+    send_as(system.escrow.functions.invalidateNonces(word, mask), system.chain.relayer)
     deposit(system, intent, 600_000)
     send(system.escrow.functions.capture(intent.as_tuple(), 1_000_000), system.merchant)

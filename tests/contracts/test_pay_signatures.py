@@ -48,7 +48,13 @@ def test_pay_reverts_when_signed_for_the_escrow_contract(system):
 def test_pay_reverts_when_signed_for_the_payments_domain_at_another_address(system):
     """Same domain name and chain, but another deployment: the verifying contract is bound too."""
     intent = system.intent()
-    other = system.chain.deploy("SluicePayments", system.owner, system.chain.operator.address, MAX_FEE_BPS)
+    other = system.chain.deploy(
+        "SluicePayments",
+        system.owner,
+        system.chain.operator.address,
+        system.chain.relayer.address,
+        MAX_FEE_BPS,
+    )
     signature = system.sign(intent, contract=other.address)
     # The signature is genuine: the deployment it was made for accepts it.
     send(system.usdc.functions.approve(other.address, intent.amount), system.payer)

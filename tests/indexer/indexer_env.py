@@ -29,6 +29,7 @@ from web3.contract import Contract
 from sluice.chain.deploy import DeployParams, LocalSender, deploy
 from sluice.chain.intents import ZERO_ADDRESS, ContractKind, Split, new_intent_id
 from sluice.chain.intents import PaymentIntent as OnchainIntent
+from sluice.chain.keys import ANVIL_RELAYER_KEY
 from sluice.chain.registry import BUILTIN, Asset, DeployedContracts, Registry
 from sluice.config import Settings
 from sluice.contracts import load_artifact
@@ -36,6 +37,9 @@ from sluice.ids import new_id, random_token
 from sluice.intents.signing import sign_payment_intent
 
 from chains import ANVIL_KEYS
+
+#: `sluice dev`'s relayer (anvil account 8), which the settings fall back to on a test network.
+ANVIL_RELAYER = Account.from_key(ANVIL_RELAYER_KEY).address
 
 OPERATOR_KEY = "0x" + "5a" * 32
 OPERATOR = Account.from_key(OPERATOR_KEY).address
@@ -106,7 +110,7 @@ def deploy_env(url: str, deployments: Path) -> ChainEnv:
         w3,
         "local",
         LocalSender(owner),
-        DeployParams(owner=owner.address, operator=OPERATOR),
+        DeployParams(owner=owner.address, operator=OPERATOR, relayer=ANVIL_RELAYER),
         directory=deployments,
     )
     contracts = result.manifest["contracts"]
