@@ -1,4 +1,10 @@
-"""The only place that builds queries over payment intents; every query is scoped to one merchant."""
+"""The API's ORM reads of payment intents and their quotes; every query is scoped to one merchant.
+
+The other statements over intents live beside the paths that need their speed: the create path's
+one-statement insert (`sluice.intents.store`), the indexer's locked loads, sums and set-based
+UPDATE (`indexer.apply`), the expiry job's claim (`sluice.jobs.tasks`). All of them write what
+`sluice.intents.transitions` decided, and nothing else decides a status.
+"""
 
 from __future__ import annotations
 
