@@ -11,6 +11,8 @@ from fastapi import APIRouter, FastAPI
 from api import errors
 from api.checkout import install as install_checkout
 from api.health.endpoints import router as health_router
+from api.cors import PublishableCorsMiddleware
+from api.guard import InputGuardMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import RequestIdMiddleware
 from api.ratelimit import RateLimitMiddleware
@@ -87,9 +89,12 @@ def create_app(
         description="Stripe-style payment intents settled by on-chain contracts.",
         lifespan=lifespan,
     )
-    # The last added runs first: request id, then rate limit, then idempotency, then the routes.
+    # The last added runs first: request id, CORS, rate limit, input guard (headers, text, key before
+    # body), idempotency, then the routes.
     app.add_middleware(IdempotencyMiddleware, settings=settings)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(PublishableCorsMiddleware, origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     app.include_router(health_router)

@@ -54,13 +54,16 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "resource_missing", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    # The router's 405 carries `Allow` (the methods the path takes): kept.
     return JSONResponse(
-        error_body("invalid_request_error", code, str(exc.detail)), status_code=exc.status_code
+        error_body("invalid_request_error", code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=exc.headers,
     )
 
 
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path)
+def unexpected_error_response() -> JSONResponse:
+    """The 500 answer to an exception nothing else handled (api.middleware sends it)."""
     return JSONResponse(
         error_body("api_error", "internal_error", "an internal error occurred"), status_code=500
     )
@@ -70,4 +73,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SluiceError, sluice_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected_error)

@@ -11,7 +11,12 @@ from web3 import AsyncWeb3
 from sluice.chain.payment_uri import eip681_uri, qr_svg
 from sluice.chain.registry import NetworkConfig
 from sluice.chain.rpc import async_web3
-from sluice.chain.transactions import PaymentMethod, build_payment_transactions, build_permit_transaction
+from sluice.chain.transactions import (
+    PaymentMethod,
+    build_payment_transactions,
+    build_permit_transaction,
+    default_method,
+)
 from sluice.checkout.service import checkout_link
 from sluice.clock import utcnow
 from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
@@ -46,11 +51,12 @@ class ChainOperations:
         intent_id: str,
         *,
         payer: str,
-        method: PaymentMethod,
+        method: PaymentMethod | None,
         permit_signature: str | None = None,
         client_secret: str | None = None,
     ) -> dict[str, Any]:
-        """The unsigned transactions `payer` signs, in order (or the permit to sign first)."""
+        """The unsigned transactions `payer` signs, in order (or the permit to sign first); `method`
+        defaults when only one fits (sluice.chain.transactions.default_method)."""
         intent = await self.intents.get(session, principal, intent_id)
         if principal.kind == ApiKeyKind.publishable and client_secret != intent.client_secret:
             raise NotFoundError(f"no such payment_intent: {intent_id!r}", param="id")
@@ -67,6 +73,8 @@ class ChainOperations:
         onchain = to_onchain(intent)
         kind = contract_kind(intent)
         signature = bytes(intent.signature)
+        if method is None:
+            method = default_method(network.asset_for_token(onchain.token))
         if permit_signature is not None:
             if method != "permit":
                 raise InvalidRequestError(

@@ -21,6 +21,7 @@ from sluice.errors import InvalidRequestError, NotFoundError, SluiceError
 from sluice.events.outbox import EventType, intent_event
 from sluice.events.service import record_event
 from sluice.ids import new_id, random_token
+from sluice.intents.limits import check_payable_amount
 from sluice.intents.repository import payment_intent_repository
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
 from sluice.intents.signing import NonceAllocator, operator_account, sign_payment_intent
@@ -144,6 +145,7 @@ class PaymentIntentService:
         except SluiceError as exc:
             raise InvalidRequestError(str(exc), param="network", code="contract_not_deployed") from exc
         splits = self._splits(account.fee_bps, params, network)
+        check_payable_amount(amount, kind, splits)
         payer = check_address(params.payer, "payer") if params.payer else None
         expires_in = self.settings.intent_ttl_seconds if params.expires_in is None else params.expires_in
         if not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN:
