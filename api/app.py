@@ -10,9 +10,9 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.checkout import install as install_checkout
-from api.health.endpoints import router as health_router
 from api.cors import PublishableCorsMiddleware
 from api.guard import InputGuardMiddleware
+from api.health.endpoints import router as health_router
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import RequestIdMiddleware
 from api.ratelimit import RateLimitMiddleware

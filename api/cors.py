@@ -12,18 +12,18 @@ any key (`api.deps.get_principal`) without asking for a secret or read key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import header
 from api.deps import get_principal, read_key, secret_caller, secret_key
+from api.routes import RouteInfo, routes_for
 
 #: Request headers a browser may send to a publishable endpoint.
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
@@ -43,16 +43,12 @@ def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
     return found
 
 
-def publishable_routes(routes: Iterable[BaseRoute]) -> list[APIRoute]:
-    """The routes a publishable key may call."""
-    stricter = {secret_key, read_key, secret_caller}
-    publishable = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            calls = _calls(route.dependant)
-            if get_principal in calls and not calls & stricter:
-                publishable.append(route)
-    return publishable
+def is_publishable(info: RouteInfo) -> bool:
+    """Whether a publishable key may call the route: it authenticates any key and asks for no more."""
+    if not isinstance(info.route, APIRoute):
+        return False
+    calls = _calls(info.route.dependant)
+    return get_principal in calls and not calls & {secret_key, read_key, secret_caller}
 
 
 def _text_header(scope: Scope, name: bytes) -> str | None:
@@ -65,16 +61,9 @@ class PublishableCorsMiddleware:
         self.app = app
         self.any_origin = "*" in origins
         self.origins = frozenset(origins)
-        self._routes: list[APIRoute] | None = None
 
-    def _route(self, scope: Scope) -> APIRoute | None:
-        if self._routes is None:  # the app's routes are complete once it serves
-            self._routes = publishable_routes(scope["app"].routes)
-        for route in self._routes:
-            match, _ = route.matches(scope)
-            if match != Match.NONE:
-                return route
-        return None
+    def _route(self, scope: Scope) -> RouteInfo | None:
+        return next((info for info in routes_for(scope["app"], scope["path"]) if is_publishable(info)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = _text_header(scope, b"origin") if scope["type"] == "http" else None
@@ -107,4 +96,3 @@ class PublishableCorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_cors)
-

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.routes import routes_for
 from sluice.errors import RateLimitError, SluiceError
 
 log = structlog.get_logger(__name__)
@@ -54,11 +55,16 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "resource_missing", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    # The router's 405 carries `Allow` (the methods the path takes): kept.
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The router names only the first route that matched the path; Allow lists every method
+        # any route of the path takes.
+        methods = {m for info in routes_for(request.app, request.url.path) for m in info.methods}
+        headers["Allow"] = ", ".join(sorted(methods)) or headers.get("Allow", "")
     return JSONResponse(
         error_body("invalid_request_error", code, str(exc.detail)),
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers,
     )
 
 

@@ -24,16 +24,16 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import State
 from starlette.requests import Request
-from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import is_v1, presented_key, read_body, replay_body, send_error
 from api.audit import client_ip
 from api.deps import _presented_key
 from api.keycache import key_cache
+from api.routes import routes_for
 from sluice.audit.service import record
 from sluice.db.session import transaction
-from sluice.errors import AuthenticationError, InvalidRequestError, SluiceError
+from sluice.errors import InvalidRequestError, SluiceError
 from sluice.merchants.service import Principal
 
 log = structlog.get_logger(__name__)
@@ -61,7 +61,9 @@ def unstorable_text(value: str) -> bool:
 
 def _check_url(scope: Scope) -> None:
     if unstorable_text(scope["path"]):
-        raise InvalidRequestError("the path contains a NUL character or a lone surrogate", code="invalid_text")
+        raise InvalidRequestError(
+            "the path contains a NUL character or a lone surrogate", code="invalid_text"
+        )
     query: bytes = scope.get("query_string", b"")
     if query:
         raw = unquote_to_bytes(query.replace(b"+", b" "))
@@ -170,8 +172,11 @@ async def _authenticate(scope: Scope) -> Principal:
 async def _audit_refused(scope: Scope, principal: Principal, status: int) -> None:
     """One audit row for a refused write: the action is the method and route template
     (`POST /v1/payment_intents/{intent_id}/cancel`), the object the first path parameter."""
-    route = scope.get("route")
-    template = route.path if isinstance(route, Route) else scope["path"]
+    method = scope["method"]
+    template = next(
+        (info.path for info in routes_for(scope["app"], scope["path"]) if method in info.methods),
+        scope["path"],
+    )
     params: dict[str, Any] = scope.get("path_params") or {}
     object_id = next((str(v) for v in params.values()), None)
     state = scope["app"].state
@@ -181,7 +186,7 @@ async def _audit_refused(scope: Scope, principal: Principal, status: int) -> Non
                 session,
                 merchant_id=principal.merchant_id,
                 api_key_id=principal.api_key_id,
-                action=f"{scope['method']} {template}"[:80],
+                action=f"{method} {template}"[:80],
                 object_id=object_id[:40] if object_id else None,
                 ip=client_ip(Request(scope), state.settings.trusted_proxy_hops),
                 request_id=scope.get("state", {}).get("request_id"),

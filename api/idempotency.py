@@ -27,7 +27,13 @@ from api.keycache import key_cache
 from sluice.config import Settings
 from sluice.db.session import transaction
 from sluice.errors import AuthenticationError, InvalidRequestError, SluiceError
-from sluice.idempotency.service import MAX_KEY_LENGTH, canonical_body, StoredResponse, idempotency_service, request_hash
+from sluice.idempotency.service import (
+    MAX_KEY_LENGTH,
+    StoredResponse,
+    canonical_body,
+    idempotency_service,
+    request_hash,
+)
 
 log = structlog.get_logger(__name__)
 

@@ -303,7 +303,17 @@ def api(
     """Run the merchant API (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="warning", factory=False)
+    # proxy_headers off: uvicorn otherwise takes X-Forwarded-For from any local peer as the client's
+    # address; the API reads it itself, and only behind SLUICE_TRUSTED_PROXY_HOPS proxies.
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        factory=False,
+        proxy_headers=False,
+    )
 
 
 @app.command()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import ReadKey, Session
-from api.schemas import ListResponse, MAX_UNIX_TIME, from_unix
+from api.schemas import MAX_UNIX_TIME, ListResponse, from_unix
 from sluice.audit.queries import list_audit_logs, public_id
 from sluice.models.audit import AuditLog
 

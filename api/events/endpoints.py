@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from api.audit import Audit
 from api.deps import ReadKey, SecretKey, Session
-from api.schemas import ListResponse, Strict, MAX_UNIX_TIME, from_unix
+from api.schemas import MAX_UNIX_TIME, ListResponse, Strict, from_unix
 from api.webhook_endpoints.endpoints import Endpoints
 from sluice.events.repository import event_repository
 from sluice.events.views import EventPublic

@@ -15,7 +15,7 @@ from api.payment_intents.schemas import (
     TransactionsIn,
     TransactionsPublic,
 )
-from api.schemas import ListResponse, MAX_UNIX_TIME, from_unix
+from api.schemas import MAX_UNIX_TIME, ListResponse, from_unix
 from sluice.errors import SluiceError
 from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec

@@ -24,7 +24,10 @@ async def get_quote(
     network: Annotated[str, Query(description="Network name.")],
     asset: Annotated[str, Query(description="Asset symbol.")],
     amount: Annotated[
-        str, Query(description='Fiat amount, a plain decimal string, e.g. "25.00".', pattern=PLAIN_DECIMAL_PATTERN)
+        str,
+        Query(
+            description='Fiat amount, a plain decimal string, e.g. "25.00".', pattern=PLAIN_DECIMAL_PATTERN
+        ),
     ],
     currency: Annotated[str, Query(min_length=3, max_length=3, description="ISO 4217 code.")],
 ) -> QuotePublic:

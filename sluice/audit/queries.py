@@ -11,6 +11,7 @@ from sluice.db.pagination import cursor_page
 from sluice.models.audit import AuditLog
 from sluice.models.merchant import ApiKey
 
+
 def public_id(entry: AuditLog) -> str:
     """The id a merchant sees: the row's own (`al_…`, random)."""
     return entry.id

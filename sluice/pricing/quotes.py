@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
@@ -69,7 +68,7 @@ def plain_decimal(value: str) -> Decimal:
     so that "1e3" cannot become a thousand and " 1.00" is not silently trimmed."""
     if not _PLAIN_DECIMAL.fullmatch(value):
         raise InvalidAmountError(
-            f"amount {value!r} is not a plain decimal string (digits and an optional point, e.g. \"25.00\")"
+            f'amount {value!r} is not a plain decimal string (digits and an optional point, e.g. "25.00")'
         )
     try:
         return Decimal(value)
