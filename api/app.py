@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.checkout import install as install_checkout
 from api.cors import PublishableCorsMiddleware
 from api.guard import InputGuardMiddleware
@@ -97,6 +97,7 @@ def create_app(
     app.add_middleware(PublishableCorsMiddleware, origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
+    openapi.install(app)
     app.include_router(health_router)
     for router in _v1_routers():
         app.include_router(router, prefix="/v1")
