@@ -11,8 +11,6 @@ run (`make test-slow`) FUZZ_EXAMPLES_SLOW.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -30,9 +27,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from servers import serve
 
 from api.app import create_app
-from sluice.chain.node import free_port
 from sluice.config import to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.merchants.service import merchant_service
@@ -75,18 +72,11 @@ def served(database_url: str) -> Iterator[Served]:
         auth_failure_burst=10**6,
     )
     app = create_app(settings_, database_url=to_asyncpg_url(database_url), registry=make_registry())
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), name="fuzzed-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
+    with serve(app) as url:
+        yield from _seeded(url, database_url)
 
+
+def _seeded(url: str, database_url: str) -> Iterator[Served]:
     async def seed() -> dict[str, str | None]:
         engine = make_engine(to_asyncpg_url(database_url), pool_size=1)
         try:
@@ -118,8 +108,6 @@ def served(database_url: str) -> Iterator[Served]:
     try:
         yield Served(url, keys)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         truncate_all(database_url)
         operations = {operation for operation, _ in SENT}
         print(  # noqa: T201 - the figures for docs/api.md, shown with -s
