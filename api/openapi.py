@@ -132,7 +132,7 @@ def _correct_operation(path: str, method: str, operation: dict[str, Any]) -> Non
             responses[code] = _error_response(code)
         for parameter in operation.get("parameters", []):
             note = PARAMETER_NOTES.get(parameter.get("name", ""))
-            if note and note not in parameter.get("description", ""):
+            if note and note.strip().lower() not in parameter.get("description", "").lower():
                 parameter["description"] = (parameter.get("description", "") + note).strip()
     elif path == "/ready":
         responses["503"] = {

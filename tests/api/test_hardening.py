@@ -348,3 +348,67 @@ def test_sluice_api_does_not_let_uvicorn_trust_forwarding_headers(monkeypatch):
     result = CliRunner().invoke(cli.app, ["api", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert captured["port"] == 8123 and captured["proxy_headers"] is False
+
+
+def test_a_500_over_real_http_keeps_the_connection_alive(db_url, monkeypatch):
+    # Before, an unexpected error escaped to the server, which sent a bare 500 without Request-Id and
+    # closed the connection.
+    import asyncio
+    import socket
+
+    from servers import serve
+
+    from api.app import create_app
+    from sluice.config import to_asyncpg_url
+    from sluice.db.session import make_engine, make_sessionmaker
+    from sluice.merchants.service import merchant_service
+    from sluice.models.merchant import ApiKeyKind, Mode
+
+    from intents_fixtures import make_registry, make_settings
+
+    async def new_key() -> str:
+        engine = make_engine(to_asyncpg_url(db_url), pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                merchant = await merchant_service.create(session, "Acme", "0x" + "ab" * 20)
+                key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
+        finally:
+            await engine.dispose()
+        return key.secret
+
+    secret = asyncio.run(new_key())
+    app = create_app(make_settings(db_url), database_url=to_asyncpg_url(db_url), registry=make_registry())
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    with serve(app) as url:
+        monkeypatch.setattr(app.state.intents, "list", broken)
+        host, port = url.removeprefix("http://").split(":")
+        failing = f"GET /v1/payment_intents HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {secret}\r\n\r\n"
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(failing.encode())
+            first = _read_response(conn)
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+            second = _read_response(conn)
+    assert first.startswith(b"HTTP/1.1 500")
+    assert b"request-id: req_" in first.lower() and b'"internal_error"' in first
+    assert second.startswith(b"HTTP/1.1 200")
+
+
+def _read_response(conn) -> bytes:
+    """One HTTP/1.1 response with a Content-Length; fails if the server closes the connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        assert chunk, "the server closed the connection"
+        body += chunk
+    return head + b"\r\n\r\n" + body
