@@ -1,8 +1,8 @@
 """`Idempotency-Key` on every POST under /v1, as a pure ASGI middleware: endpoints do nothing.
 
 For a POST with the header: authenticate the key (cached a few seconds, see api.keycache), hash
-the request (its body as parsed JSON: other whitespace or key order is the same request), claim the key in a committed transaction of its own, run the endpoint, then store its
-status and JSON body and only then send it. Retries with the same request get the stored response
+the request (its body as parsed JSON: other whitespace or key order is the same request), claim
+the key in a committed transaction of its own, run the endpoint, then store its and only then send it. Retries with the same request get the stored response
 with `Idempotent-Replayed: true`; a different request under the same key gets 400
 idempotency_error; a duplicate while the first still runs gets 409. Server errors (≥ 500) and
 refusals before the endpoint ran (401, 403) are not stored: the claim is released so a retry runs.
