@@ -5,7 +5,8 @@ the request (its body as parsed JSON: other whitespace or key order is the same 
 the key in a committed transaction of its own, run the endpoint, then store its status and JSON
 body and only then send it. Retries with the same request get the stored response with
 `Idempotent-Replayed: true`; a different request under the same key gets 400 idempotency_error;
-a duplicate while the first still runs gets 409. Server errors (≥ 500) and the endpoint ran (401, 403) are not stored: the claim is released so a retry runs.
+a duplicate while the first still runs gets 409. Server errors (≥ 500) and refusals before the
+endpoint ran (401, 403) are not stored: the claim is released so a retry runs.
 
 The response is held back until it is stored, which also means it is sent only after the
 endpoint's session has committed (FastAPI closes `yield` dependencies after the endpoint's
