@@ -22,8 +22,9 @@ class RequestIdMiddleware:
     streams the response through a memory channel on every request. The log line is written when the
     response starts, with the time taken until then, as before.
 
-    Responses get `Cache-Control: no-store` unless they set their own (static files): API answers carry
-    client secrets, webhook signing secrets and private data that no cache should keep.
+    Responses get `Cache-Control: no-store` unless they set their own or are static assets
+    (/static/…): API answers and pages carry client secrets, webhook signing secrets and private data
+    that no cache should keep.
 
     An exception no handler turned into a response ends here as the usual 500 error body, with its
     Request-Id, and is not raised further: the server keeps the connection alive instead of dropping it.
@@ -41,6 +42,7 @@ class RequestIdMiddleware:
         started = time.perf_counter()
 
         started_response = False
+        static = scope["path"].startswith("/static/")
 
         async def send_with_id(message: Message) -> None:
             nonlocal started_response
@@ -48,7 +50,7 @@ class RequestIdMiddleware:
                 started_response = True
                 headers = MutableHeaders(scope=message)
                 headers["Request-Id"] = request_id
-                if "cache-control" not in headers:
+                if "cache-control" not in headers and not static:
                     headers["Cache-Control"] = "no-store"
                 log.info(
                     "request",
