@@ -13,10 +13,11 @@ help:
 	@echo "make test-slow  the long runs (10,000 escrow invariant examples)"
 	@echo "make setup      install Python and npm dependencies (idempotent)"
 
-setup: $(VENV)/.installed node_modules/.installed solc-wrapper chromium
+setup: $(VENV)/.installed node_modules/.installed solc-wrapper
 
-# The checkout's browser tests drive Debian's Chromium through playwright's Python client
-# (`playwright install` cannot download its own browser here). Installed only when missing.
+# The browser tests (checkout, /docs) drive Debian's Chromium through playwright's Python client
+# (`playwright install` cannot download its own browser here). Only `make test` needs it, so only
+# `make test` installs it, and only when missing: `make demo` installs what running needs.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
@@ -29,7 +30,7 @@ solc-wrapper: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		{ apt-get update -qq && apt-get install -y -qq nodejs npm; }
-	npm ci --no-audit --no-fund --loglevel=error
+	SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(VENV)/.installed: pyproject.toml
@@ -53,11 +54,11 @@ typecheck: setup
 contracts: setup
 	$(VENV)/bin/sluice contracts build
 
-test: setup lint typecheck
+test: setup chromium lint typecheck
 	$(VENV)/bin/sluice contracts build --check
 	$(PY) -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
-test-slow: setup
+test-slow: setup chromium
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 bench-gas: setup

@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.checkout import install as install_checkout
+from api.cors import PublishableCorsMiddleware
+from api.docs import install as install_docs
+from api.guard import InputGuardMiddleware
 from api.health.endpoints import router as health_router
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import RequestIdMiddleware
@@ -86,16 +89,24 @@ def create_app(
         version="1",
         description="Stripe-style payment intents settled by on-chain contracts.",
         lifespan=lifespan,
+        # /docs is served with local assets (api.docs), never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
-    # The last added runs first: request id, then rate limit, then idempotency, then the routes.
+    # The last added runs first: request id, CORS, rate limit, input guard (headers, text, key before
+    # body), idempotency, then the routes.
     app.add_middleware(IdempotencyMiddleware, settings=settings)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(PublishableCorsMiddleware, origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
+    openapi.install(app)
     app.include_router(health_router)
     for router in _v1_routers():
         app.include_router(router, prefix="/v1")
     install_checkout(app)
+    install_docs(app)
     if demo is not None:  # dev mode only: `sluice dev` passes the demo merchant
         from api.demo import install as install_demo
 

@@ -7,7 +7,7 @@ wrap the response in another task.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from api import errors
 from api.deps import _presented_key
@@ -42,3 +42,30 @@ async def send_error(scope: Scope, receive: Receive, send: Send, error: SluiceEr
     """Answers with the API's standard error body, exactly as the exception handlers would."""
     response = await errors.sluice_error(Request(scope, receive), error)
     await response(scope, receive, send)
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the next layer the body already read, then whatever comes next."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

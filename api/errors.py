@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.routes import routes_for
 from sluice.errors import RateLimitError, SluiceError
 
 log = structlog.get_logger(__name__)
@@ -54,13 +55,21 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "resource_missing", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The router names only the first route that matched the path; Allow lists every method
+        # any route of the path takes.
+        methods = {m for info in routes_for(request.app, request.url.path) for m in info.methods}
+        headers["Allow"] = ", ".join(sorted(methods)) or headers.get("Allow", "")
     return JSONResponse(
-        error_body("invalid_request_error", code, str(exc.detail)), status_code=exc.status_code
+        error_body("invalid_request_error", code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=headers,
     )
 
 
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path)
+def unexpected_error_response() -> JSONResponse:
+    """The 500 answer to an exception nothing else handled (api.middleware sends it)."""
     return JSONResponse(
         error_body("api_error", "internal_error", "an internal error occurred"), status_code=500
     )
@@ -70,4 +79,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SluiceError, sluice_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected_error)

@@ -1,11 +1,12 @@
 """`Idempotency-Key` on every POST under /v1, as a pure ASGI middleware: endpoints do nothing.
 
 For a POST with the header: authenticate the key (cached a few seconds, see api.keycache), hash
-the request, claim the key in a committed transaction of its own, run the endpoint, then store its
-status and JSON body and only then send it. Retries with the same request get the stored response
-with `Idempotent-Replayed: true`; a different request under the same key gets 400
-idempotency_error; a duplicate while the first still runs gets 409. Server errors (≥ 500) and
-refusals before the endpoint ran (401, 403) are not stored: the claim is released so a retry runs.
+the request (its body as parsed JSON: other whitespace or key order is the same request), claim
+the key in a committed transaction of its own, run the endpoint, then store its status and JSON
+body and only then send it. Retries with the same request get the stored response with
+`Idempotent-Replayed: true`; a different request under the same key gets 400 idempotency_error;
+a duplicate while the first still runs gets 409. Server errors (≥ 500) and refusals before the
+endpoint ran (401, 403) are not stored: the claim is released so a retry runs.
 
 The response is held back until it is stored, which also means it is sent only after the
 endpoint's session has committed (FastAPI closes `yield` dependencies after the endpoint's
@@ -22,12 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.asgi import header, is_v1, presented_key, send_error
+from api.asgi import header, is_v1, presented_key, read_body, replay_body, send_error
 from api.keycache import key_cache
 from sluice.config import Settings
 from sluice.db.session import transaction
 from sluice.errors import AuthenticationError, InvalidRequestError, SluiceError
-from sluice.idempotency.service import MAX_KEY_LENGTH, StoredResponse, idempotency_service, request_hash
+from sluice.idempotency.service import (
+    MAX_KEY_LENGTH,
+    StoredResponse,
+    canonical_body,
+    idempotency_service,
+    request_hash,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +78,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
 
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             return  # the client left before sending the whole body: nothing to run or answer
         # Mode and kind are hashed in, so a replay never crosses test/live or goes to another kind of key.
@@ -81,7 +88,7 @@ class IdempotencyMiddleware:
             scope["method"].encode(),
             scope["path"].encode(),
             scope["query_string"],
-            body,
+            canonical_body(body),
         )
         merchant_id = principal.merchant_id
         try:
@@ -93,7 +100,7 @@ class IdempotencyMiddleware:
         if stored is not None:
             await _replay(stored, scope, receive, send)
             return
-        await self._run_and_store(scope, _replay_body(body, receive), send, sessions, merchant_id, key)
+        await self._run_and_store(scope, replay_body(body, receive), send, sessions, merchant_id, key)
 
     async def _run_and_store(
         self,
@@ -149,33 +156,6 @@ class IdempotencyMiddleware:
                         )
             except Exception:
                 log.exception("idempotency_store_failed", merchant_id=merchant_id, released=stored is None)
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when the client disconnected first."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
-
-def _replay_body(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the endpoint the body already read, then whatever comes next."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
 
 
 async def _replay(stored: StoredResponse, scope: Scope, receive: Receive, send: Send) -> None:

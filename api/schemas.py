@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from sluice.errors import InvalidAmountError
+from sluice.pricing.quotes import PLAIN_DECIMAL_PATTERN, plain_decimal
 
 MAX_UINT256 = 2**256 - 1
 _DIGITS = re.compile(r"^[0-9]+$")
@@ -33,19 +36,21 @@ def _base_units(value: Any) -> int:
 
 
 def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool | float):
-        raise ValueError('decimal amounts are strings like "25.00", never floats')
+    """A fiat amount: a plain decimal string (sluice.pricing.quotes.plain_decimal), never a float."""
+    if not isinstance(value, str):
+        raise ValueError('decimal amounts are strings like "25.00", never numbers')
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number") from None
-    if not number.is_finite():
-        raise ValueError("not a finite number")
-    return number
+        return plain_decimal(value)
+    except InvalidAmountError as exc:
+        raise ValueError(str(exc)) from None
 
 
 BaseUnits = Annotated[int, BeforeValidator(_base_units)]
-DecimalString = Annotated[Decimal, BeforeValidator(_decimal)]
+DecimalString = Annotated[
+    Decimal,
+    BeforeValidator(_decimal),
+    WithJsonSchema({"type": "string", "pattern": PLAIN_DECIMAL_PATTERN, "examples": ["25.00"]}),
+]
 
 
 class Strict(BaseModel):
@@ -65,6 +70,10 @@ class ListResponse(BaseModel, Generic[T]):
 
 
 MetadataDict = Annotated[dict[str, str], Field(default_factory=dict)]
+
+
+#: 9999-12-31T23:59:59Z, the last second a datetime (and so a `created[…]` filter) can hold.
+MAX_UNIX_TIME = 253_402_300_799
 
 
 def from_unix(value: int | None) -> datetime | None:

@@ -217,7 +217,9 @@ class Bench:
     def deposit(self, keep: bool, key: str | None = "escrow_deposit_erc20") -> PaymentIntent:
         intent, sig = self.intent("escrow", self.token.address, TOKEN_AMOUNT, self.payer, ONE_FEE_BPS)
         receipt = self.send(self.escrow.functions.deposit(intent.as_tuple(), sig, TOKEN_AMOUNT), self.payer)
-        check(self.escrow.functions.capturable(intent.as_tuple()).call() == TOKEN_AMOUNT, "deposit: capturable")
+        check(
+            self.escrow.functions.capturable(intent.as_tuple()).call() == TOKEN_AMOUNT, "deposit: capturable"
+        )
         if key:
             self.record(key, receipt, keep)
         return intent
@@ -238,7 +240,10 @@ class Bench:
         receipt = self.send(
             self.escrow.functions.refund(refunded.as_tuple(), TOKEN_AMOUNT // 2), self.operator
         )
-        check(self.escrow.functions.capturable(refunded.as_tuple()).call() == TOKEN_AMOUNT // 2, "refund: capturable")
+        check(
+            self.escrow.functions.capturable(refunded.as_tuple()).call() == TOKEN_AMOUNT // 2,
+            "refund: capturable",
+        )
         self.record("escrow_refund_partial", receipt, keep)
 
         return self.deposit(keep, key=None)

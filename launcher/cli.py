@@ -335,8 +335,16 @@ def api(
     import api.main
 
     # By import string: uvicorn imports it again in each worker process when workers > 1.
+    # proxy_headers off: uvicorn otherwise takes X-Forwarded-For from any local peer as the client's
+    # address; the API reads it itself, and only behind SLUICE_TRUSTED_PROXY_HOPS proxies.
     uvicorn.run(
-        f"{api.main.__name__}:app", host=host, port=port, workers=workers, log_level="warning", factory=False
+        f"{api.main.__name__}:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        factory=False,
+        proxy_headers=False,
     )
 
 

@@ -226,7 +226,12 @@ class DevStack:
                 settings, database_url=to_asyncpg_url(ctx.database_url), registry=registry, demo=self.demo
             )
             config = uvicorn.Config(
-                app, host=ctx.host, port=ctx.api_port, log_level="warning", timeout_graceful_shutdown=2
+                app,
+                host=ctx.host,
+                port=ctx.api_port,
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+                proxy_headers=False,  # as `sluice api`: forwarding headers only through the settings
             )
             server = uvicorn.Server(config)
             tasks["api"] = asyncio.create_task(server.serve(), name="api")

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     #: How many reverse proxies in front of the API append to X-Forwarded-For; 0 trusts none
     #: (the audit log then records the socket peer). Only set it when such proxies really exist.
     trusted_proxy_hops: int = Field(default=0, ge=0)
+    #: Origins whose pages may call the publishable-key endpoints from a browser (CORS), as a JSON
+    #: list: `["https://shop.example"]`; `["*"]` (the default) allows any, `[]` none. Endpoints that
+    #: need a secret or restricted key never answer cross-origin.
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    #: Failed authentications (401) allowed per client address: a token bucket of this rate per second
+    #: and burst; past it the address gets 429 until the bucket refills, whatever key it presents.
+    auth_failures_per_second: float = Field(default=1.0, gt=0)
+    auth_failure_burst: int = Field(default=30, ge=1)
     #: Seconds an API process caches an authenticated key with its merchant's payout terms (0 = never),
     #: for the idempotency middleware and creating intents: a revoked key can still claim or replay an
     #: idempotency key for this long; creating an intent re-checks key and terms in its own INSERT.

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import ReadKey, Session
-from api.schemas import ListResponse, from_unix
+from api.schemas import MAX_UNIX_TIME, ListResponse, from_unix
 from sluice.audit.queries import list_audit_logs, public_id
 from sluice.models.audit import AuditLog
 
@@ -53,8 +53,8 @@ async def list_audit_log(
         str | None, Query(max_length=80, description="Exact, or a prefix ending in '.'")
     ] = None,
     object_id: Annotated[str | None, Query(max_length=40)] = None,
-    created_gte: Annotated[int | None, Query(alias="created[gte]", ge=0)] = None,
-    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0)] = None,
+    created_gte: Annotated[int | None, Query(alias="created[gte]", ge=0, le=MAX_UNIX_TIME)] = None,
+    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0, le=MAX_UNIX_TIME)] = None,
 ) -> ListResponse[AuditLogPublic]:
     """Every mutating call made with this merchant's keys, newest first: action, object, key, client IP
     and request id. Another merchant's entries are never listed."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from api.audit import Audit
 from api.deps import ReadKey, SecretKey, Session
-from api.schemas import ListResponse, Strict, from_unix
+from api.schemas import MAX_UNIX_TIME, ListResponse, Strict, from_unix
 from api.webhook_endpoints.endpoints import Endpoints
 from sluice.events.repository import event_repository
 from sluice.events.views import EventPublic
@@ -33,8 +33,8 @@ async def list_events(
         str | None, Query(max_length=60, description="An event type, or a prefix like `payment_intent.*`.")
     ] = None,
     types: Annotated[list[str] | None, Query(alias="types[]", max_length=20)] = None,
-    created_gte: Annotated[int | None, Query(alias="created[gte]", ge=0)] = None,
-    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0)] = None,
+    created_gte: Annotated[int | None, Query(alias="created[gte]", ge=0, le=MAX_UNIX_TIME)] = None,
+    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0, le=MAX_UNIX_TIME)] = None,
 ) -> ListResponse[EventPublic]:
     """List events, newest first, with cursor pagination (`starting_after`/`ending_before`),
     filtered by `type` (or several `types[]`) and creation time."""

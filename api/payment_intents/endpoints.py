@@ -15,7 +15,7 @@ from api.payment_intents.schemas import (
     TransactionsIn,
     TransactionsPublic,
 )
-from api.schemas import ListResponse, from_unix
+from api.schemas import MAX_UNIX_TIME, ListResponse, from_unix
 from sluice.errors import SluiceError
 from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
@@ -99,8 +99,8 @@ async def list_payment_intents(
     starting_after: str | None = None,
     ending_before: str | None = None,
     status: PaymentIntentStatus | None = None,
-    created_gte: Annotated[int | None, Query(alias="created[gte]", ge=0)] = None,
-    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0)] = None,
+    created_gte: Annotated[int | None, Query(alias="created[gte]", ge=0, le=MAX_UNIX_TIME)] = None,
+    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0, le=MAX_UNIX_TIME)] = None,
 ) -> ListResponse[PaymentIntentPublic]:
     """List payment intents, newest first, with cursor pagination (`starting_after`/`ending_before`)."""
     rows, has_more = await service.list(

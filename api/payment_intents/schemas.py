@@ -68,8 +68,10 @@ class CancelIn(Strict):
 
 class TransactionsIn(Strict):
     payer: str = Field(description="The wallet address that will sign and send the transactions.")
-    method: Literal["approve", "permit", "native"] = Field(
-        description="approve + pay (ERC-20), permit (EIP-2612 signature, then one transaction) or native."
+    method: Literal["approve", "permit", "native"] | None = Field(
+        default=None,
+        description="approve + pay (ERC-20), permit (EIP-2612 signature, then one transaction) or native; "
+        "defaults to native for the native coin (a token needs one of the other two).",
     )
     permit_signature: str | None = Field(
         default=None,

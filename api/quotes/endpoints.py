@@ -11,6 +11,7 @@ from api.payment_intents.endpoints import Intents
 from sluice.errors import InvalidRequestError, SluiceError
 from sluice.intents.service import resolve_asset
 from sluice.intents.views import QuotePublic
+from sluice.pricing.quotes import PLAIN_DECIMAL_PATTERN
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 
@@ -22,7 +23,12 @@ async def get_quote(
     service: Intents,
     network: Annotated[str, Query(description="Network name.")],
     asset: Annotated[str, Query(description="Asset symbol.")],
-    amount: Annotated[str, Query(description='Fiat amount, e.g. "25.00".')],
+    amount: Annotated[
+        str,
+        Query(
+            description='Fiat amount, a plain decimal string, e.g. "25.00".', pattern=PLAIN_DECIMAL_PATTERN
+        ),
+    ],
     currency: Annotated[str, Query(min_length=3, max_length=3, description="ISO 4217 code.")],
 ) -> QuotePublic:
     """Price `amount` of `currency` in `asset` on `network`. The returned quote's amount is locked until

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import ReadKey
-from api.schemas import from_unix
+from api.schemas import MAX_UNIX_TIME, from_unix
 from sluice.chain.registry import Registry
 from sluice.merchants.service import Principal
 from sluice.reports import format as fmt
@@ -53,9 +53,9 @@ def filters_dep(
     asset: Annotated[str | None, Query(max_length=20, description="Asset symbol; needs `network`.")] = None,
     status: Annotated[str | None, Query(description="Payment intent status.")] = None,
     created_gte: Annotated[
-        int | None, Query(alias="created[gte]", ge=0, description="Unix time, block time")
+        int | None, Query(alias="created[gte]", ge=0, le=MAX_UNIX_TIME, description="Unix time, block time")
     ] = None,
-    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0)] = None,
+    created_lte: Annotated[int | None, Query(alias="created[lte]", ge=0, le=MAX_UNIX_TIME)] = None,
 ) -> ReportFilters:
     return build_filters(
         _registry(request),

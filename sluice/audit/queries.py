@@ -11,11 +11,10 @@ from sluice.db.pagination import cursor_page
 from sluice.models.audit import AuditLog
 from sluice.models.merchant import ApiKey
 
-PREFIX = "al_"
-
 
 def public_id(entry: AuditLog) -> str:
-    return f"{PREFIX}{entry.id}"
+    """The id a merchant sees: the row's own (`al_…`, random)."""
+    return entry.id
 
 
 async def list_audit_logs(
@@ -58,6 +57,5 @@ async def list_audit_logs(
         limit=limit,
         starting_after=starting_after,
         ending_before=ending_before,
-        int_prefix=PREFIX,
     )
     return [(row[0], row[1]) for row in rows], has_more

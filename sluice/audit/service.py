@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.ids import new_id
 from sluice.models.audit import AuditLog
 
 
@@ -25,6 +26,7 @@ class AuditContext:
     ) -> dict[str, Any]:
         """The audit_logs row by column name, as `record` would write it."""
         return {
+            "id": new_id("al"),
             "merchant_id": merchant_id,
             "api_key_id": api_key_id,
             "action": action,
@@ -49,6 +51,7 @@ async def record(
 ) -> AuditLog:
     """Adds one audit row to the session's transaction, flushed so that a bad value fails here."""
     entry = AuditLog(
+        id=new_id("al"),
         merchant_id=merchant_id,
         api_key_id=api_key_id,
         action=action,

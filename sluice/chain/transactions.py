@@ -39,6 +39,7 @@ from sluice.chain.revert import decode_revert, revert_data
 from sluice.errors import (
     InsufficientBalanceError,
     InvalidPermitSignatureError,
+    InvalidRequestError,
     PayerMismatchError,
     SluiceValueError,
     UnsupportedPaymentMethodError,
@@ -53,12 +54,25 @@ __all__ = [
     "build_payment_transactions",
     "build_permit_transaction",
     "build_reclaim_transaction",
+    "default_method",
     "eip681_uri",
     "pay_gas_bound",
     "qr_svg",
 ]
 
 PaymentMethod = Literal["approve", "permit", "native"]
+
+
+def default_method(asset: Asset) -> PaymentMethod:
+    """The method when the caller names none and only one fits: the native coin is paid with value;
+    a token can be paid with `approve` or `permit`, so the caller must choose."""
+    if asset.native:
+        return "native"
+    raise InvalidRequestError(
+        f"{asset.symbol} is a token: give method 'approve' or 'permit'",
+        param="method",
+        code="parameter_missing",
+    )
 
 
 @dataclass

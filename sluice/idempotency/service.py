@@ -7,6 +7,7 @@ to wait (409) instead of running the request a second time.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -41,6 +42,19 @@ def request_hash(*parts: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def canonical_body(body: bytes) -> bytes:
+    """The request body as it is understood, for comparing requests: a JSON document re-serialized with
+    sorted keys and no whitespace, so that the same JSON sent with other spacing or key order is the
+    same request (as at Stripe); anything that is not JSON as it came."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 class IdempotencyService:

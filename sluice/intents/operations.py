@@ -49,7 +49,8 @@ class ChainOperations:
         permit_signature: str | None = None,
         client_secret: str | None = None,
     ) -> dict[str, Any]:
-        """The unsigned transactions `payer` signs, in order (or the permit to sign first)."""
+        """The unsigned transactions `payer` signs, in order (or the permit to sign first); `method`
+        defaults when only one fits (sluice.chain.transactions.default_method)."""
         intent = await self.intents.get(session, principal, intent_id)
         if principal.kind == ApiKeyKind.publishable and client_secret != intent.client_secret:
             raise NotFoundError(f"no such payment_intent: {intent_id!r}", param="id")

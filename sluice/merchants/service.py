@@ -48,11 +48,20 @@ class Account:
     fee_bps: int | None
 
 
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
 def check_address(value: str, param: str) -> str:
-    """An EIP-55 address: mixed-case input must carry a valid checksum."""
+    """An EIP-55 address: mixed-case input must carry a valid checksum. Never the zero address: no one
+    holds its key, the contracts refuse it as a payee (`ZeroAddress()`), and as an intent's payer it
+    means "anyone may pay", the opposite of what naming a payer asks for."""
     if not is_hex_address(value):
         raise InvalidRequestError(
             f"{param} is not an address: {value!r}", param=param, code="invalid_address"
+        )
+    if value.lower() == ZERO_ADDRESS:
+        raise InvalidRequestError(
+            f"{param} is the zero address, which no one controls", param=param, code="invalid_address"
         )
     checked = _eip55(value)
     if checked is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
@@ -57,6 +58,24 @@ class Quote:
         }
 
 
+#: A fiat amount as the API takes it: digits, optionally a point and more digits ("25", "25.00").
+PLAIN_DECIMAL_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
+_PLAIN_DECIMAL = re.compile(PLAIN_DECIMAL_PATTERN)
+
+
+def plain_decimal(value: str) -> Decimal:
+    """A plain decimal string as a Decimal: no sign, exponent, whitespace, separators or special values,
+    so that "1e3" cannot become a thousand and " 1.00" is not silently trimmed."""
+    if not _PLAIN_DECIMAL.fullmatch(value):
+        raise InvalidAmountError(
+            f'amount {value!r} is not a plain decimal string (digits and an optional point, e.g. "25.00")'
+        )
+    try:
+        return Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+        raise InvalidAmountError(f"amount {value!r} is not a decimal number") from None
+
+
 def parse_fiat_amount(value: Decimal | int | str, currency: str) -> Decimal:
     """`value` as a positive Decimal of at most the currency's minor-unit decimals, quantized to them.
 
@@ -66,10 +85,7 @@ def parse_fiat_amount(value: Decimal | int | str, currency: str) -> Decimal:
     places = minor_units(currency)
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
         raise InvalidAmountError(f"amount must be a decimal string or Decimal, got {type(value).__name__}")
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise InvalidAmountError(f"amount {value!r} is not a decimal number") from None
+    amount = plain_decimal(value) if isinstance(value, str) else Decimal(value)
     if not amount.is_finite():
         raise InvalidAmountError(f"amount must be a finite number, got {amount}")
     if amount <= 0:

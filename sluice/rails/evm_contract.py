@@ -86,22 +86,19 @@ class EvmContractRail:
         """EIP-55; the zero address is nobody's and is refused."""
         from sluice.merchants.service import check_address  # eth_utils: kept off the indexer's start-up
 
-        checked = check_address(address, param)
-        if int(checked, 16) == 0:
-            raise InvalidRequestError(
-                f"{param} is the zero address, which no one controls", param=param, code="invalid_address"
-            )
-        return checked
+        return check_address(address, param)
 
     def finality(self, network: str) -> Finality:
         return Finality("confirmations", confirmations=self.registry.network(network).confirmations)
 
     async def authorize(self, terms: Terms) -> Authorization:
         """Signs the intent for the network's payments or escrow contract with a fresh nonce."""
+        from sluice.intents.limits import check_payable_amount
         from sluice.intents.signing import operator_account, sign_payment_intent
 
         network = self.registry.network(terms.network)
         kind = contract_kind_of(terms.capture_method)
+        check_payable_amount(terms.amount, kind, terms.splits)
         try:
             contract = network.contract(kind)
         except SluiceError as exc:
@@ -129,12 +126,16 @@ class EvmContractRail:
         """The transactions the payer signs (approve + pay, pay with value, or the permit flow)."""
         from sluice.chain.payment_uri import eip681_uri
         from sluice.chain.rpc import async_web3
-        from sluice.chain.transactions import build_payment_transactions, build_permit_transaction
+        from sluice.chain.transactions import (
+            build_payment_transactions,
+            build_permit_transaction,
+            default_method,
+        )
 
         network = self.registry.network(intent.network)
         onchain = to_onchain(intent)  # type: ignore[arg-type]
         kind = contract_kind(intent)
-        method = options.get("method")
+        method = options.get("method") or default_method(network.asset_for_token(onchain.token))
         permit_signature = options.get("permit_signature")
         w3 = async_web3(network)
         signature = bytes(intent.signature)
@@ -154,7 +155,7 @@ class EvmContractRail:
                 signature,
                 kind,
                 payer,
-                method,  # type: ignore[arg-type]
+                method,
             )
         asset = network.asset_for_token(onchain.token)
         uri = eip681_uri(network, onchain, asset, kind=kind)

@@ -19,6 +19,9 @@ def _midnight(value: datetime) -> bool:
     return value.astimezone(UTC).timetz().replace(tzinfo=None) == time(0)
 
 
+_LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def day_range(filters: ReportFilters) -> tuple[date | None, date | None] | None:
     """The whole UTC days the filters cover, or None when a bound falls inside a day (or the status
     filter needs the intents)."""
@@ -29,7 +32,9 @@ def day_range(filters: ReportFilters) -> tuple[date | None, date | None] | None:
         if not _midnight(filters.created_gte):
             return None
         first = filters.created_gte.astimezone(UTC).date()
-    if filters.created_lte is not None:
+    if filters.created_lte is not None and filters.created_lte >= _LAST_SECOND:
+        last = date.max  # the last second a datetime holds: the day is whole (and has no day after)
+    elif filters.created_lte is not None:
         after = filters.created_lte + timedelta(seconds=1)
         if not _midnight(after):
             return None

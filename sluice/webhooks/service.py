@@ -56,8 +56,9 @@ class WebhookEndpointService:
         self.settings = settings
         self.resolver = resolver
 
-    async def _check_url(self, principal: Principal, url: str) -> None:
-        await check_url(
+    async def _check_url(self, principal: Principal, url: str) -> str:
+        """The normalised URL (sluice.webhooks.ssrf.check_url), the one stored and called."""
+        return await check_url(
             url,
             livemode=principal.livemode,
             allow_private=self.settings.webhook_allow_private,
@@ -77,7 +78,7 @@ class WebhookEndpointService:
         disabled: bool = False,
     ) -> tuple[WebhookEndpoint, str]:
         """Creates an endpoint; returns it with its secret (the only time the secret is shown)."""
-        await self._check_url(principal, url)
+        url = await self._check_url(principal, url)
         events = check_enabled_events(enabled_events)
         count = await session.scalar(
             select(func.count())
@@ -149,8 +150,7 @@ class WebhookEndpointService:
         endpoint Sluice disabled starts its failure count afresh; its pending deliveries resume."""
         endpoint = await self.get(session, principal, endpoint_id, lock=True)
         if "url" in changes:
-            await self._check_url(principal, changes["url"])
-            endpoint.url = changes["url"]
+            endpoint.url = await self._check_url(principal, changes["url"])
         if "enabled_events" in changes:
             endpoint.enabled_events = check_enabled_events(changes["enabled_events"])
         if "description" in changes:

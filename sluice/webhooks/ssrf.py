@@ -2,8 +2,11 @@
 
 Two checks, both needed:
 - `check_url` when an endpoint is created or changed: scheme (https only in live mode), no user
-  info, no IP address in a non-standard form (`2130706433`, `0177.0.0.1`, `0x7f.1`), and every
-  address the host resolves to must be public;
+  info, a port from 1 to 65535, no IP address in a non-standard form (`2130706433`, `0177.0.0.1`,
+  `0x7f.1`), and every address the host resolves to must be public. The host is normalised first
+  (IDNA with UTS #46 mapping, which includes NFKC: `２１３０７０６４３３`, `0177。0。0。1` and `①②⑦.0.0.1`
+  become the ASCII they stand for), every check looks at the normalised host, and the normalised URL
+  is what is stored and called;
 - at send time (sluice/webhooks/sender.py `GuardedResolver`): the HTTP client's resolver is the
   guard, and the socket goes to an address it has just resolved and checked, so a DNS answer that
   changes between the check and the connect (rebinding) cannot reach a private address: there is
@@ -17,7 +20,9 @@ import ipaddress
 import re
 import socket
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+import idna
 
 from sluice.errors import InvalidRequestError
 
@@ -72,6 +77,8 @@ def blocked_reason(ip: IPAddress, *, allow_private: bool) -> str | None:
     if ip.is_multicast:
         return "a multicast address"
     if allow_private:
+        if ip.is_loopback:  # ::1 sits in IPv6's reserved ::/8, but is as local as 127.0.0.1
+            return None
         return "a reserved address" if ip.is_reserved else None
     if ip.is_loopback:
         return "a loopback address"
@@ -98,8 +105,29 @@ def check_ip(address: str, *, allow_private: bool, host: str | None = None) -> I
     return ip
 
 
+def normalize_host(host: str) -> str:
+    """The ASCII host a resolver would look up: IDNA 2008 with the UTS #46 mapping (case folding,
+    NFKC, full-width and ideographic full stops), so that no check sees another name than the one
+    that is connected to. IPv6 literals are only lower-cased."""
+    if ":" in host:
+        return host.lower()
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise WebhookUrlError(f"{host!r} is not a valid host name: {exc}") from exc
+
+
+def normalize_url(url: str, *, livemode: bool) -> str:
+    """`url` with its host normalised (see `normalize_host`) and checked syntactically (`parse_url`)."""
+    _, host, _ = parse_url(url, livemode=livemode)
+    parts = urlsplit(url)
+    shown = f"[{host}]" if ":" in host else host
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
 def parse_url(url: str, *, livemode: bool) -> tuple[str, str, int]:
-    """Syntactic checks; returns (scheme, host, port). Raises WebhookUrlError."""
+    """Syntactic checks; returns (scheme, normalised host, port). Raises WebhookUrlError."""
     if len(url) > MAX_URL_LENGTH:
         raise WebhookUrlError(f"the URL is longer than {MAX_URL_LENGTH} characters")
     if any(c.isspace() or ord(c) < 32 for c in url):
@@ -116,11 +144,16 @@ def parse_url(url: str, *, livemode: bool) -> tuple[str, str, int]:
         raise WebhookUrlError("live-mode webhook URLs must use https://", code="url_insecure")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise WebhookUrlError("webhook URLs cannot carry user info (user:password@)")
+    if port == 0:
+        raise WebhookUrlError("port 0 is not a port a receiver can listen on")
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise WebhookUrlError("the URL has no host")
     if "%" in host:
         raise BlockedAddressError("scoped IPv6 addresses are not allowed in webhook URLs")
+    host = normalize_host(host).rstrip(".")
+    if not host:
+        raise WebhookUrlError("the URL has no host")
     labels = host.split(".")
     if all(_NUMERIC_LABEL.match(label) for label in labels):
         try:
@@ -137,10 +170,12 @@ def parse_url(url: str, *, livemode: bool) -> tuple[str, str, int]:
 
 async def check_url(
     url: str, *, livemode: bool, allow_private: bool, resolver: Resolver = system_resolver
-) -> None:
-    """Everything `parse_url` checks, plus: every address the host resolves to is allowed."""
+) -> str:
+    """Everything `parse_url` checks, plus: every address the host resolves to is allowed. Returns the
+    normalised URL (`normalize_url`), the one to store and call."""
     _, host, port = parse_url(url, livemode=livemode)
     await resolve_checked(host, port, allow_private=allow_private, resolver=resolver)
+    return normalize_url(url, livemode=livemode)
 
 
 async def resolve_checked(

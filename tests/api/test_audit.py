@@ -74,7 +74,7 @@ def auth(key: str) -> dict[str, str]:
 
 async def audit_rows(sessions: Any) -> list[AuditLog]:
     async with sessions() as session:
-        return list((await session.execute(select(AuditLog).order_by(AuditLog.id))).scalars())
+        return list((await session.execute(select(AuditLog).order_by(AuditLog.created_at))).scalars())
 
 
 async def key_id(sessions: Any, secret: str) -> str:

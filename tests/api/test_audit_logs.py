@@ -81,7 +81,7 @@ async def test_pagination_and_filters(client, merchant, other_merchant):
     )
     assert none.json()["data"] == []
 
-    # Another merchant's entry is not a cursor here; malformed ids are a 400.
+    # Another merchant's entry is not a cursor here; nor is an id that is no audit log entry.
     theirs = (await client.get("/v1/audit_logs", headers=auth(other_merchant.secret))).json()["data"]
     assert theirs == []
     await create_intents(client, other_merchant.secret, 1)
@@ -95,6 +95,6 @@ async def test_pagination_and_filters(client, merchant, other_merchant):
     bad = await client.get(
         "/v1/audit_logs", params={"starting_after": "pi_123"}, headers=auth(merchant.secret)
     )
-    assert bad.status_code == 400 and bad.json()["error"]["param"] == "starting_after"
+    assert bad.status_code == 404 and bad.json()["error"]["param"] == "starting_after"
     limit = await client.get("/v1/audit_logs", params={"limit": 0}, headers=auth(merchant.secret))
     assert limit.status_code == 400

@@ -366,3 +366,37 @@ async def test_capture_and_refund_record_their_events(client, merchant, chain_en
     assert done["data"]["previous_attributes"]["status"] == "requires_capture"
     assert by_type["refund.created"]["data"]["object"]["id"] == refund.json()["id"]
     assert by_type["refund.succeeded"]["data"]["object"] == refund.json()
+
+
+async def test_native_coin_needs_no_method_and_a_token_must_name_one(client, merchant, chain_env):
+    chain, _, _, _ = chain_env
+    intent = await new_intent(client, merchant.secret, asset="ETH", amount=str(10**16))
+    built = await wallet_transactions(client, merchant.secret, intent["id"], payer=PAYER.address)
+    assert built["method"] == "native"
+    [tx] = built["transactions"]
+    assert sign_and_send(chain, PAYER, tx)["status"] == 1
+    token = await new_intent(client, merchant.secret)
+    response = await client.post(
+        f"/v1/payment_intents/{token['id']}/transactions",
+        json={"payer": PAYER.address},
+        headers=auth(merchant.secret),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "method"
+    assert response.json()["error"]["code"] == "parameter_missing"
+
+
+async def test_the_zero_address_cannot_be_a_payer(client, merchant):
+    intent = await new_intent(client, merchant.secret)
+    response = await client.post(
+        f"/v1/payment_intents/{intent['id']}/transactions",
+        json={"payer": "0x" + "00" * 20, "method": "approve"},
+        headers=auth(merchant.secret),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "type": "invalid_request_error",
+        "code": "invalid_address",
+        "message": "payer is the zero address, which no one controls",
+        "param": "payer",
+    }

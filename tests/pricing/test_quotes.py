@@ -175,9 +175,18 @@ def test_amounts_at_the_currencys_precision_are_accepted():
     assert str(quote(source, "1.001", "kwd").fiat_amount) == "1.001"
 
 
-@pytest.mark.parametrize("amount", ["0", "0.00", "-25.00", -1, Decimal("-0.01")])
+@pytest.mark.parametrize("amount", ["0", "0.00", -1, Decimal("-0.01")])
 def test_non_positive_amount_is_refused(amount):
     with pytest.raises(InvalidAmountError, match="positive"):
+        quote(amount=amount)
+
+
+@pytest.mark.parametrize(
+    "amount", ["-25.00", "1e3", "1E3", " 1.00", "1.00 ", "+1", "1_000", "1,00", "1.", ".5"]
+)
+def test_fiat_strings_are_plain_decimals_only(amount):
+    # "1e3" must not become a thousand, nor " 1.00" be trimmed silently: digits and an optional point.
+    with pytest.raises(InvalidAmountError, match="plain decimal"):
         quote(amount=amount)
 
 

@@ -72,6 +72,12 @@ HOSTILE = [
     "http://mapped.example.test/",
     "http://evil.example.com@127.0.0.1/",
     "http://user:pass@hooks.example.com/",
+    # Unicode forms of the same addresses: normalised (IDNA/NFKC) before any check.
+    "http://\uff12\uff11\uff13\uff10\uff17\uff10\uff16\uff14\uff13\uff13/h",  # full-width 2130706433
+    "http://0177\u30020\u30020\u30021/h",  # ideographic full stops
+    "http://\u2460\u2461\u2466.0.0.1/h",  # circled digits: 127.0.0.1
+    "http://LOCALHOST/",
+    "http://hooks.example.com:0/h",
 ]
 
 
@@ -149,6 +155,35 @@ async def test_development_setting_allows_local_receivers_but_never_mapped_or_mu
     for url in ("http://[::ffff:127.0.0.1]/", "http://224.0.0.1/", "http://0.0.0.0/", "http://2130706433/"):
         with pytest.raises(Exception, match="address"):
             await check_url(url, livemode=False, allow_private=True)
+
+
+async def test_development_setting_treats_every_loopback_form_alike():
+    # 127.0.0.1, [::1] and localhost are all loopback: allowed together in development, refused together
+    # otherwise (docs/webhooks.md says the same).
+    async def loopback(host: str, port: int) -> list[str]:
+        assert host == "localhost"
+        return ["127.0.0.1", "::1"]
+
+    for url in ("http://127.0.0.1:9000/h", "http://[::1]:9000/h", "http://localhost:9000/h"):
+        await check_url(url, livemode=False, allow_private=True, resolver=loopback)
+        with pytest.raises(Exception, match="loopback"):
+            await check_url(url, livemode=False, allow_private=False, resolver=loopback)
+    with pytest.raises(Exception, match="port 0"):
+        await check_url("http://127.0.0.1:0/h", livemode=False, allow_private=True, resolver=loopback)
+
+
+async def test_unicode_hosts_are_stored_and_called_in_their_normalised_form(client, merchant):
+    DNS["xn--bcher-kva.example.com"] = [PUBLIC]
+    try:
+        created = await client.post(
+            "/v1/webhook_endpoints",
+            json={"url": "https://B\u00fccher.Example.com\u3002/hooks?x=1", "enabled_events": ["*"]},
+            headers=auth(merchant.secret),
+        )
+    finally:
+        del DNS["xn--bcher-kva.example.com"]
+    assert created.status_code == 200, created.text
+    assert created.json()["url"] == "https://xn--bcher-kva.example.com/hooks?x=1"
 
 
 async def test_dns_rebinding_after_the_check_cannot_reach_a_private_address(
