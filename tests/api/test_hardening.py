@@ -341,7 +341,7 @@ def test_sluice_api_does_not_let_uvicorn_trust_forwarding_headers(monkeypatch):
     import uvicorn
     from typer.testing import CliRunner
 
-    from sluice import cli
+    from launcher import cli
 
     captured: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: captured.update(kwargs))
