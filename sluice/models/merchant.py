@@ -25,6 +25,13 @@ class ApiKeyKind(StrEnum):
     restricted = "restricted"  # rk_… read-only
 
 
+class MerchantStatus(StrEnum):
+    """A suspended merchant's new intents are refused; what was already paid still settles."""
+
+    active = "active"
+    suspended = "suspended"
+
+
 class Merchant(TimestampMixin, Base):
     __tablename__ = "merchants"
 
@@ -34,6 +41,7 @@ class Merchant(TimestampMixin, Base):
     payout_address: Mapped[str | None] = mapped_column(String(42))
     #: Platform fee override in basis points (None: the configured default).
     fee_bps: Mapped[int | None]
+    status: Mapped[MerchantStatus] = mapped_column(String(16), default=MerchantStatus.active)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="merchant", lazy="raise")
 
