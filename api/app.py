@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.checkout import install as install_checkout
+from api.dashboard import install as install_dashboard
 from api.health.endpoints import router as health_router
 from api.idempotency import IdempotencyMiddleware
 from api.middleware import RequestIdMiddleware
@@ -96,6 +97,7 @@ def create_app(
     for router in _v1_routers():
         app.include_router(router, prefix="/v1")
     install_checkout(app)
+    install_dashboard(app)
     if demo is not None:  # dev mode only: `sluice dev` passes the demo merchant
         from api.demo import install as install_demo
 
@@ -105,6 +107,7 @@ def create_app(
 
 def _v1_routers() -> list[APIRouter]:
     """Every /v1 router; each domain registers here."""
+    from api.accounts.endpoints import router as accounts
     from api.audit_logs.endpoints import router as audit_logs
     from api.events.endpoints import router as events
     from api.networks.endpoints import router as networks
@@ -114,4 +117,6 @@ def _v1_routers() -> list[APIRouter]:
     from api.reports.endpoints import router as reports
     from api.webhook_endpoints.endpoints import router as webhook_endpoints
 
-    return [payment_intents, networks, quotes, refunds, audit_logs, reports, events, webhook_endpoints]
+    return [
+        payment_intents, networks, quotes, refunds, audit_logs, reports, events, webhook_endpoints, accounts,
+    ]  # fmt: skip

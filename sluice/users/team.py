@@ -59,12 +59,12 @@ class TeamService:
         actor_role: Role,
         merchant: Merchant,
         email: str,
-        role: Role,
+        role: Role | str,
     ) -> Membership:
         """Adds `email` to the account with `role`: an existing user is added and told; a new one gets
         a link to choose a password (valid 24 times as long as a reset link)."""
-        role = _role(role)
-        _check_may_grant(actor_role, role)
+        granted = _role(role)
+        _check_may_grant(actor_role, granted)
         email = normalize_email(email)
         user = await user_service.find(session, email)
         if user is not None and await self.membership(session, user.id, merchant.id) is not None:
@@ -73,29 +73,36 @@ class TeamService:
             user = await user_service.create(session, email, None)
             link = user_service.link(settings, user, "invite")
             body = (
-                f"You were invited to {merchant.name} on Sluice as {role.value}.\nChoose a password: {link}\n"
+                f"You were invited to {merchant.name} on Sluice as {granted.value}.\n"
+                f"Choose a password: {link}\n"
             )
         else:
             body = (
-                f"You were added to {merchant.name} on Sluice as {role.value}.\n"
+                f"You were added to {merchant.name} on Sluice as {granted.value}.\n"
                 f"Sign in: {settings.dashboard_url.rstrip('/')}/login\n"
             )
-        membership = await self.add(session, merchant.id, user.id, role)
+        membership = await self.add(session, merchant.id, user.id, granted)
         await mailer.send(
             Message(to=email, subject=f"You were invited to {merchant.name} on Sluice", body=body)
         )
         return membership
 
     async def change_role(
-        self, session: AsyncSession, *, actor_role: Role, merchant_id: str, membership_id: str, role: Role
+        self,
+        session: AsyncSession,
+        *,
+        actor_role: Role,
+        merchant_id: str,
+        membership_id: str,
+        role: Role | str,
     ) -> Membership:
-        role = _role(role)
+        new_role = _role(role)
         membership = await self._get(session, merchant_id, membership_id, lock=True)
         _check_may_grant(actor_role, Role(membership.role))
-        _check_may_grant(actor_role, role)
-        if membership.role == Role.owner and role != Role.owner:
+        _check_may_grant(actor_role, new_role)
+        if membership.role == Role.owner and new_role != Role.owner:
             await self._keep_an_owner(session, merchant_id)
-        membership.role = role
+        membership.role = new_role
         return membership
 
     async def remove(
