@@ -35,6 +35,8 @@ class LazyGroup(TyperGroup):
     lazy: ClassVar[dict[str, str]] = {
         "merchants": "sluice.commands.merchants:merchants_app",
         "db": "sluice.commands.merchants:db_app",
+        "users": "sluice.commands.users:users_app",
+        "platform": "sluice.commands.users:platform_app",
     }
 
     def list_commands(self, ctx: Context) -> list[str]:

@@ -194,7 +194,7 @@ def render(
     member: Member | None = getattr(request.state, "member", None)
     base: dict[str, Any] = {
         "member": member,
-        "csrf": member.row.csrf_token if member else request.state.__dict__.get("login_csrf", ""),
+        "csrf": member.row.csrf_token if member else getattr(request.state, "login_csrf", ""),
         "P": Permission,
         "suspended": bool(member and member.merchant and member.merchant.status == MerchantStatus.suspended),
         "path": request.url.path,

@@ -149,5 +149,5 @@ async def audit_page(
     emails: dict[str, str] = {}
     if user_ids:
         found = await session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
-        emails = {uid: email for uid, email in found.tuples()}
+        emails = {uid: email for uid, email in found.all()}
     return [(r, prefix, emails.get(r.user_id or "")) for r, prefix in rows], has_more

@@ -26,7 +26,7 @@ class TeamService:
             .where(Membership.user_id == user_id)
             .order_by(Merchant.name, Merchant.id)
         )
-        return [(m, a) for m, a in rows.tuples()]
+        return [(m, a) for m, a in rows.all()]
 
     async def membership(self, session: AsyncSession, user_id: str, merchant_id: str) -> Membership | None:
         return (
@@ -42,7 +42,7 @@ class TeamService:
             .where(Membership.merchant_id == merchant_id)
             .order_by(Membership.created_at, Membership.id)
         )
-        return [(m, u) for m, u in rows.tuples()]
+        return [(m, u) for m, u in rows.all()]
 
     async def add(self, session: AsyncSession, merchant_id: str, user_id: str, role: Role) -> Membership:
         membership = Membership(user_id=user_id, merchant_id=merchant_id, role=Role(role))
