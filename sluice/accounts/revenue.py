@@ -35,8 +35,16 @@ async def platform_revenue(
     """The platform's fee per (network, token, mode), over every merchant or one."""
     # fee_amounts[i] is paid to splits[i]; the platform fee, when charged, is the split of kind
     # "platform" (sluice.intents.service puts it first, but the kind is what is matched).
-    splits = func.jsonb_array_elements(PaymentIntent.splits).table_valued("value", with_ordinality="i")
-    fees = func.jsonb_array_elements(OnchainEvent.fee_amounts).table_valued("value", with_ordinality="j")
+    splits = (
+        func.jsonb_array_elements(PaymentIntent.splits)
+        .table_valued("value", with_ordinality="i")
+        .render_derived(name="split")
+    )
+    fees = (
+        func.jsonb_array_elements(OnchainEvent.fee_amounts)
+        .table_valued("value", with_ordinality="j")
+        .render_derived(name="fee")
+    )
     amount = cast(fees.c.value.op("->>")("amount"), Numeric(78, 0))
     stmt = (
         select(

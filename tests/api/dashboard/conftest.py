@@ -32,7 +32,9 @@ def mailer() -> MemoryMailer:
 
 
 @pytest.fixture
-async def app(db_url: str, mailer: MemoryMailer, settings_overrides: dict[str, object]) -> AsyncIterator[object]:
+async def app(
+    db_url: str, mailer: MemoryMailer, settings_overrides: dict[str, object]
+) -> AsyncIterator[object]:
     settings = make_settings(
         db_url,
         dashboard_secret_key=DASHBOARD_KEY,

@@ -45,7 +45,11 @@ async def sign_in(client: httpx.AsyncClient, person: Person, password: str | Non
     page = await client.get("/dashboard/login")
     return await client.post(
         "/dashboard/login",
-        data={"email": person.email, "password": password or person.password, "csrf_token": csrf_of(page.text)},
+        data={
+            "email": person.email,
+            "password": password or person.password,
+            "csrf_token": csrf_of(page.text),
+        },
     )
 
 

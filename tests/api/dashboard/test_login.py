@@ -79,7 +79,9 @@ async def test_totp_enrolment_then_login_needs_the_code_once(browser, browser2, 
     csrf = await page_csrf(browser, "/dashboard/security")
     started = await browser.post("/dashboard/security/totp/start", data={"csrf_token": csrf})
     secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', started.text).group(1)
-    wrong = await browser.post("/dashboard/security/totp/confirm", data={"csrf_token": csrf, "code": "000000"})
+    wrong = await browser.post(
+        "/dashboard/security/totp/confirm", data={"csrf_token": csrf, "code": "000000"}
+    )
     assert wrong.status_code == 400
     confirmed = await browser.post(
         "/dashboard/security/totp/confirm", data={"csrf_token": csrf, "code": pyotp.TOTP(secret).now()}
@@ -116,17 +118,25 @@ async def test_a_recovery_code_works_once(browser, sessions, merchant, app):
         browser.cookies.clear()
         assert (await sign_in(browser, person)).headers["location"] == "/dashboard/2fa"
         page = await browser.get("/dashboard/2fa")
-        response = await browser.post("/dashboard/2fa", data={"code": codes[0], "csrf_token": csrf_of(page.text)})
+        response = await browser.post(
+            "/dashboard/2fa", data={"code": codes[0], "csrf_token": csrf_of(page.text)}
+        )
         assert response.status_code == expected
 
 
-async def test_password_reset_link_works_once_and_signs_out_everywhere(browser, browser2, sessions, merchant, mailer):
+async def test_password_reset_link_works_once_and_signs_out_everywhere(
+    browser, browser2, sessions, merchant, mailer
+):
     person = await make_user(sessions, "reset@example.com", merchant.id)
     await sign_in(browser2, person)
     page = await browser.get("/dashboard/forgot")
-    sent = await browser.post("/dashboard/forgot", data={"email": person.email, "csrf_token": csrf_of(page.text)})
+    sent = await browser.post(
+        "/dashboard/forgot", data={"email": person.email, "csrf_token": csrf_of(page.text)}
+    )
     assert sent.status_code == 200
-    unknown = await browser.post("/dashboard/forgot", data={"email": "nobody@example.com", "csrf_token": csrf_of(page.text)})
+    unknown = await browser.post(
+        "/dashboard/forgot", data={"email": "nobody@example.com", "csrf_token": csrf_of(page.text)}
+    )
     assert unknown.text.count("on its way") == 1  # the same answer: no account enumeration
     assert len(mailer.outbox) == 1 and mailer.outbox[0].to == person.email
     link = re.search(r"https://sluice.test(/dashboard/reset\?token=\S+)", mailer.outbox[0].body).group(1)
@@ -139,7 +149,8 @@ async def test_password_reset_link_works_once_and_signs_out_everywhere(browser, 
     assert done.status_code == 303
     assert (await browser2.get("/dashboard")).status_code == 303  # the other session is gone
     again = await browser.post(
-        "/dashboard/reset", data={"token": token, "password": "yet another password", "csrf_token": csrf_of(form.text)}
+        "/dashboard/reset",
+        data={"token": token, "password": "yet another password", "csrf_token": csrf_of(form.text)},
     )
     assert again.status_code == 400 and "already used" in again.text
     assert (await sign_in(browser, person, new_password)).status_code == 303

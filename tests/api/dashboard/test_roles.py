@@ -70,7 +70,9 @@ async def test_support_reaches_the_refund_service_that_the_api_uses(browser, cli
     assert capture.status_code == 403
 
 
-async def test_posts_without_the_csrf_token_or_from_another_origin_are_refused(browser, client, sessions, merchant):
+async def test_posts_without_the_csrf_token_or_from_another_origin_are_refused(
+    browser, client, sessions, merchant
+):
     await as_role(browser, sessions, merchant, Role.owner)
     missing = await browser.post("/dashboard/keys", data={"kind": "secret"})
     assert missing.status_code == 403 and 'data-code="csrf_failed"' in missing.text
@@ -78,7 +80,9 @@ async def test_posts_without_the_csrf_token_or_from_another_origin_are_refused(b
     assert wrong.status_code == 403
     csrf = await page_csrf(browser)
     cross = await browser.post(
-        "/dashboard/keys", data={"kind": "secret", "csrf_token": csrf}, headers={"Origin": "https://evil.example"}
+        "/dashboard/keys",
+        data={"kind": "secret", "csrf_token": csrf},
+        headers={"Origin": "https://evil.example"},
     )
     assert cross.status_code == 403
     ok = await browser.post("/dashboard/keys", data={"kind": "secret", "csrf_token": csrf})
@@ -98,7 +102,13 @@ async def test_posts_without_the_csrf_token_or_from_another_origin_are_refused(b
 )
 async def test_each_role_sees_what_it_may(browser, sessions, merchant, role, keys, audit, team_manage):
     await as_role(browser, sessions, merchant, role)
-    for path in ("/dashboard", "/dashboard/payments", "/dashboard/webhooks", "/dashboard/reports", "/dashboard/team"):
+    for path in (
+        "/dashboard",
+        "/dashboard/payments",
+        "/dashboard/webhooks",
+        "/dashboard/reports",
+        "/dashboard/team",
+    ):
         assert (await browser.get(path)).status_code == 200, path
     assert (await browser.get("/dashboard/keys")).status_code == keys
     assert (await browser.get("/dashboard/audit")).status_code == audit
@@ -106,7 +116,9 @@ async def test_each_role_sees_what_it_may(browser, sessions, merchant, role, key
     assert ("/dashboard/team/invite" in team.text) == team_manage
 
 
-async def test_key_created_in_the_dashboard_works_once_shown_then_roll_and_revoke(browser, client, sessions, merchant):
+async def test_key_created_in_the_dashboard_works_once_shown_then_roll_and_revoke(
+    browser, client, sessions, merchant
+):
     person = await as_role(browser, sessions, merchant, Role.developer)
     csrf = await page_csrf(browser, "/dashboard/keys")
     created = await browser.post("/dashboard/keys", data={"kind": "secret", "csrf_token": csrf})
@@ -117,7 +129,9 @@ async def test_key_created_in_the_dashboard_works_once_shown_then_roll_and_revok
     listing = await browser.get("/dashboard/keys")
     assert secret not in listing.text and secret[:12] in listing.text
     key_id = re.findall(r'data-key="(key_[A-Za-z0-9]+)"', listing.text)[-1]
-    rolled = await browser.post(f"/dashboard/keys/{key_id}/roll", data={"csrf_token": csrf, "grace_hours": "0"})
+    rolled = await browser.post(
+        f"/dashboard/keys/{key_id}/roll", data={"csrf_token": csrf, "grace_hours": "0"}
+    )
     new_secret = re.search(r'value="(sk_test_[A-Za-z0-9]{32})"', rolled.text).group(1)
     assert (await client.get("/v1/payment_intents", headers=auth(new_secret))).status_code == 200
     # The key cache may keep the old key for a few seconds; the database says it is revoked.
@@ -138,7 +152,9 @@ async def test_another_merchants_payment_is_not_found(browser, client, sessions,
     await as_role(browser, sessions, merchant, Role.owner)
     assert (await browser.get(f"/dashboard/payments/{theirs}")).status_code == 404
     csrf = await page_csrf(browser)
-    assert (await browser.post(f"/dashboard/payments/{theirs}/cancel", data={"csrf_token": csrf})).status_code == 404
+    assert (
+        await browser.post(f"/dashboard/payments/{theirs}/cancel", data={"csrf_token": csrf})
+    ).status_code == 404
 
 
 async def test_test_and_live_mode_are_never_mixed(browser, client, sessions, merchant):
@@ -146,7 +162,9 @@ async def test_test_and_live_mode_are_never_mixed(browser, client, sessions, mer
     await as_role(browser, sessions, merchant, Role.owner)
     assert test_intent in (await browser.get("/dashboard/payments")).text
     csrf = await page_csrf(browser)
-    assert (await browser.post("/dashboard/switch", data={"csrf_token": csrf, "mode": "live"})).status_code == 303
+    assert (
+        await browser.post("/dashboard/switch", data={"csrf_token": csrf, "mode": "live"})
+    ).status_code == 303
     live = await browser.get("/dashboard/payments")
     assert test_intent not in live.text and "Test mode" not in live.text
     assert (await browser.get(f"/dashboard/payments/{test_intent}")).status_code == 404

@@ -24,5 +24,3 @@ async def test_an_address_is_throttled_across_emails(browser, sessions, merchant
         )
         assert response.status_code == 401
     assert (await sign_in(browser, person)).status_code == 429
-
-
