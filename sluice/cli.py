@@ -280,6 +280,8 @@ def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
         f"  API          {info['api_url']}",
         f"  API docs     {info['docs_url']}",
         f"  Demo shop    {info['demo_url']}",
+        f"  Dashboard    {info['dashboard_url']} (sign in as {info['dashboard_email']},"
+        f" password {info['dashboard_password']})",
         f"  Checkout     {info['demo_intent']['checkout_url']}",  # type: ignore[index]
         f"  Chain        {info['rpc_url']} (chain id {info['chain_id']}, network {info['network']})",
         f"  Secret key   {info['secret_key']}",

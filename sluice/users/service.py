@@ -231,6 +231,10 @@ class UserService:
             raise InvalidRequestError("the current password is wrong", param="current_password")
         user.password_hash = await _hash(new)
 
+    async def set_password(self, user: User, password: str) -> None:
+        """Sets a password outright (operator tools; users go through a link or their old password)."""
+        user.password_hash = await _hash(password)
+
     def link(self, settings: Settings, user: User, purpose: tokens.Purpose) -> str:
         """A signed link to set a password (reset or invitation)."""
         ttl = settings.password_reset_ttl_seconds * (24 if purpose == "invite" else 1)

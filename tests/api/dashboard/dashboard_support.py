@@ -12,7 +12,7 @@ from sluice.models.users import Role
 from sluice.users.service import user_service
 from sluice.users.team import team_service
 
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 DASHBOARD_KEY = "11" * 32
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

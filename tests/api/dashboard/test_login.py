@@ -8,9 +8,9 @@ import time
 
 import pyotp
 import pytest
+from dashboard_support import PASSWORD, csrf_of, make_user, page_csrf, sign_in
 from sqlalchemy import func, select
 
-from dashboard_support import PASSWORD, csrf_of, make_user, page_csrf, sign_in
 from sluice.models.users import DashboardSession, LoginAttempt, User
 
 pytestmark = pytest.mark.db

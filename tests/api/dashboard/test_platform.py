@@ -13,9 +13,10 @@ from sluice.models.audit import AuditLog
 from sluice.models.chain import OnchainEvent
 from sluice.models.merchant import Merchant
 
-from intents_fixtures import FEE_RECIPIENT, auth
+from intents_fixtures import FEE_RECIPIENT, auth, make_registry
 
 pytestmark = pytest.mark.db
+USDC = make_registry().asset("local", "USDC").address
 
 
 @pytest.fixture
@@ -114,8 +115,8 @@ async def test_fee_revenue_equals_hand_totals(client, platform, merchant, other_
         return OnchainEvent(
             network="local", chain_id=31337, contract_kind="escrow", contract_address="0x" + "11" * 20,
             name=name, onchain_id=os.urandom(32), payment_intent_id=intent["id"], merchant_id=merchant_id,
-            tx_hash="0x" + f"{n:064x}", log_index=0, tx_log_index=0, block_number=n, block_hash="0x" + "22" * 32,
-            block_time=now, token=intent["token_address"] if "token_address" in intent else None, amount=amount,
+            tx_hash="0x" + f"{n:064x}", log_index=0, tx_log_index=0, block_number=n,
+            block_hash="0x" + "22" * 32, block_time=now, token=USDC, amount=amount,
             merchant_amount=amount - sum(fees or []),
             fee_amounts=[{"recipient": None, "amount": str(f)} for f in fees] if fees is not None else None,
         )  # fmt: skip
@@ -133,7 +134,7 @@ async def test_fee_revenue_equals_hand_totals(client, platform, merchant, other_
     assert revenue.status_code == 200
     rows = revenue.json()["data"]
     assert len(rows) == 1
-    assert rows[0]["network"] == "local" and rows[0]["livemode"] is False
+    assert rows[0]["network"] == "local" and rows[0]["livemode"] is False and rows[0]["asset"] == "USDC"
     assert rows[0]["amount"] == str(6_000 + 4_000 + 10_000) and rows[0]["payments"] == 3
     one = await client.get(f"/v1/platform/fee_revenue?account={merchant.id}", headers=auth(platform))
     assert one.json()["data"][0]["amount"] == "10000"

@@ -4,9 +4,9 @@ CSRF token, and is written to the audit log with the user."""
 from __future__ import annotations
 
 import pytest
+from dashboard_support import make_user, page_csrf, sign_in
 from sqlalchemy import select
 
-from dashboard_support import make_user, page_csrf, sign_in
 from sluice.models.audit import AuditLog
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.refund import Refund

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from dashboard_support import csrf_of, make_user, page_csrf, sign_in
 from sqlalchemy import select
 
-from dashboard_support import csrf_of, make_user, page_csrf, sign_in
 from sluice.models.audit import AuditLog
 from sluice.models.users import Membership, Role
 

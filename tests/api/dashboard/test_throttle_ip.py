@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dashboard_support import csrf_of, make_user, sign_in
 
 pytestmark = pytest.mark.db
