@@ -274,19 +274,16 @@ PAGES = [
 def test_every_page_is_accessible_at_desktop_and_phone_widths(dev_stack, owner, chromium, screenshot):
     page = owner
     intent_id = db_one(dev_stack, "SELECT id FROM payment_intents ORDER BY created_at DESC LIMIT 1")[0]
-    pages = [
-        *PAGES,
-        f"/dashboard/payments/{intent_id}",
-        f"/dashboard/webhooks/{dev_stack['webhook_endpoint_id']}",
-    ]
+    pages = {path: path.strip("/").replace("/", "-") for path in PAGES}
+    pages[f"/dashboard/payments/{intent_id}"] = "dashboard-payment-detail"
+    pages[f"/dashboard/webhooks/{dev_stack['webhook_endpoint_id']}"] = "dashboard-webhook-detail"
     problems: dict[str, list[str]] = {}
     for viewport, label in ((DESKTOP, "desktop"), (PHONE, "phone")):
         page.set_viewport_size(viewport)
-        for path in pages:
+        for path, name in pages.items():
             response = page.goto(f"{dev_stack['api_url']}{path}")
             assert response is not None and response.status == 200, path
-            name = path.strip("/").replace("/", "-").replace("dashboard-payments-pi_", "payment-pi_")
-            screenshot(page, f"{name[:40]}-{label}")
+            screenshot(page, f"{name}-{label}")
             found = check_accessibility(page)
             if found:
                 problems[f"{path} ({label})"] = found
