@@ -163,3 +163,10 @@ async def test_logout_deletes_the_session(browser, sessions, merchant):
     assert (await browser.post("/dashboard/logout", data={"csrf_token": csrf})).status_code == 303
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(DashboardSession)) == 0
+
+
+async def test_sign_up_is_closed_unless_the_operator_opens_it(browser):
+    page = await browser.get("/dashboard/signup")
+    assert page.status_code == 403 and 'data-code="signup_disabled"' in page.text
+    login = await browser.get("/dashboard/login")
+    assert "/dashboard/signup" not in login.text
