@@ -18,6 +18,7 @@ from api.dashboard.web import (
     redirect,
     render,
 )
+from sluice.accounts.service import account_service
 from sluice.dashboard.queries import audit_page
 from sluice.errors import NotFoundError
 from sluice.models.users import Role
@@ -32,6 +33,7 @@ from sluice.users.team import team_service
 router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
 TeamManager = Annotated[Member, Depends(allowed(Permission.team))]
 Auditor = Annotated[Member, Depends(allowed(Permission.audit))]
+SettingsManager = Annotated[Member, Depends(allowed(Permission.settings))]
 
 
 @router.post("/switch")
@@ -178,3 +180,35 @@ async def download(request: Request, member: Viewer, name: str) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
     )
+
+
+# ------------------------------------------------------------------------------------- settings
+
+
+@router.get("/settings")
+async def settings_page(request: Request, member: Viewer) -> Response:
+    settings = request.app.state.settings
+    assert member.merchant is not None
+    fee = settings.platform_fee_bps if member.merchant.fee_bps is None else member.merchant.fee_bps
+    return render(request, "settings.html", {"fee_bps": fee, "notice": request.query_params.get("done")})
+
+
+@router.post("/settings")
+async def save_settings(
+    request: Request,
+    member: SettingsManager,
+    name: Annotated[str, Form(max_length=200)],
+    payout_address: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """The account's name and EVM payout address, through the service the platform API uses (the fee
+    is the operator's to set)."""
+    assert member.merchant is not None
+    await account_service.update(
+        member.session,
+        request.app.state.intents.registry,
+        member.merchant.id,
+        name=name,
+        payout_address=payout_address.strip() or None,
+    )
+    await member.audit("account.update", member.merchant.id)
+    return redirect(f"{PREFIX}/settings?done=saved")
