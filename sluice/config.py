@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     #: the deadline must reach the indexer first (an expired intent stays expired).
     expiry_grace_seconds: int = Field(default=60, ge=0)
     #: Dashboard (/dashboard): HMAC key signing password-reset and invitation links (32 bytes, hex or
-    #: base64), or a file holding it; required in production, generated into data_dir elsewhere.
+    #: base64), or a file holding it; in production links are refused without one, elsewhere one is
+    #: generated into data_dir.
     dashboard_secret_key: SecretStr | None = None
     dashboard_secret_key_file: Path | None = None
     #: Where the dashboard is reached from outside (links in reset and invitation emails).
@@ -138,11 +139,6 @@ class Settings(BaseSettings):
             if self.webhook_secret_key is None and self.webhook_secret_key_file is None:
                 raise ValueError(
                     "SLUICE_WEBHOOK_SECRET_KEY or SLUICE_WEBHOOK_SECRET_KEY_FILE is required in production"
-                )
-            if self.dashboard_secret_key is None and self.dashboard_secret_key_file is None:
-                raise ValueError(
-                    "SLUICE_DASHBOARD_SECRET_KEY or SLUICE_DASHBOARD_SECRET_KEY_FILE is required "
-                    "in production"
                 )
             if self.webhook_allow_private:
                 raise ValueError("SLUICE_WEBHOOK_ALLOW_PRIVATE is for development; not allowed in production")

@@ -41,7 +41,10 @@ class Merchant(TimestampMixin, Base):
     payout_address: Mapped[str | None] = mapped_column(String(42))
     #: Platform fee override in basis points (None: the configured default).
     fee_bps: Mapped[int | None]
-    status: Mapped[MerchantStatus] = mapped_column(String(16), default=MerchantStatus.active)
+    #: Server default too: rows inserted by plain SQL (fixtures, scripts) are active.
+    status: Mapped[MerchantStatus] = mapped_column(
+        String(16), default=MerchantStatus.active, server_default=MerchantStatus.active.value
+    )
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="merchant", lazy="raise")
 

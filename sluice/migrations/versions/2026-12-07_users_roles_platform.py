@@ -23,7 +23,6 @@ def upgrade() -> None:
     op.add_column(
         "merchants", sa.Column("status", sa.String(length=16), nullable=False, server_default="active")
     )
-    op.alter_column("merchants", "status", server_default=None)
     op.add_column("audit_logs", sa.Column("user_id", sa.String(length=40), nullable=True))
 
     op.create_table(
