@@ -297,3 +297,25 @@ def test_every_page_is_accessible_at_desktop_and_phone_widths(dev_stack, owner, 
             problems[path] = found
     anonymous.context.close()
     assert problems == {}
+
+
+def test_sign_up_opens_a_new_account_in_test_mode(dev_stack, chromium, screenshot):
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{dev_stack['api_url']}/dashboard/login")
+    page.click("text=Create an account")
+    page.fill("#business_name", "Browser Bakery")
+    page.fill("#email", "baker@example.com")
+    page.fill("#password", "a long baker password")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    assert "Browser Bakery" in page.locator("h1").inner_text()
+    assert page.locator(".mode-banner").is_visible()  # a new account starts in test mode
+    screenshot(page, "signed-up")
+    role = db_one(
+        dev_stack,
+        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = %s",
+        "baker@example.com",
+    )
+    assert role == ("owner",)
+    context.close()
