@@ -17,7 +17,8 @@ def install(app: FastAPI) -> None:
     from api.dashboard.auth import router as auth
     from api.dashboard.developers import router as developers
     from api.dashboard.payments import router as payments
+    from api.dashboard.platform import router as platform
 
-    for router in (auth, payments, developers, account):
+    for router in (auth, payments, developers, account, platform):
         app.include_router(router)
     app.mount("/static/dashboard", StaticFiles(directory=STATIC_DIR), name="dashboard-static")

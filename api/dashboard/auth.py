@@ -76,6 +76,8 @@ async def _start_session(request: Request, session: Session, user: User, *, mfa_
         ip=client_ip(request, settings.trusted_proxy_hops),
     )
     target = f"{PREFIX}/2fa" if mfa_pending else _next(request.query_params.get("next"))
+    if target == PREFIX and not accounts and user.is_platform_admin:
+        target = f"{PREFIX}/platform"
     response = redirect(target)
     max_age = 300 if mfa_pending else settings.dashboard_session_hours * 3600
     set_cookie(request, response, SESSION_COOKIE, new.token, max_age=max_age)

@@ -1,5 +1,6 @@
-"""The dev stack's dashboard login: one owner of the demo merchant, its password kept next to the
-database it belongs to (mode 600), so `sluice dev` prints the same login on every run."""
+"""The dev stack's dashboard login: one owner of the demo merchant (and, the dev machine being the
+platform, its operator), its password kept next to the database it belongs to (mode 600), so
+`sluice dev` prints the same login on every run."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ async def ensure_dev_user(
         if user is None or not password:
             password = "dev-" + secrets.token_urlsafe(12)
             if user is None:
-                user = await user_service.create(session, DEV_EMAIL, password, name="Sluice developer")
+                user = await user_service.create(
+                    session, DEV_EMAIL, password, name="Sluice developer", platform_admin=True
+                )
             else:
                 await user_service.set_password(user, password)
         if await team_service.membership(session, user.id, merchant_id) is None:

@@ -268,6 +268,7 @@ def test_an_analysts_forged_refund_and_csrfless_posts_are_refused(dev_stack, chr
 PAGES = [
     "/dashboard", "/dashboard/payments", "/dashboard/webhooks", "/dashboard/keys", "/dashboard/reports",
     "/dashboard/team", "/dashboard/audit", "/dashboard/security", "/dashboard/settings",
+    "/dashboard/platform",
 ]  # fmt: skip
 
 
