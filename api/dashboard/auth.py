@@ -16,6 +16,7 @@ from api.dashboard.web import (
     CsrfError,
     CurrentMember,
     DashboardRoute,
+    Member,
     check_login_csrf,
     check_origin,
     login_csrf,
@@ -239,6 +240,16 @@ async def accept(
 # ------------------------------------------------------------------------------------- security
 
 
+async def _audit_self(member: Member, action: str) -> None:
+    """A change to the user's own sign-in, recorded in the log of every account they belong to
+    (each account's owners can see how its members protect their access)."""
+    shown = member.merchant, member.membership
+    for membership, merchant in member.accounts:
+        member.merchant, member.membership = merchant, membership
+        await member.audit(action, member.user.id)
+    member.merchant, member.membership = shown
+
+
 @router.get("/security")
 async def security_page(request: Request, member: CurrentMember) -> Response:
     return render(request, "security.html", {})
@@ -254,12 +265,14 @@ async def totp_start(request: Request, member: CurrentMember) -> Response:
 @router.post("/security/totp/confirm")
 async def totp_confirm(request: Request, member: CurrentMember, code: Text) -> Response:
     codes = await user_service.confirm_totp(member.session, _settings(request), member.user, code)
+    await _audit_self(member, "user.totp_enable")
     return render(request, "security.html", {"recovery_codes": codes})
 
 
 @router.post("/security/totp/disable")
 async def totp_disable(request: Request, member: CurrentMember, password: Text) -> Response:
     await user_service.disable_totp(member.user, password)
+    await _audit_self(member, "user.totp_disable")
     return redirect(f"{PREFIX}/security")
 
 
@@ -268,6 +281,7 @@ async def recovery_codes(request: Request, member: CurrentMember) -> Response:
     if member.user.totp_enabled_at is None:
         return redirect(f"{PREFIX}/security")
     codes = await user_service.new_recovery_codes(member.session, member.user)
+    await _audit_self(member, "user.recovery_codes")
     return render(request, "security.html", {"recovery_codes": codes})
 
 
@@ -277,4 +291,5 @@ async def change_password(
 ) -> Response:
     await user_service.change_password(member.user, current_password, new_password)
     await user_sessions.destroy_all(member.session, member.user.id, keep=member.row.id)
+    await _audit_self(member, "user.password_change")
     return render(request, "security.html", {"notice": "Password changed; other sessions were signed out."})

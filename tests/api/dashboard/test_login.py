@@ -11,6 +11,7 @@ import pytest
 from dashboard_support import PASSWORD, csrf_of, make_user, page_csrf, sign_in
 from sqlalchemy import func, select
 
+from sluice.models.audit import AuditLog
 from sluice.models.users import DashboardSession, LoginAttempt, User
 
 pytestmark = pytest.mark.db
@@ -89,6 +90,11 @@ async def test_totp_enrolment_then_login_needs_the_code_once(browser, browser2, 
     assert confirmed.status_code == 200
     codes = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", confirmed.text)
     assert len(codes) == 10
+    async with sessions() as session:
+        audited = (
+            await session.execute(select(AuditLog.action, AuditLog.user_id, AuditLog.merchant_id))
+        ).all()
+    assert [tuple(a) for a in audited] == [("user.totp_enable", person.id, merchant.id)]
 
     # A second browser: the password alone leads to the second-factor page, not the dashboard.
     first = await sign_in(browser2, person)
