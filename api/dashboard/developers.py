@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from api.dashboard.web import PREFIX, DashboardRoute, Member, Viewer, allowed, redirect, render
+from sluice.dashboard import queries
 from sluice.errors import InvalidRequestError, NotFoundError
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKey, ApiKeyKind, Mode
@@ -63,6 +64,9 @@ async def webhook(request: Request, member: Viewer, endpoint_id: str) -> Respons
     service = _endpoints(request)
     endpoint = await service.get(member.session, member.principal, endpoint_id)
     deliveries, has_more = await service.deliveries(member.session, member.principal, endpoint_id, limit=50)
+    bodies = await queries.event_bodies(
+        member.session, member.principal, [d.event_id for d, _, _ in deliveries]
+    )
     return render(
         request,
         "webhook.html",
@@ -70,6 +74,7 @@ async def webhook(request: Request, member: Viewer, endpoint_id: str) -> Respons
             "endpoint": endpoint,
             "deliveries": deliveries,
             "has_more": has_more,
+            "bodies": bodies,
             "notice": request.query_params.get("done"),
         },
     )

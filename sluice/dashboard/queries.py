@@ -3,6 +3,7 @@ scoped to the caller's merchant and mode."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -151,3 +152,20 @@ async def audit_page(
         found = await session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
         emails = {uid: email for uid, email in found.all()}
     return [(r, prefix, emails.get(r.user_id or "")) for r, prefix in rows], has_more
+
+
+async def event_bodies(session: AsyncSession, principal: Principal, event_ids: list[str]) -> dict[str, str]:
+    """The JSON each event's deliveries POST (what the receiver got), by event id, this merchant's only."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(Event.id, Event.type, Event.data, Event.created_at).where(
+            Event.merchant_id == principal.merchant_id, Event.id.in_(event_ids)
+        )
+    )
+    return {
+        event_id: json.dumps(
+            {"id": event_id, "type": type_, "created": int(created.timestamp()), "data": data}, indent=2
+        )[:4000]
+        for event_id, type_, data, created in rows.all()
+    }

@@ -3,6 +3,8 @@ CSRF token, and is written to the audit log with the user."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from dashboard_support import make_user, page_csrf, sign_in
 from sqlalchemy import select
@@ -200,3 +202,28 @@ async def test_analysts_cannot_change_settings(browser, sessions, merchant):
     csrf = await page_csrf(browser, "/dashboard/settings")
     forged = await browser.post("/dashboard/settings", data={"csrf_token": csrf, "name": "Hacked"})
     assert forged.status_code == 403
+
+
+async def test_webhook_page_shows_each_delivery_with_its_request_body(browser, sessions, merchant, app):
+    async def public_resolver(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    app.state.webhook_resolver = public_resolver
+    await as_role(browser, sessions, merchant, Role.developer)
+    csrf = await page_csrf(browser, "/dashboard/webhooks")
+    created = await browser.post(
+        "/dashboard/webhooks", data={"csrf_token": csrf, "url": "https://hooks.example.com/in", "events": "*"}
+    )
+    assert created.status_code == 200 and "whsec_" in created.text
+    endpoint_id = re.search(r"/dashboard/webhooks/(we_[A-Za-z0-9]+)", created.text).group(1)
+    tested = await browser.post(f"/dashboard/webhooks/{endpoint_id}/test", data={"csrf_token": csrf})
+    assert tested.status_code == 303
+    page = await browser.get(f"/dashboard/webhooks/{endpoint_id}")
+    event_id = re.search(r'name="event" value="(evt_[A-Za-z0-9]+)"', page.text).group(1)
+    assert "Request body" in page.text and f"&#34;id&#34;: &#34;{event_id}&#34;" in page.text
+    assert "webhook_endpoint.test" in page.text
+    async with sessions() as session:
+        actions = [
+            a for a in (await session.execute(select(AuditLog.action).order_by(AuditLog.id))).scalars()
+        ]
+    assert actions == ["webhook_endpoint.create", "webhook_endpoint.test"]
