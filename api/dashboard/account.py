@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from api.dashboard.web import (
     PREFIX,
@@ -18,6 +18,7 @@ from api.dashboard.web import (
     redirect,
     render,
 )
+from sluice.accounts.branding import MAX_LOGO_BYTES
 from sluice.accounts.service import account_service
 from sluice.dashboard.queries import audit_page
 from sluice.errors import NotFoundError
@@ -211,4 +212,27 @@ async def save_settings(
         payout_address=payout_address.strip() or None,
     )
     await member.audit("account.update", member.merchant.id)
+    return redirect(f"{PREFIX}/settings?done=saved")
+
+
+@router.post("/settings/branding")
+async def save_branding(
+    request: Request,
+    member: SettingsManager,
+    brand_color: Annotated[str, Form(max_length=7)] = "",
+    use_color: Annotated[str, Form(max_length=3)] = "",
+    remove_logo: Annotated[str, Form(max_length=3)] = "",
+    logo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Checkout branding: accent colour (checked for contrast) and logo (PNG, JPEG or WebP, 100 KB)."""
+    assert member.merchant is not None
+    data = await logo.read(MAX_LOGO_BYTES + 1) if logo is not None and logo.filename else None
+    await account_service.set_branding(
+        member.session,
+        member.merchant.id,
+        color=brand_color if use_color else None,
+        logo=data,
+        remove_logo=bool(remove_logo),
+    )
+    await member.audit("account.branding", member.merchant.id)
     return redirect(f"{PREFIX}/settings?done=saved")

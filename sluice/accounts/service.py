@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.accounts import branding
 from sluice.chain.registry import Registry
 from sluice.db.pagination import keyset_page
 from sluice.errors import InvalidRequestError, NotFoundError
@@ -87,6 +88,26 @@ class AccountService:
             )
         if fee_bps is not UNSET:
             merchant.fee_bps = check_fee(registry, fee_bps if isinstance(fee_bps, int) else None)
+        await session.flush()
+        return merchant
+
+    async def set_branding(
+        self,
+        session: AsyncSession,
+        merchant_id: str,
+        *,
+        color: str | None,
+        logo: bytes | None = None,
+        remove_logo: bool = False,
+    ) -> Merchant:
+        """The checkout's accent colour (None: the default) and logo (unchanged unless given or removed)."""
+        merchant = await merchant_service.get(session, merchant_id)
+        merchant.brand_color = branding.check_color(color) if color else None
+        if logo:
+            merchant.brand_logo_type = branding.logo_type(logo)
+            merchant.brand_logo = logo
+        elif remove_logo:
+            merchant.brand_logo, merchant.brand_logo_type = None, None
         await session.flush()
         return merchant
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sluice.db.base import Base, TimestampMixin
@@ -42,6 +42,10 @@ class Merchant(TimestampMixin, Base):
     #: Platform fee override in basis points (None: the configured default).
     fee_bps: Mapped[int | None]
     #: Server default too: rows inserted by plain SQL (fixtures, scripts) are active.
+    #: Checkout branding (sluice.accounts.branding): accent colour `#rrggbb`, logo bytes and type.
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    brand_logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    brand_logo_type: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[MerchantStatus] = mapped_column(
         String(16), default=MerchantStatus.active, server_default=MerchantStatus.active.value
     )

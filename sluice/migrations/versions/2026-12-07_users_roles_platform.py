@@ -1,5 +1,5 @@
 """users, memberships, dashboard sessions, recovery codes, login attempts, platform keys; merchant
-status; the user on audit rows
+status and checkout branding; the user on audit rows
 
 Revision ID: i22_users
 Revises: 0008
@@ -24,6 +24,9 @@ def upgrade() -> None:
         "merchants", sa.Column("status", sa.String(length=16), nullable=False, server_default="active")
     )
     op.add_column("audit_logs", sa.Column("user_id", sa.String(length=40), nullable=True))
+    op.add_column("merchants", sa.Column("brand_color", sa.String(length=7), nullable=True))
+    op.add_column("merchants", sa.Column("brand_logo", sa.LargeBinary(), nullable=True))
+    op.add_column("merchants", sa.Column("brand_logo_type", sa.String(length=20), nullable=True))
 
     op.create_table(
         "users",
@@ -142,4 +145,7 @@ def downgrade() -> None:
     op.drop_table("memberships")
     op.drop_table("users")
     op.drop_column("audit_logs", "user_id")
+    op.drop_column("merchants", "brand_logo_type")
+    op.drop_column("merchants", "brand_logo")
+    op.drop_column("merchants", "brand_color")
     op.drop_column("merchants", "status")

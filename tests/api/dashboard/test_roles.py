@@ -227,3 +227,45 @@ async def test_webhook_page_shows_each_delivery_with_its_request_body(browser, s
             a for a in (await session.execute(select(AuditLog.action).order_by(AuditLog.id))).scalars()
         ]
     assert actions == ["webhook_endpoint.create", "webhook_endpoint.test"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_branding_reaches_the_hosted_checkout(browser, client, sessions, merchant):
+    await as_role(browser, sessions, merchant, Role.owner)
+    csrf = await page_csrf(browser, "/dashboard/settings")
+    light = await browser.post(
+        "/dashboard/settings/branding",
+        data={"csrf_token": csrf, "use_color": "yes", "brand_color": "#ffee00"},
+    )
+    assert light.status_code == 400 and 'data-code="color_contrast"' in light.text
+    svg = await browser.post(
+        "/dashboard/settings/branding",
+        data={"csrf_token": csrf},
+        files={"logo": ("logo.svg", b"<svg onload='alert(1)'/>", "image/svg+xml")},
+    )
+    assert svg.status_code == 400 and 'data-code="logo_type"' in svg.text
+    saved = await browser.post(
+        "/dashboard/settings/branding",
+        data={"csrf_token": csrf, "use_color": "yes", "brand_color": "#7A1F5C"},
+        files={"logo": ("logo.png", PNG, "image/png")},
+    )
+    assert saved.status_code == 303
+    created = await client.post("/v1/payment_intents", json=BODY, headers=auth(merchant.secret))
+    checkout = await client.get(created.json()["checkout_url"].replace("http://127.0.0.1:8000", ""))
+    assert checkout.status_code == 200
+    assert (
+        f'href="/brand/{merchant.id}.css"' in checkout.text
+        and f'src="/brand/{merchant.id}/logo"' in checkout.text
+    )
+    css = await client.get(f"/brand/{merchant.id}.css")
+    assert css.headers["content-type"].startswith("text/css") and "--accent: #7a1f5c" in css.text
+    logo = await client.get(f"/brand/{merchant.id}/logo")
+    assert logo.content == PNG and logo.headers["content-type"] == "image/png"
+    removed = await browser.post(
+        "/dashboard/settings/branding", data={"csrf_token": csrf, "remove_logo": "yes"}
+    )
+    assert removed.status_code == 303
+    assert (await client.get(f"/brand/{merchant.id}/logo")).status_code == 404
+    assert "no branding" in (await client.get(f"/brand/{merchant.id}.css")).text
