@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from api import errors, openapi
 from api.checkout import install as install_checkout
 from api.cors import PublishableCorsMiddleware
+from api.dashboard import install as install_dashboard
 from api.docs import install as install_docs
 from api.guard import InputGuardMiddleware
 from api.health.endpoints import router as health_router
@@ -107,6 +108,7 @@ def create_app(
         app.include_router(router, prefix="/v1")
     install_checkout(app)
     install_docs(app)
+    install_dashboard(app)
     if demo is not None:  # dev mode only: `sluice dev` passes the demo merchant
         from api.demo import install as install_demo
 
@@ -116,6 +118,7 @@ def create_app(
 
 def _v1_routers() -> list[APIRouter]:
     """Every /v1 router; each domain registers here."""
+    from api.accounts.endpoints import router as accounts
     from api.audit_logs.endpoints import router as audit_logs
     from api.events.endpoints import router as events
     from api.networks.endpoints import router as networks
@@ -125,4 +128,6 @@ def _v1_routers() -> list[APIRouter]:
     from api.reports.endpoints import router as reports
     from api.webhook_endpoints.endpoints import router as webhook_endpoints
 
-    return [payment_intents, networks, quotes, refunds, audit_logs, reports, events, webhook_endpoints]
+    return [
+        payment_intents, networks, quotes, refunds, audit_logs, reports, events, webhook_endpoints, accounts,
+    ]  # fmt: skip

@@ -43,6 +43,8 @@ class LazyGroup(TyperGroup):
     lazy: ClassVar[dict[str, str]] = {
         "merchants": "launcher.commands.merchants:merchants_app",
         "db": "launcher.commands.merchants:db_app",
+        "users": "launcher.commands.users:users_app",
+        "platform": "launcher.commands.users:platform_app",
     }
 
     def list_commands(self, ctx: Context) -> list[str]:
@@ -308,6 +310,8 @@ def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
         f"  API          {info['api_url']}",
         f"  API docs     {info['docs_url']}",
         f"  Demo shop    {info['demo_url']}",
+        f"  Dashboard    {info['dashboard_url']} (sign in as {info['dashboard_email']},"
+        f" password {info['dashboard_password']})",
         f"  Checkout     {info['demo_intent']['checkout_url']}",  # type: ignore[index]
         f"  Chain        {info['rpc_url']} (chain id {info['chain_id']}, network {info['network']})",
         f"  Secret key   {info['secret_key']}",

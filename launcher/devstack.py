@@ -35,6 +35,7 @@ from sluice.demo import DemoConfig
 from sluice.errors import AuthenticationError, SluiceError
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
+from sluice.users.dev import ensure_dev_user
 from sluice.webhooks.worker import run_worker
 
 log = structlog.get_logger(__name__)
@@ -87,6 +88,8 @@ class DevContext:
             "database_url": self.database_url,
             "data_dir": self.data_dir,
             "checkout_base_url": f"{self.api_url}/pay",
+            "dashboard_url": f"{self.api_url}/dashboard",
+            "dashboard_signup_enabled": True,
         }
         if "webhook_allow_private" in Settings.model_fields:
             values["webhook_allow_private"] = True
@@ -198,6 +201,7 @@ class DevStack:
         self.ctx = ctx
         self.info: dict[str, Any] = {}
         self.demo: DemoConfig | None = None
+        self.dashboard_login: tuple[str, str] = ("", "")
 
     async def run(
         self, stop: asyncio.Event, on_ready: Callable[[dict[str, Any]], None] | None = None
@@ -219,6 +223,9 @@ class DevStack:
         server: uvicorn.Server | None = None
         try:
             merchant = await ensure_demo_merchant(make_sessionmaker(engine), ctx.keys_file)
+            self.dashboard_login = await ensure_dev_user(
+                make_sessionmaker(engine), merchant.merchant_id, ctx.data_dir / "dev" / "dashboard.json"
+            )
             self.demo = DemoConfig(
                 secret_key=merchant.secret_key, api_url=ctx.api_url, state_dir=ctx.data_dir / "demo"
             )
@@ -304,6 +311,9 @@ class DevStack:
             "api_url": ctx.api_url,
             "docs_url": f"{ctx.api_url}/docs",
             "demo_url": f"{ctx.api_url}/demo",
+            "dashboard_url": f"{ctx.api_url}/dashboard",
+            "dashboard_email": self.dashboard_login[0],
+            "dashboard_password": self.dashboard_login[1],
             "rpc_url": ctx.rpc_url,
             "chain_id": int(manifest.get("chain_id", 31337)),
             "network": NETWORK,

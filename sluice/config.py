@@ -115,6 +115,26 @@ class Settings(BaseSettings):
     #: Seconds past an intent's deadline before the worker expires it: a payment mined just before
     #: the deadline must reach the indexer first (an expired intent stays expired).
     expiry_grace_seconds: int = Field(default=60, ge=0)
+    #: Dashboard (/dashboard): HMAC key signing password-reset and invitation links (32 bytes, hex or
+    #: base64), or a file holding it; in production links are refused without one, elsewhere one is
+    #: generated into data_dir.
+    dashboard_secret_key: SecretStr | None = None
+    dashboard_secret_key_file: Path | None = None
+    #: Where the dashboard is reached from outside (links in reset and invitation emails).
+    dashboard_url: str = "http://127.0.0.1:8000/dashboard"
+    #: Anyone may create a merchant account with its first user from /dashboard/signup.
+    dashboard_signup_enabled: bool = False
+    #: Session cookie lifetime, idle time-out, and whether it carries the Secure attribute (always in
+    #: production; browsers accept Secure cookies from http://127.0.0.1 and localhost too).
+    dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    dashboard_idle_minutes: int = Field(default=60, ge=1)
+    dashboard_cookie_secure: bool = True
+    #: Consecutive failed sign-ins before an account is locked, and for how long; failed sign-ins from
+    #: one address within the lock-out window before that address is refused.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
 
     @model_validator(mode="after")
     def _secrets_outside_development(self) -> Settings:

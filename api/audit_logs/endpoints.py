@@ -22,6 +22,8 @@ class AuditLogPublic(BaseModel):
     object_id: str | None
     api_key: str | None
     api_key_prefix: str | None
+    #: The dashboard user who acted (usr_…), when it was not an API key.
+    user: str | None = None
     ip: str | None
     request_id: str | None
     status_code: int | None
@@ -35,6 +37,7 @@ class AuditLogPublic(BaseModel):
             object_id=entry.object_id,
             api_key=entry.api_key_id,
             api_key_prefix=key_prefix,
+            user=entry.user_id,
             ip=entry.ip,
             request_id=entry.request_id,
             status_code=entry.status_code,

@@ -12,7 +12,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Adds /pay/{id} (page, status, events, transactions), and its script and styles at /static/checkout."""
+    from api.checkout.branding import router as branding
     from api.checkout.endpoints import router
 
     app.include_router(router)
+    app.include_router(branding)
     app.mount("/static/checkout", StaticFiles(directory=STATIC_DIR), name="checkout-static")

@@ -133,6 +133,9 @@ async def checkout_page(
         "qr": Markup(qr_svg(data["checkout_url"], scale=4)),  # noqa: S704 (segno's own SVG)
         "data_json": json.dumps(data).replace("</", "<\\/"),
         "return_url": data["return_url"],
+        # Checkout branding (api/checkout/branding.py): a stylesheet and a logo from this origin.
+        "brand": intent.merchant_id if checkout.branded else None,
+        "logo": checkout.has_logo,
     }
     response = templates.TemplateResponse(request, "checkout.html", context)
     response.headers.update(PRIVATE_HEADERS)

@@ -48,6 +48,7 @@ async def record(
     ip: str | None,
     request_id: str | None,
     status_code: int | None,
+    user_id: str | None = None,
 ) -> AuditLog:
     """Adds one audit row to the session's transaction, flushed so that a bad value fails here."""
     entry = AuditLog(
@@ -59,6 +60,7 @@ async def record(
         ip=ip,
         request_id=request_id,
         status_code=status_code,
+        user_id=user_id,
     )
     session.add(entry)
     await session.flush()

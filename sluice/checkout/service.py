@@ -8,7 +8,7 @@ a wrong secret and an unknown id look the same (404), so ids cannot be probed.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -54,6 +54,9 @@ class CheckoutIntent:
     merchant_name: str
     quote: Quote | None
     network: NetworkConfig
+    #: The merchant set an accent colour or a logo (served at /brand/{merchant id}…).
+    branded: bool = False
+    has_logo: bool = False
 
     @property
     def principal(self) -> Principal:
@@ -90,20 +93,22 @@ class CheckoutService:
             raise missing
         row = (
             await session.execute(
-                select(PaymentIntent, Merchant.name)
+                select(PaymentIntent, Merchant.name, Merchant.brand_color, Merchant.brand_logo_type)
                 .join(Merchant, Merchant.id == PaymentIntent.merchant_id)
                 .where(PaymentIntent.id == intent_id)
             )
         ).one_or_none()
         if row is None or not hmac.compare_digest(row[0].client_secret.encode(), secret.encode()):
             raise missing
-        intent, merchant_name = row
+        intent, merchant_name, brand_color, logo_type = row
         quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
-        return CheckoutIntent(intent, merchant_name, quote, self.registry.network(intent.network))
+        network = self.registry.network(intent.network)
+        branded = brand_color is not None or logo_type is not None
+        return CheckoutIntent(intent, merchant_name, quote, network, branded, logo_type is not None)
 
     async def refresh(self, session: AsyncSession, checkout: CheckoutIntent) -> CheckoutIntent:
         """The same checkout with the intent re-read (for the live status stream)."""
         intent = await session.get(PaymentIntent, checkout.intent.id, populate_existing=True)
         if intent is None:
             raise NotFoundError("no such checkout", param="id")
-        return CheckoutIntent(intent, checkout.merchant_name, checkout.quote, checkout.network)
+        return replace(checkout, intent=intent)

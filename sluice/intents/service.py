@@ -16,7 +16,7 @@ from sluice.chain.deploy import read_manifest
 from sluice.chain.registry import Asset, NetworkConfig, Registry
 from sluice.clock import utcnow
 from sluice.config import Settings
-from sluice.errors import InvalidRequestError, NotFoundError, SluiceError
+from sluice.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, SluiceError
 from sluice.events.outbox import EventType, intent_event
 from sluice.events.service import record_event
 from sluice.ids import new_id, random_token
@@ -126,6 +126,10 @@ class PaymentIntentService:
         may come from a cache: the insert re-checks it and raises StaleAccountError if it changed.
         """
         principal = account.principal
+        if account.suspended:
+            raise PermissionDeniedError(
+                "this merchant account is suspended: no new payment intents", code="account_suspended"
+            )
         try:
             network = self.registry.network(params.network)
         except SluiceError as exc:

@@ -112,7 +112,8 @@ _GUARD = """
     SELECT 1 FROM api_keys k JOIN merchants m ON m.id = k.merchant_id
     WHERE k.id = $1 AND k.merchant_id = $2
       AND (k.revoked_at IS NULL OR k.revoked_at > $3) AND (k.expires_at IS NULL OR k.expires_at > $3)
-      AND m.payout_address IS NOT DISTINCT FROM $4 AND m.fee_bps IS NOT DISTINCT FROM $5"""
+      AND m.payout_address IS NOT DISTINCT FROM $4 AND m.fee_bps IS NOT DISTINCT FROM $5
+      AND m.status = 'active'"""
 _FIRST_INTENT = 6
 _FIRST_EVENT = _FIRST_INTENT + len(INTENTS.attributes)
 _FIRST_AUDIT = _FIRST_EVENT + len(EVENTS.attributes)
@@ -151,6 +152,7 @@ WITH caller AS (
     JOIN merchants m ON m.id = k.merchant_id
     WHERE (k.revoked_at IS NULL OR k.revoked_at > r.c3) AND (k.expires_at IS NULL OR k.expires_at > r.c3)
       AND m.payout_address IS NOT DISTINCT FROM r.c4 AND m.fee_bps IS NOT DISTINCT FROM r.c5
+      AND m.status = 'active'
 ), intent AS (
     INSERT INTO {INTENTS.table} ({INTENTS.names}) SELECT {_columns(INTENTS, _FIRST_INTENT)} FROM caller
     RETURNING id

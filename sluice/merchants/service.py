@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sluice.clock import utcnow
 from sluice.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from sluice.merchants import keys
-from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
+from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus, Mode
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Account:
     principal: Principal
     payout_address: str | None
     fee_bps: int | None
+    #: A suspended merchant may read and settle what exists, but not create intents.
+    suspended: bool = False
 
 
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -153,7 +155,9 @@ class MerchantService:
         if row.expires_at is not None and row.expires_at <= now:
             raise AuthenticationError("this API key has expired", code="api_key_expired")
         principal = Principal(row.merchant_id, row.id, ApiKeyKind(row.kind), Mode(row.mode))
-        return Account(principal, merchant.payout_address, merchant.fee_bps)
+        return Account(
+            principal, merchant.payout_address, merchant.fee_bps, merchant.status == MerchantStatus.suspended
+        )
 
     async def list_keys(self, session: AsyncSession, merchant_id: str) -> list[ApiKey]:
         rows = await session.execute(

@@ -4,11 +4,20 @@ from sluice.models.audit import AuditLog
 from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow
 from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
-from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
+from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus, Mode
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.models.refund import Refund, RefundStatus
 from sluice.models.reports import ReconciliationRun
+from sluice.models.users import (
+    DashboardSession,
+    LoginAttempt,
+    Membership,
+    PlatformApiKey,
+    RecoveryCode,
+    Role,
+    User,
+)
 from sluice.models.webhook import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -16,20 +25,28 @@ __all__ = [
     "ApiKeyKind",
     "AuditLog",
     "CaptureMethod",
+    "DashboardSession",
     "DeliveryStatus",
     "Event",
     "IdempotencyKey",
     "IndexerBlock",
     "IndexerState",
     "LedgerRow",
+    "LoginAttempt",
+    "Membership",
     "Merchant",
+    "MerchantStatus",
     "Mode",
     "PaymentIntent",
     "PaymentIntentStatus",
+    "PlatformApiKey",
     "Quote",
     "ReconciliationRun",
+    "RecoveryCode",
     "Refund",
     "RefundStatus",
+    "Role",
+    "User",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -1,4 +1,4 @@
-"""Audit log: one row for every mutating API call."""
+"""Audit log: one row for every mutating API call or dashboard action."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class AuditLog(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("al"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     api_key_id: Mapped[str | None] = mapped_column(String(40))
+    #: The dashboard user who acted (None for API-key calls).
+    user_id: Mapped[str | None] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(80))
     object_id: Mapped[str | None] = mapped_column(String(40))
     ip: Mapped[str | None] = mapped_column(String(45))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sluice.db.base import Base, TimestampMixin
@@ -25,6 +25,13 @@ class ApiKeyKind(StrEnum):
     restricted = "restricted"  # rk_… read-only
 
 
+class MerchantStatus(StrEnum):
+    """A suspended merchant's new intents are refused; what was already paid still settles."""
+
+    active = "active"
+    suspended = "suspended"
+
+
 class Merchant(TimestampMixin, Base):
     __tablename__ = "merchants"
 
@@ -34,6 +41,14 @@ class Merchant(TimestampMixin, Base):
     payout_address: Mapped[str | None] = mapped_column(String(42))
     #: Platform fee override in basis points (None: the configured default).
     fee_bps: Mapped[int | None]
+    #: Server default too: rows inserted by plain SQL (fixtures, scripts) are active.
+    #: Checkout branding (sluice.accounts.branding): accent colour `#rrggbb`, logo bytes and type.
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    brand_logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    brand_logo_type: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[MerchantStatus] = mapped_column(
+        String(16), default=MerchantStatus.active, server_default=MerchantStatus.active.value
+    )
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="merchant", lazy="raise")
 

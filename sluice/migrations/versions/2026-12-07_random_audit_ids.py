@@ -5,7 +5,7 @@ busy the whole platform is. New rows get random ids (sluice.ids.new_id); existin
 number as text (`al_<n>`), so ids already handed out stay valid cursors.
 
 Revision ID: i17_random_audit_ids
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07 18:45:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "i17_random_audit_ids"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,71 @@
+"""Dashboard fixtures: the app with an in-memory mailer, and HTTPS clients (the session cookie is
+Secure, so a client over plain http would never send it back)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dashboard_support import DASHBOARD_KEY
+
+from api.app import create_app
+from sluice.config import to_asyncpg_url
+from sluice.users.mailer import MemoryMailer
+
+from intents_fixtures import make_registry, make_settings
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {}
+
+
+@pytest.fixture
+def mailer() -> MemoryMailer:
+    return MemoryMailer()
+
+
+@pytest.fixture
+async def app(
+    db_url: str, mailer: MemoryMailer, settings_overrides: dict[str, object]
+) -> AsyncIterator[object]:
+    settings = make_settings(
+        db_url,
+        dashboard_secret_key=DASHBOARD_KEY,
+        dashboard_url="https://sluice.test/dashboard",
+        **settings_overrides,
+    )
+    application = create_app(settings, database_url=to_asyncpg_url(db_url), registry=make_registry())
+    async with application.router.lifespan_context(application):
+        application.state.mailer = mailer
+        yield application
+
+
+def _client(app: object) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="https://sluice.test")
+
+
+@pytest.fixture
+async def browser(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client (cookies kept); `browser2` is a second person's."""
+    async with _client(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def browser2(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app) as c:
+        yield c
