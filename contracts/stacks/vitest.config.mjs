@@ -1,0 +1,18 @@
+// The sluice-payments tests on clarinet-sdk's simnet (the Clarity VM in Node). Each test starts
+// from a fresh simnet session (initBeforeEach). One fork: the machine's cores are shared.
+import { defineConfig } from "vitest/config";
+import { vitestSetupFilePath } from "@stacks/clarinet-sdk/vitest";
+
+export default defineConfig({
+  test: {
+    environment: "clarinet",
+    pool: "forks",
+    poolOptions: { forks: { singleFork: true } },
+    setupFiles: [vitestSetupFilePath],
+    include: ["tests/**/*.test.mjs"],
+    testTimeout: 120_000,
+    environmentOptions: {
+      clarinet: { manifestPath: "./Clarinet.toml", initBeforeEach: true, coverage: false, costs: false },
+    },
+  },
+});
