@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas bench-reports bench-webhooks clean
+.PHONY: help setup solc-wrapper chromium demo test test-slow test-stacks lint typecheck contracts bench-gas bench-reports bench-webhooks clean
 
 help:
 	@echo "make demo       sluice dev: database, chain, API + indexer + worker, checkout and demo shop"
@@ -51,7 +51,11 @@ typecheck: setup
 contracts: setup
 	$(VENV)/bin/sluice contracts build
 
-test: setup lint typecheck
+# The Clarity contract's tests on clarinet-sdk's simnet (vitest; property tests at 500 runs each).
+test-stacks: node_modules/.installed
+	cd contracts/stacks && ../../node_modules/.bin/vitest run
+
+test: setup lint typecheck test-stacks
 	$(VENV)/bin/sluice contracts build --check
 	$(PY) -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 

@@ -11,6 +11,8 @@ export default defineConfig({
     setupFiles: [vitestSetupFilePath],
     include: ["tests/**/*.test.mjs"],
     testTimeout: 120_000,
+    // simnet echoes every print event to the console: keep it for failing tests only.
+    silent: "passed-only",
     environmentOptions: {
       clarinet: { manifestPath: "./Clarinet.toml", initBeforeEach: true, coverage: false, costs: false },
     },
