@@ -21,8 +21,8 @@ export const THIEF_TOKEN_ID = `${deployer}.thief-token`;
 export const CHAIN_ID = 2147483648n;
 
 // Fixed test keys (compressed: the trailing 01), never used outside tests.
-export const OPERATOR_KEY = "7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801";
-export const OTHER_KEY = "530d9f61984c888536871c6573073bdfc0058896dc1adfe9a6a10dfacadc20901";
+export const OPERATOR_KEY = "e09cd4fc77d4de4221679746e81284e8657ffc73b570a0367024e21a4fcf632d01";
+export const OTHER_KEY = "fb4c4763c0b512e22683b0072c8a7a8d893c92b41b5454e8bd24664b0c21a5af01";
 export const OPERATOR_PUBKEY = privateKeyToPublic(OPERATOR_KEY);
 export const OTHER_PUBKEY = privateKeyToPublic(OTHER_KEY);
 export const OPERATOR = getAddressFromPrivateKey(OPERATOR_KEY, "testnet");
