@@ -2,7 +2,10 @@
 // stdin, answers JSON on stdout. Values are described as {type, value} (see test_stacks_codec.py).
 import tx from "@stacks/transactions";
 
-const { Cl, serializeCV, addressFromVersionHash, addressToString, hashStructuredData, encodeStructuredData } = tx;
+const {
+  Cl, serializeCV, addressFromVersionHash, addressToString, encodeStructuredData, makeUnsignedContractCall,
+  makeContractDeploy,
+} = tx;
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
@@ -33,4 +36,22 @@ const answer = {
   structured: (request.structured ?? []).map(({ message, domain }) =>
     encodeStructuredData({ message: cv(message), domain: cv(domain) })),
 };
+answer.calls = [];
+for (const c of request.calls ?? []) {
+  const [contractAddress, contractName] = c.contract.split(".");
+  const t = await makeUnsignedContractCall({
+    contractAddress, contractName, functionName: c.function, functionArgs: c.args.map(cv),
+    publicKey: c.publicKey, fee: c.fee, nonce: c.nonce, network: c.network,
+    postConditions: c.postConditions, postConditionMode: c.mode,
+  });
+  answer.calls.push(t.serialize());
+}
+answer.deploys = [];
+for (const d of request.deploys ?? []) {
+  const t = await makeContractDeploy({
+    contractName: d.name, codeBody: d.source, clarityVersion: d.clarityVersion, senderKey: d.privateKey,
+    fee: d.fee, nonce: d.nonce, network: d.network, postConditionMode: "deny",
+  });
+  answer.deploys.push({ hex: t.serialize(), txid: t.txid() });
+}
 process.stdout.write(JSON.stringify(answer));
