@@ -27,7 +27,7 @@ TESTNET_VERSIONS = frozenset({TESTNET_SINGLE_SIG, TESTNET_MULTI_SIG})
 Chain = Literal["mainnet", "testnet"]
 
 
-class InvalidStacksAddress(SluiceValueError):
+class InvalidStacksAddressError(SluiceValueError):
     """Raised when a string is not a valid Stacks address (or not one of the expected network)."""
 
     code = "invalid_stacks_address"
@@ -49,13 +49,13 @@ def c32_decode(text: str, length: int) -> bytes:
     number = 0
     for char in text:
         if char not in _C32_INDEX:
-            raise InvalidStacksAddress(f"{char!r} is not a c32 character")
+            raise InvalidStacksAddressError(f"{char!r} is not a c32 character")
         number = number * 32 + _C32_INDEX[char]
     leading_zeros = len(text) - len(text.lstrip("0"))
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     data = b"\0" * leading_zeros + body
     if len(data) != length:
-        raise InvalidStacksAddress(f"c32 payload is {len(data)} bytes, expected {length}")
+        raise InvalidStacksAddressError(f"c32 payload is {len(data)} bytes, expected {length}")
     return data
 
 
@@ -66,7 +66,7 @@ def _checksum(version: int, hash160: bytes) -> bytes:
 def c32_address(version: int, hash160: bytes) -> str:
     """The address of a version (0-31) and a 20-byte hash160."""
     if not 0 <= version < 32 or len(hash160) != 20:
-        raise InvalidStacksAddress("an address needs a version below 32 and a 20-byte hash")
+        raise InvalidStacksAddressError("an address needs a version below 32 and a 20-byte hash")
     return "S" + C32_ALPHABET[version] + c32_encode(hash160 + _checksum(version, hash160))
 
 
@@ -92,19 +92,19 @@ def parse_address(address: str, chain: Chain | None = None) -> StacksAddress:
     (the contract's print events, the ledger), so a second spelling of the same address is refused.
     """
     if not isinstance(address, str) or len(address) < 5 or address[0] != "S":
-        raise InvalidStacksAddress(f"{address!r} is not a Stacks address (SP…/SM…/ST…/SN…)")
+        raise InvalidStacksAddressError(f"{address!r} is not a Stacks address (SP…/SM…/ST…/SN…)")
     version = _C32_INDEX.get(address[1], -1)
     if version not in MAINNET_VERSIONS | TESTNET_VERSIONS:
-        raise InvalidStacksAddress(f"{address!r} has an unknown address version {address[1]!r}")
+        raise InvalidStacksAddressError(f"{address!r} has an unknown address version {address[1]!r}")
     payload = c32_decode(address[2:], 24)
     hash160, checksum = payload[:20], payload[20:]
     if checksum != _checksum(version, hash160):
-        raise InvalidStacksAddress(f"{address!r} has a wrong checksum")
+        raise InvalidStacksAddressError(f"{address!r} has a wrong checksum")
     if c32_address(version, hash160) != address:
-        raise InvalidStacksAddress(f"{address!r} is not in canonical form")
+        raise InvalidStacksAddressError(f"{address!r} is not in canonical form")
     parsed = StacksAddress(version, hash160)
     if chain is not None and parsed.chain != chain:
-        raise InvalidStacksAddress(f"{address!r} is a {parsed.chain} address, expected {chain}")
+        raise InvalidStacksAddressError(f"{address!r} is a {parsed.chain} address, expected {chain}")
     return parsed
 
 
@@ -112,7 +112,7 @@ def parse_principal(principal: str, chain: Chain | None = None) -> tuple[StacksA
     """A standard (`ST…`) or contract (`ST….name`) principal: its address and contract name."""
     address, dot, name = principal.partition(".")
     if dot and not _valid_contract_name(name):
-        raise InvalidStacksAddress(f"{principal!r} has an invalid contract name")
+        raise InvalidStacksAddressError(f"{principal!r} has an invalid contract name")
     return parse_address(address, chain), (name if dot else None)
 
 

@@ -125,7 +125,9 @@ class List(ClarityValue):
     items: tuple[ClarityValue, ...]
 
     def serialize(self) -> bytes:
-        return bytes([_LIST]) + len(self.items).to_bytes(4, "big") + b"".join(i.serialize() for i in self.items)
+        return (
+            bytes([_LIST]) + len(self.items).to_bytes(4, "big") + b"".join(i.serialize() for i in self.items)
+        )
 
 
 @dataclass(frozen=True)
@@ -200,12 +202,14 @@ def _u32(data: bytes, pos: int) -> tuple[int, int]:
     return int.from_bytes(raw, "big"), pos
 
 
-def _read(data: bytes, pos: int) -> tuple[ClarityValue, int]:  # noqa: PLR0911, PLR0912 (one branch per type)
+def _read(data: bytes, pos: int) -> tuple[ClarityValue, int]:
     prefix, pos = _take(data, pos, 1)
     kind = prefix[0]
     if kind in (_INT, _UINT):
         raw, pos = _take(data, pos, 16)
-        return (Int(int.from_bytes(raw, "big", signed=True)) if kind == _INT else UInt(int.from_bytes(raw, "big"))), pos
+        return (
+            Int(int.from_bytes(raw, "big", signed=True)) if kind == _INT else UInt(int.from_bytes(raw, "big"))
+        ), pos
     if kind == _BUFF:
         size, pos = _u32(data, pos)
         raw, pos = _take(data, pos, size)
@@ -217,8 +221,8 @@ def _read(data: bytes, pos: int) -> tuple[ClarityValue, int]:  # noqa: PLR0911, 
         address = str(StacksAddress(raw[0], raw[1:]))
         if kind == _STD_PRINCIPAL:
             return Principal(address), pos
-        size, pos = _take(data, pos, 1)
-        name, pos = _take(data, pos, size[0])
+        name_size, pos = _take(data, pos, 1)
+        name, pos = _take(data, pos, name_size[0])
         return Principal(f"{address}.{name.decode('ascii')}"), pos
     if kind in (_OK, _ERR, _SOME):
         inner, pos = _read(data, pos)
@@ -236,9 +240,9 @@ def _read(data: bytes, pos: int) -> tuple[ClarityValue, int]:  # noqa: PLR0911, 
         count, pos = _u32(data, pos)
         fields: dict[str, ClarityValue] = {}
         for _ in range(count):
-            size, pos = _take(data, pos, 1)
-            name, pos = _take(data, pos, size[0])
-            fields[name.decode("ascii")], pos = _read(data, pos)
+            key_size, pos = _take(data, pos, 1)
+            key, pos = _take(data, pos, key_size[0])
+            fields[key.decode("ascii")], pos = _read(data, pos)
         return Tuple(fields), pos
     if kind in (_ASCII, _UTF8):
         size, pos = _u32(data, pos)
@@ -247,7 +251,7 @@ def _read(data: bytes, pos: int) -> tuple[ClarityValue, int]:  # noqa: PLR0911, 
     raise ClarityDecodeError(f"unknown Clarity type prefix 0x{kind:02x}")
 
 
-def to_python(value: ClarityValue) -> Any:  # noqa: PLR0911 (one branch per type)
+def to_python(value: ClarityValue) -> Any:
     """Plain Python: uint/int -> int, buff -> bytes, principal/string -> str, none -> None, some -> the
     value, list -> list, tuple -> dict, ok/err -> the value (responses are never in our events)."""
     match value:

@@ -92,7 +92,12 @@ def _paid(e: ContractEvent) -> dict[str, Any]:
 
 def _deposited(e: ContractEvent) -> dict[str, Any]:
     d = e.data
-    return {"kind": EntryKind.escrow_deposited, "amount": d["amount"], "payer": d["payer"], "total": d["total"]}
+    return {
+        "kind": EntryKind.escrow_deposited,
+        "amount": d["amount"],
+        "payer": d["payer"],
+        "total": d["total"],
+    }
 
 
 def _captured(e: ContractEvent) -> dict[str, Any]:
@@ -114,7 +119,12 @@ def _refunded(e: ContractEvent) -> dict[str, Any]:
 
 def _released(reason: ReleaseReason) -> Callable[[ContractEvent], dict[str, Any]]:
     def build(e: ContractEvent) -> dict[str, Any]:
-        return {"kind": EntryKind.released, "amount": e.data["amount"], "payer": e.data["payer"], "reason": reason}
+        return {
+            "kind": EntryKind.released,
+            "amount": e.data["amount"],
+            "payer": e.data["payer"],
+            "reason": reason,
+        }
 
     return build
 

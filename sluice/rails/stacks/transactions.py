@@ -59,7 +59,7 @@ def _principal(principal: str) -> bytes:
 
 @dataclass(frozen=True)
 class PostCondition:
-    """"`principal` sends `condition` `amount`" of STX (asset None) or of a fungible token
+    """ "`principal` sends `condition` `amount`" of STX (asset None) or of a fungible token
     (`asset` = "SP….contract::token-name", the token's `define-fungible-token` name)."""
 
     principal: str
@@ -214,3 +214,28 @@ def unsigned_transaction(
         post_conditions=tuple(post_conditions),
         post_condition_mode=post_condition_mode,
     )
+
+
+#: Offsets in a serialized single-signature transaction: version 1, chain id 4, auth type 1,
+#: hash mode 1, signer 20, then nonce 8, fee 8, key encoding 1, signature 65.
+_NONCE_AT, _FEE_AT, _SIGNATURE_AT = 27, 35, 44
+
+
+def sign_serialized(unsigned: bytes, private_key: bytes) -> bytes:
+    """Signs a serialized single-signature transaction as a wallet does (what a payer's wallet does
+    with `unsigned_transaction` from the rail's instructions; the dev tools and tests use it)."""
+    if len(unsigned) < _SIGNATURE_AT + 65 or unsigned[5] != _AUTH_STANDARD or unsigned[6] != _HASH_MODE_P2PKH:
+        raise SluiceValueError("not a serialized single-signature transaction")
+    secret = private_key[:32] if len(private_key) == 33 and private_key[-1] == 1 else private_key
+    key = PrivateKey(secret)
+    if hash160(key.public_key.format(compressed=True)) != unsigned[7:_NONCE_AT]:
+        raise SluiceValueError("the key does not belong to the transaction's sender")
+    nonce, fee = unsigned[_NONCE_AT:_FEE_AT], unsigned[_FEE_AT : _FEE_AT + 8]
+    cleared = (
+        unsigned[:_NONCE_AT] + bytes(16) + unsigned[_SIGNATURE_AT - 1 : _SIGNATURE_AT] + _EMPTY_SIGNATURE
+    )
+    cleared += unsigned[_SIGNATURE_AT + 65 :]
+    initial = hashlib.new("sha512_256", cleared).digest()
+    presign = hashlib.new("sha512_256", initial + bytes([_AUTH_STANDARD]) + fee + nonce).digest()
+    rsv = key.sign_recoverable(presign, hasher=None)
+    return unsigned[:_SIGNATURE_AT] + rsv[64:] + rsv[:64] + unsigned[_SIGNATURE_AT + 65 :]

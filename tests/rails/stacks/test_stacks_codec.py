@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stacks_helpers import CONTRACT, DEPLOYER, needs_node, reference
 
 from sluice.rails.stacks import clarity as cl
 from sluice.rails.stacks.c32 import (
-    InvalidStacksAddress,
+    InvalidStacksAddressError,
     address_from_public_key,
     c32_address,
     parse_address,
     parse_principal,
 )
 from sluice.rails.stacks.sip018 import domain, public_key, structured_data_hash
-from stacks_helpers import CONTRACT, DEPLOYER, needs_node, reference
 
 VERSIONS = [22, 20, 26, 21]
 
@@ -95,7 +95,10 @@ def test_sip018_hash_matches_stacks_transactions() -> None:
     describe = {
         "message": {
             "type": "tuple",
-            "value": {"amount": {"type": "uint", "value": "5"}, "merchant": {"type": "principal", "value": DEPLOYER}},
+            "value": {
+                "amount": {"type": "uint", "value": "5"},
+                "merchant": {"type": "principal", "value": DEPLOYER},
+            },
         },
         "domain": {
             "type": "tuple",
@@ -145,14 +148,14 @@ def test_known_addresses() -> None:
     ],
 )
 def test_invalid_addresses_are_refused(address: str, reason: str) -> None:
-    with pytest.raises(InvalidStacksAddress, match=reason):
+    with pytest.raises(InvalidStacksAddressError, match=reason):
         parse_address(address)
 
 
 def test_address_of_the_wrong_chain_is_refused() -> None:
-    with pytest.raises(InvalidStacksAddress, match="testnet address, expected mainnet"):
+    with pytest.raises(InvalidStacksAddressError, match="testnet address, expected mainnet"):
         parse_address(DEPLOYER, "mainnet")
-    with pytest.raises(InvalidStacksAddress, match="contract name"):
+    with pytest.raises(InvalidStacksAddressError, match="contract name"):
         parse_principal(f"{DEPLOYER}.9bad")
 
 

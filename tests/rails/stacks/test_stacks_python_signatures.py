@@ -13,10 +13,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import pytest
-
-from sluice.ledger.entries import EntryKind, ReleaseReason
-from sluice.rails.stacks.events import contract_events, ledger_entries
-from sluice.rails.stacks.sip018 import Split, StacksIntent, intent_hash, public_key, sign_intent, split_amounts
 from stacks_helpers import (
     CONTRACT,
     FEE_RECIPIENT,
@@ -27,6 +23,17 @@ from stacks_helpers import (
     TOKEN,
     VITEST,
     needs_node,
+)
+
+from sluice.ledger.entries import EntryKind, ReleaseReason
+from sluice.rails.stacks.events import contract_events, ledger_entries
+from sluice.rails.stacks.sip018 import (
+    Split,
+    StacksIntent,
+    intent_hash,
+    public_key,
+    sign_intent,
+    split_amounts,
 )
 
 pytestmark = [pytest.mark.contracts, needs_node]
@@ -90,7 +97,9 @@ def simnet_run(tmp_path_factory: pytest.TempPathFactory) -> SimnetRun:
     cases = [
         _case("stx", stx, sign(stx), "ok"),
         _case("token", token, sign(token), "ok"),
-        _case("lower amount", replace(tampered, amount=tampered.amount - 1), sign(tampered), ERR_WRONG_SIGNER),
+        _case(
+            "lower amount", replace(tampered, amount=tampered.amount - 1), sign(tampered), ERR_WRONG_SIGNER
+        ),
         _case("other merchant", replace(tampered, merchant=FEE_RECIPIENT), sign(tampered), ERR_WRONG_SIGNER),
         _case("other key", tampered, sign(tampered, other), ERR_WRONG_SIGNER),
         _case("other chain", tampered, sign(tampered, chain_id=1), ERR_WRONG_SIGNER),
@@ -118,7 +127,11 @@ def simnet_run(tmp_path_factory: pytest.TempPathFactory) -> SimnetRun:
     done = subprocess.run(
         [str(VITEST), "run", "tests/python-signatures.test.mjs"],
         cwd=STACKS_PROJECT,
-        env={**os.environ, "SLUICE_STACKS_FIXTURE": str(fixture), "SLUICE_STACKS_OBSERVED_OUT": str(observed)},
+        env={
+            **os.environ,
+            "SLUICE_STACKS_FIXTURE": str(fixture),
+            "SLUICE_STACKS_OBSERVED_OUT": str(observed),
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -154,7 +167,7 @@ def test_rail_decodes_the_contracts_events_into_ledger_entries(simnet_run: Simne
             intent["merchant"],
         )
         assert (entry.merchant_amount, entry.fee_amounts) == (merchant_amount, fees)
-        assert entry.merchant_amount + sum(entry.fee_amounts or ()) == entry.amount
+        assert (entry.merchant_amount or 0) + sum(entry.fee_amounts or ()) == entry.amount
         assert entry.rail == "stacks-contract" and entry.network == "stacks-local"
     escrow_id = simnet_run.escrow.id
     escrow_entries = [(e.kind, e.amount, e.total, e.reason) for e in entries if e.intent_ref == escrow_id]

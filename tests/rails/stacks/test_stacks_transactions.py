@@ -7,6 +7,7 @@ import secrets
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stacks_helpers import CONTRACT, DEPLOYER, MERCHANT, TOKEN, needs_node, reference
 
 from sluice.errors import SluiceValueError
 from sluice.rails.stacks import clarity as cl
@@ -19,7 +20,6 @@ from sluice.rails.stacks.transactions import (
     PostCondition,
     unsigned_transaction,
 )
-from stacks_helpers import CONTRACT, DEPLOYER, MERCHANT, TOKEN, needs_node, reference
 
 TESTNET = get_stacks_network("stacks-testnet")
 MAINNET = get_stacks_network("stacks-mainnet")
@@ -27,7 +27,13 @@ MAINNET = get_stacks_network("stacks-mainnet")
 
 @needs_node
 @settings(max_examples=1, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2**40), st.integers(0, 2**40), st.integers(1, 2**63)), min_size=20, max_size=20))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2**40), st.integers(0, 2**40), st.integers(1, 2**63)),
+        min_size=20,
+        max_size=20,
+    )
+)
 def test_unsigned_contract_calls_match_stacks_transactions(numbers: list[tuple[int, int, int]]) -> None:
     keys = [public_key(secrets.token_bytes(32)) for _ in numbers]
     requests, ours = [], []

@@ -1,0 +1,107 @@
+"""End to end over HTTP on the simnet-backed Stacks API: `deploy_stacks` deploys and registers the
+operator, the rail builds a payer's transaction from a Python-signed intent, the payer's key signs
+it as a wallet would, the contract pays merchant and split, and the rail decodes the ledger entry."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sluice.chain.manifest import read_manifest
+from sluice.errors import DeploymentError
+from sluice.ledger.entries import EntryKind
+from sluice.rails.stacks.api import StacksApi, StacksApiError
+from sluice.rails.stacks.deploy import deploy_stacks
+from sluice.rails.stacks.devnode import DEV_DEPLOYER_KEY, DEV_WALLET_1_KEY, simnet_api
+from sluice.rails.stacks.networks import get_stacks_network
+from sluice.rails.stacks.rail import StacksRail
+from sluice.rails.stacks.sip018 import Split, StacksIntent, sign_intent
+from sluice.rails.stacks.transactions import sign_serialized
+from stacks_helpers import DEPLOYER, FEE_RECIPIENT, MERCHANT, PAYER, needs_node
+
+pytestmark = [pytest.mark.contracts, pytest.mark.e2e, needs_node]
+
+NETWORK = get_stacks_network("stacks-local")
+
+
+@pytest.fixture(scope="module")
+def api_url() -> Iterator[str]:
+    with simnet_api() as url:
+        yield url
+
+
+async def _balance(api: StacksApi, principal: str) -> int:
+    data = await api._json(f"/v2/accounts/{principal}?proof=0")
+    return int(data["balance"], 16)
+
+
+async def test_deploy_pay_and_observe_on_the_local_chain(api_url: str, tmp_path: Path) -> None:
+    operator = secrets.token_bytes(32)
+    async with StacksApi(api_url) as api:
+        result = await deploy_stacks(NETWORK, api, DEV_DEPLOYER_KEY, operator, directory=tmp_path)
+        assert result.deployed == ["sip-010-trait", "sluice-payments", "test-token"]
+        manifest = read_manifest("stacks-local", tmp_path)
+        assert manifest is not None
+        contract = manifest["contracts"]["sluice-payments"]["contract_id"]
+        assert contract == f"{DEPLOYER}.sluice-payments"
+        assert await api.contract_source(contract) is not None
+
+        # Idempotent: a second run changes nothing; another operator needs --force.
+        again = await deploy_stacks(NETWORK, api, DEV_DEPLOYER_KEY, operator, directory=tmp_path)
+        assert (again.changed, again.deployed) == (False, [])
+        with pytest.raises(DeploymentError, match="--force"):
+            await deploy_stacks(NETWORK, api, DEV_DEPLOYER_KEY, secrets.token_bytes(32), directory=tmp_path)
+
+        rail = StacksRail({"stacks-local": contract}, apis={"stacks-local": api})
+        intent = StacksIntent(
+            id=secrets.token_bytes(32),
+            nonce=1,
+            token=None,
+            amount=2_000_003,
+            payer=None,
+            deadline=int(time.time()) + 3600,
+            merchant=MERCHANT,
+            splits=(Split(FEE_RECIPIENT, 150),),
+        )
+        signature = sign_intent(intent, NETWORK.chain_id, contract, operator)
+        instructions = await rail.build(intent, PAYER, network="stacks-local", signature=signature)
+        [call] = instructions.transactions
+        assert call["function_name"] == "pay"
+        assert call["post_condition_mode"] == "deny"
+        assert call["post_conditions"] == [
+            {"type": "stx-postcondition", "address": PAYER, "condition": "eq", "amount": "2000003"}
+        ]
+        merchant_before = await _balance(api, MERCHANT)
+        fee_before = await _balance(api, FEE_RECIPIENT)
+
+        signed = sign_serialized(bytes.fromhex(call["unsigned_transaction"]), DEV_WALLET_1_KEY)
+        tx_id = await api.broadcast(signed)
+        tx = await api.wait_for(tx_id)
+
+        [entry] = rail.decode("stacks-local", [tx])
+        assert entry.kind is EntryKind.received
+        assert (entry.intent_ref, entry.amount, entry.payer, entry.tx_id) == (
+            intent.id,
+            2_000_003,
+            PAYER,
+            tx_id,
+        )
+        assert (entry.merchant_amount, entry.fee_amounts) == (2_000_003 - 30_000, (30_000,))
+        assert await _balance(api, MERCHANT) - merchant_before == 2_000_003 - 30_000
+        assert await _balance(api, FEE_RECIPIENT) - fee_before == 30_000
+
+        # The same intent again (a new transaction, next nonce) fails on chain with the contract's error.
+        replay = await rail.build(intent, PAYER, network="stacks-local", signature=signature)
+        replayed = sign_serialized(
+            bytes.fromhex(replay.transactions[0]["unsigned_transaction"]), DEV_WALLET_1_KEY
+        )
+        replay_id = await api.broadcast(replayed)
+        with pytest.raises(StacksApiError, match="abort_by_response"):
+            await api.wait_for(replay_id, timeout=30)
+        failed = await api.transaction(replay_id)
+        assert failed is not None and failed["tx_result"]["repr"] == "(err u1007)"  # ERR_NONCE_USED
+        assert rail.decode("stacks-local", [failed]) == []
