@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 from rich.console import Console
@@ -142,13 +142,23 @@ def deploy_cmd(
         str | None, typer.Option(help="CREATE2 salt, 0x + 64 hex; default keccak('sluice.v1').")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a different recorded deployment.")] = False,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url", help="Stacks networks: Stacks API URL; default $SLUICE_STACKS_API_URL_<NET>."
+        ),
+    ] = None,
 ) -> None:
-    """Deploy SluicePayments and SluiceEscrow; write deployments/NETWORK.json (no-op when already there)."""
+    """Deploy SluicePayments and SluiceEscrow (EVM) or sluice-payments (stacks-*); write
+    deployments/NETWORK.json (no-op when already there)."""
     if ctx.invoked_subcommand is not None:
         return
     if network is None:
         err.print("error: --network is required (for example: sluice deploy --network local)")
         raise typer.Exit(code=2)
+    if network.startswith("stacks-"):
+        _deploy_stacks(network, api_url, force=force)
+        return
     from sluice.chain.deploy import LocalSender, deploy, resolve_params
     from sluice.chain.keys import load_deployer
 
@@ -167,6 +177,37 @@ def deploy_cmd(
         table.add_column(col)
     for name, entry in result.manifest["contracts"].items():
         table.add_row(name, entry["address"], entry.get("tx_hash") or "-")
+    console.print(table)
+    console.print(f"manifest: {result.path}" + ("" if result.changed else " (unchanged)"))
+
+
+def _deploy_stacks(network: str, api_url: str | None, *, force: bool) -> None:
+    """`sluice deploy --network stacks-…`: the Clarity contract through the network's Stacks API."""
+    import asyncio
+
+    from sluice.config import get_settings
+    from sluice.intents.signing import operator_account
+    from sluice.rails.stacks.api import StacksApi
+    from sluice.rails.stacks.deploy import deploy_stacks, load_deployer_key
+    from sluice.rails.stacks.networks import get_stacks_network
+
+    async def run() -> Any:
+        net = get_stacks_network(network)
+        operator = bytes(operator_account(get_settings(), live=network != "stacks-local").key)
+        async with StacksApi(net.api_url(api_url)) as api:
+            return await deploy_stacks(
+                net, api, load_deployer_key(net), operator, force=force, progress=console.print
+            )
+
+    try:
+        result = asyncio.run(run())
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"Sluice on {network} (chain id {result.manifest['chain_id']})")
+    for col in ("contract", "tx"):
+        table.add_column(col)
+    for entry in result.manifest["contracts"].values():
+        table.add_row(entry["contract_id"], entry.get("tx_id") or "-")
     console.print(table)
     console.print(f"manifest: {result.path}" + ("" if result.changed else " (unchanged)"))
 

@@ -68,12 +68,17 @@ async def deploy_stacks(
     info = await api.info()
     if int(info.get("network_id", -1)) != network.chain_id:
         raise NetworkError(
-            f"the Stacks API serves chain id {info.get('network_id')}, but {network.name!r} is {network.chain_id}"
+            f"the Stacks API serves chain id {info.get('network_id')}, "
+            f"but {network.name!r} is {network.chain_id}"
         )
     deployer = address_from_public_key(public_key(deployer_key), network.chain)
     operator_public_key = public_key(operator_key).hex()
     sources = contract_sources(network)
-    wanted = {
+    contracts: dict[str, dict[str, Any]] = {
+        name: {"contract_id": f"{deployer}.{name}", "source_sha256": _sha256(source)}
+        for name, source in sources
+    }
+    wanted: dict[str, Any] = {
         "network": network.name,
         "family": "stacks",
         "chain_id": network.chain_id,
@@ -81,10 +86,7 @@ async def deploy_stacks(
         "owner": deployer,
         "operator_public_key": operator_public_key,
         "operator_address": address_from_public_key(bytes.fromhex(operator_public_key), network.chain),
-        "contracts": {
-            name: {"contract_id": f"{deployer}.{name}", "source_sha256": _sha256(source)}
-            for name, source in sources
-        },
+        "contracts": contracts,
     }
     existing = read_manifest(network.name, directory)
     if existing is not None and not force and _identity(existing) != _identity(wanted):
@@ -106,7 +108,7 @@ async def deploy_stacks(
                     f"{contract_id} is deployed with another source; deploy from another key to replace it"
                 )
             progress(f"{contract_id}: already deployed")
-            wanted["contracts"][name] |= (existing or {}).get("contracts", {}).get(name, {}) | {
+            contracts[name] |= (existing or {}).get("contracts", {}).get(name, {}) | {
                 "contract_id": contract_id,
                 "source_sha256": _sha256(source),
             }
@@ -115,7 +117,7 @@ async def deploy_stacks(
         confirmed = await _send(api, tx.sign(deployer_key), progress, f"deploy {contract_id}")
         nonce += 1
         deployed.append(name)
-        wanted["contracts"][name] |= {
+        contracts[name] |= {
             "tx_id": confirmed["tx_id"],
             "block_height": confirmed.get("block_height"),
         }
@@ -177,3 +179,27 @@ async def _send(
     confirmed = await api.wait_for(tx_id)
     progress(f"{what}: confirmed at height {confirmed.get('block_height')}")
     return confirmed
+
+
+DEPLOYER_KEY_ENV = "SLUICE_STACKS_DEPLOYER_KEY"
+
+
+def load_deployer_key(network: StacksNetwork) -> bytes:
+    """The Stacks deployer key: $SLUICE_STACKS_DEPLOYER_KEY (hex, 32 bytes or 33 with the 0x01 flag
+    wallets export), else Clarinet's public devnet deployer key on stacks-local only."""
+    import os
+
+    from sluice.errors import KeyConfigError
+    from sluice.rails.stacks.devnode import DEV_DEPLOYER_KEY
+
+    value = os.environ.get(DEPLOYER_KEY_ENV)
+    if value:
+        try:
+            key = bytes.fromhex(value.removeprefix("0x"))
+            public_key(key)
+        except ValueError as exc:
+            raise KeyConfigError(f"{DEPLOYER_KEY_ENV} is not a valid secp256k1 private key") from exc
+        return key
+    if network.name == "stacks-local":
+        return DEV_DEPLOYER_KEY
+    raise KeyConfigError(f"no Stacks deployer key: set {DEPLOYER_KEY_ENV}")

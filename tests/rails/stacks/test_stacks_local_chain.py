@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stacks_helpers import DEPLOYER, FEE_RECIPIENT, MERCHANT, PAYER, needs_node
 
 from sluice.chain.manifest import read_manifest
 from sluice.errors import DeploymentError
@@ -21,7 +22,6 @@ from sluice.rails.stacks.networks import get_stacks_network
 from sluice.rails.stacks.rail import StacksRail
 from sluice.rails.stacks.sip018 import Split, StacksIntent, sign_intent
 from sluice.rails.stacks.transactions import sign_serialized
-from stacks_helpers import DEPLOYER, FEE_RECIPIENT, MERCHANT, PAYER, needs_node
 
 pytestmark = [pytest.mark.contracts, pytest.mark.e2e, needs_node]
 
@@ -105,3 +105,25 @@ async def test_deploy_pay_and_observe_on_the_local_chain(api_url: str, tmp_path:
         failed = await api.transaction(replay_id)
         assert failed is not None and failed["tx_result"]["repr"] == "(err u1007)"  # ERR_NONCE_USED
         assert rail.decode("stacks-local", [failed]) == []
+
+
+def test_sluice_deploy_cli_on_stacks_local(api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sluice deploy --network stacks-local` writes the manifest, then finds everything in place."""
+    from typer.testing import CliRunner
+
+    from sluice.cli import app
+
+    monkeypatch.setenv("SLUICE_DEPLOYMENTS_DIR", str(tmp_path))
+    runner = CliRunner()
+    first = runner.invoke(app, ["deploy", "--network", "stacks-local", "--api-url", api_url])
+    assert first.exit_code == 0, first.output
+    manifest = read_manifest("stacks-local", tmp_path)
+    assert manifest is not None and manifest["family"] == "stacks"
+    assert manifest["contracts"]["sluice-payments"]["contract_id"] == f"{DEPLOYER}.sluice-payments"
+    second = runner.invoke(app, ["deploy", "--network", "stacks-local", "--api-url", api_url])
+    assert second.exit_code == 0, second.output
+    assert "(unchanged)" in second.output
+    assert read_manifest("stacks-local", tmp_path) == manifest
+    unknown = runner.invoke(app, ["deploy", "--network", "stacks-nowhere", "--api-url", api_url])
+    assert unknown.exit_code == 2
+    assert "unknown Stacks network" in unknown.output
