@@ -1,9 +1,9 @@
 // Owner and operator calls: two-step ownership, signer rotation with a grace period, pause, nonce
 // invalidation, and the read-only views.
 import { describe, it, expect, beforeEach } from "vitest";
-import { Cl } from "@stacks/transactions";
+import { Cl, hashStructuredData } from "@stacks/transactions";
 import {
-  CONTRACT, ERR, OPERATOR, OPERATOR_PUBKEY, OTHER_KEY, OTHER_PUBKEY, deployer, errCode, expectOk, makeIntent,
+  CONTRACT, ERR, domainCV, OPERATOR, OPERATOR_PUBKEY, OTHER_KEY, OTHER_PUBKEY, deployer, errCode, expectOk, makeIntent,
   pay, payer, printed, readOnly, setUpOperator, sign, stranger,
 } from "./helpers.mjs";
 
@@ -60,6 +60,9 @@ describe("signer rotation", () => {
     expect(event.signer).toBe(OTHER_PUBKEY);
     expect(event["previous-signer"]).toBe(OPERATOR_PUBKEY);
     expect(readOnly("get-signer")).toBeSome(Cl.bufferFromHex(OTHER_PUBKEY));
+    expect(readOnly("get-previous-signer")).toBeTuple({
+      signer: Cl.some(Cl.bufferFromHex(OPERATOR_PUBKEY)), "valid-until": Cl.uint(event["previous-valid-until"]),
+    });
     // Old key: still accepted within the grace; new key accepted.
     expectOk(pay(before).result);
     const fresh = makeIntent();
@@ -103,5 +106,14 @@ describe("nonce invalidation", () => {
     expect(readOnly("is-nonce-used", [Cl.uint(7)])).toBeBool(true);
     expectOk(call("invalidate-nonce", [Cl.uint(8)]).result);
     expect(readOnly("is-nonce-used", [Cl.uint(8)])).toBeBool(true);
+  });
+});
+
+describe("views", () => {
+  it("the domain hash is SIP-018's hash of {name, version, chain-id, verifying-contract}", () => {
+    expect(readOnly("get-domain-hash")).toBeBuff(Uint8Array.from(Buffer.from(hashStructuredData(domainCV()), "hex")));
+    expect(readOnly("get-domain-hash")).not.toBeBuff(
+      Uint8Array.from(Buffer.from(hashStructuredData(domainCV({ chainId: 1n })), "hex")),
+    );
   });
 });

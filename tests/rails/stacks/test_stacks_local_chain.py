@@ -107,7 +107,9 @@ async def test_deploy_pay_and_observe_on_the_local_chain(api_url: str, tmp_path:
         assert rail.decode("stacks-local", [failed]) == []
 
 
-def test_sluice_deploy_cli_on_stacks_local(api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sluice_deploy_cli_on_stacks_local(
+    api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`sluice deploy --network stacks-local` writes the manifest, then finds everything in place."""
     from typer.testing import CliRunner
 
