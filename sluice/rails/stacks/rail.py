@@ -15,11 +15,11 @@ from sluice.errors import SluiceValueError
 from sluice.ledger.entries import LedgerEntry
 from sluice.rails.base import Finality, PayerInstructions
 from sluice.rails.stacks.api import StacksApi
-from sluice.rails.stacks.c32 import parse_address, parse_principal
+from sluice.rails.stacks.c32 import address_from_public_key, parse_address, parse_principal
 from sluice.rails.stacks.clarity import Buffer, ClarityValue, Principal, UInt, optional
 from sluice.rails.stacks.events import RAIL_NAME, contract_events, ledger_entries
 from sluice.rails.stacks.networks import StacksNetwork, get_stacks_network
-from sluice.rails.stacks.sip018 import StacksIntent
+from sluice.rails.stacks.sip018 import StacksIntent, public_key
 from sluice.rails.stacks.transactions import ContractCall, PostCondition, unsigned_transaction
 
 #: A contract call's serialized size is close to this for a `pay` with five splits; the fee
@@ -152,6 +152,42 @@ class StacksRail:
             rail=self.name,
             transactions=[transaction],
             extra={"intent_ref": intent.id.hex(), "amount": str(condition.amount), "asset": intent.token},
+        )
+
+    def operator_call(
+        self,
+        network: str,
+        function: str,
+        intent_ref: bytes,
+        token: str | None,
+        *,
+        amount: int | None = None,
+        operator_key: bytes,
+        nonce: int,
+        fee: int,
+    ) -> bytes:
+        """A signed escrow call by the operator (`capture`, `refund` with an amount; `void`), ready
+        for `StacksApi.broadcast`; the operator's principal must hold STX for the fee."""
+        if function not in ("capture", "refund", "void") or (function == "void") != (amount is None):
+            raise SluiceValueError("capture and refund take an amount, void none", param="function")
+        net = self._network(network)
+        args: list[ClarityValue] = [Buffer(intent_ref), optional(None if token is None else Principal(token))]
+        if amount is not None:
+            args.append(UInt(amount))
+        sender = address_from_public_key(public_key(operator_key), net.chain)
+        return (
+            unsigned_transaction(
+                version=net.transaction_version,
+                chain_id=net.chain_id,
+                sender=sender,
+                nonce=nonce,
+                fee=fee,
+                payload=ContractCall(self.contract(network), function, tuple(args)),
+                # The operator itself never sends anything: deny mode with no post-condition.
+                post_conditions=(),
+            )
+            .sign(operator_key)
+            .serialize()
         )
 
     def decode(self, network: str, observed: Sequence[Any]) -> list[LedgerEntry]:

@@ -106,6 +106,48 @@ async def test_deploy_pay_and_observe_on_the_local_chain(api_url: str, tmp_path:
         assert failed is not None and failed["tx_result"]["repr"] == "(err u1007)"  # ERR_NONCE_USED
         assert rail.decode("stacks-local", [failed]) == []
 
+        # The API's contract events page carries the same print event (newest first).
+        [latest, *_] = await api.contract_events(contract)
+        assert latest["tx_id"] == tx_id and latest["contract_log"]["contract_id"] == contract
+
+        # Escrow: the payer deposits, the operator captures part and voids the rest.
+        escrow = StacksIntent(
+            id=secrets.token_bytes(32),
+            nonce=2,
+            token=None,
+            amount=10_000,
+            payer=PAYER,
+            deadline=int(time.time()) + 3600,
+            merchant=MERCHANT,
+            reclaim_after=int(time.time()) + 7200,
+        )
+        signature = sign_intent(escrow, NETWORK.chain_id, contract, operator)
+        built = await rail.build(escrow, PAYER, network="stacks-local", signature=signature)
+        assert built.transactions[0]["function_name"] == "deposit"
+        deposit = sign_serialized(
+            bytes.fromhex(built.transactions[0]["unsigned_transaction"]), DEV_WALLET_1_KEY
+        )
+        observed = [await api.wait_for(await api.broadcast(deposit))]
+        # The operator signs its own calls (the simnet API charges no fee, so it needs no STX here).
+        for n, (function, amount) in enumerate((("capture", 4_000), ("void", None))):
+            call = rail.operator_call(
+                "stacks-local",
+                function,
+                escrow.id,
+                None,
+                amount=amount,
+                operator_key=operator,
+                nonce=n,
+                fee=3000,
+            )
+            observed.append(await api.wait_for(await api.broadcast(call)))
+        entries = rail.decode("stacks-local", observed)
+        assert [(e.kind, e.amount) for e in entries] == [
+            (EntryKind.escrow_deposited, 10_000),
+            (EntryKind.captured, 4_000),
+            (EntryKind.released, 6_000),
+        ]
+
 
 def test_sluice_deploy_cli_on_stacks_local(
     api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -178,3 +178,18 @@ def test_decode_refuses_malformed_events_of_the_contract() -> None:
     broken["events"][1]["contract_log"]["value"]["hex"] = "0x0c00"
     with pytest.raises(StacksEventError, match="undecodable"):
         rail.decode("stacks-local", [broken])
+
+
+def test_operator_calls_are_signed_by_the_operator_and_checked() -> None:
+    key = secrets.token_bytes(32)
+    signed = rail.operator_call(
+        "stacks-local", "capture", b"\1" * 32, TOKEN, amount=5, operator_key=key, nonce=3, fee=9
+    )
+    assert signed[44:109] != bytes(65)  # signature present
+    assert signed[-17:] == cl.UInt(5).serialize()
+    with pytest.raises(SluiceValueError, match="take an amount"):
+        rail.operator_call(
+            "stacks-local", "void", b"\1" * 32, None, amount=5, operator_key=key, nonce=0, fee=1
+        )
+    with pytest.raises(SluiceValueError, match="take an amount"):
+        rail.operator_call("stacks-local", "pause", b"\1" * 32, None, operator_key=key, nonce=0, fee=1)
