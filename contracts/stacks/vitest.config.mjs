@@ -4,6 +4,9 @@ import { defineConfig } from "vitest/config";
 import { vitestSetupFilePath } from "@stacks/clarinet-sdk/vitest";
 
 export default defineConfig({
+  // Vite's cache in the repository's node_modules, not contracts/stacks/node_modules (which Ape
+  // and `sluice contracts build` would walk).
+  cacheDir: "../../node_modules/.vite-stacks",
   test: {
     environment: "clarinet",
     pool: "forks",
