@@ -19,6 +19,7 @@ from sluice.rails.stacks.api import StacksApi, StacksApiError
 from sluice.rails.stacks.deploy import deploy_stacks
 from sluice.rails.stacks.devnode import DEV_DEPLOYER_KEY, DEV_WALLET_1_KEY, simnet_api
 from sluice.rails.stacks.networks import get_stacks_network
+from sluice.rails.stacks.observe import new_transactions
 from sluice.rails.stacks.rail import StacksRail
 from sluice.rails.stacks.sip018 import Split, StacksIntent, sign_intent
 from sluice.rails.stacks.transactions import sign_serialized
@@ -147,6 +148,20 @@ async def test_deploy_pay_and_observe_on_the_local_chain(api_url: str, tmp_path:
             (EntryKind.captured, 4_000),
             (EntryKind.released, 6_000),
         ]
+
+        # Following the contract through the API finds the same transactions, in chain order, and a
+        # cursor that returns nothing new afterwards.
+        followed = await new_transactions(api, contract, after=None, page_size=2)
+        followed_ids = [t["tx_id"] for t in followed.transactions]
+        assert followed_ids[-3:] == [t["tx_id"] for t in observed]
+        assert tx_id in followed_ids and replay_id not in followed_ids  # the refused call printed nothing
+        assert (
+            rail.decode("stacks-local", followed.final(rail.finality("stacks-local").confirmations))[-3:]
+            == entries
+        )
+        again_followed = await new_transactions(api, contract, after=followed.cursor)
+        assert (again_followed.transactions, again_followed.cursor) == ([], followed.cursor)
+        assert followed.final(followed.tip_height + 1) == []  # nothing is that deep
 
 
 def test_sluice_deploy_cli_on_stacks_local(
