@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from sluice.chain.manifest import read_manifest, write_manifest
 from sluice.errors import DeploymentError, NetworkError
 from sluice.paths import PROJECT_ROOT
@@ -23,6 +25,8 @@ from sluice.rails.stacks.clarity import Buffer, UInt
 from sluice.rails.stacks.networks import StacksNetwork
 from sluice.rails.stacks.sip018 import public_key
 from sluice.rails.stacks.transactions import ContractCall, ContractDeploy, Transaction, unsigned_transaction
+
+log = structlog.get_logger(__name__)
 
 STACKS_CONTRACTS_DIR = PROJECT_ROOT / "contracts" / "stacks" / "contracts"
 #: Deployed in this order (sluice-payments uses the trait). Test tokens go to stacks-local only.
@@ -175,8 +179,10 @@ async def _send(
     api: StacksApi, tx: Transaction, progress: Callable[[str], None], what: str
 ) -> dict[str, Any]:
     tx_id = await api.broadcast(tx.serialize())
+    log.info("stacks.deploy.sent", what=what, tx_id=tx_id, nonce=tx.nonce)
     progress(f"{what}: {tx_id} sent, waiting for a block")
     confirmed = await api.wait_for(tx_id)
+    log.info("stacks.deploy.confirmed", what=what, tx_id=tx_id, height=confirmed.get("block_height"))
     progress(f"{what}: confirmed at height {confirmed.get('block_height')}")
     return confirmed
 
