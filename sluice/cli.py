@@ -181,6 +181,21 @@ def deploy_cmd(
     console.print(f"manifest: {result.path}" + ("" if result.changed else " (unchanged)"))
 
 
+def _verify_stacks(network: str, api_url: str | None) -> Any:
+    import asyncio
+
+    from sluice.rails.stacks.api import StacksApi
+    from sluice.rails.stacks.deploy import verify_stacks
+    from sluice.rails.stacks.networks import get_stacks_network
+
+    async def run() -> Any:
+        net = get_stacks_network(network)
+        async with StacksApi(net.api_url(api_url)) as api:
+            return await verify_stacks(net, api)
+
+    return asyncio.run(run())
+
+
 def _deploy_stacks(network: str, api_url: str | None, *, force: bool) -> None:
     """`sluice deploy --network stacks-…`: the Clarity contract through the network's Stacks API."""
     import asyncio
@@ -213,12 +228,21 @@ def _deploy_stacks(network: str, api_url: str | None, *, force: bool) -> None:
 
 
 @deploy_app.command("verify")
-def deploy_verify(network: NetworkOpt, rpc_url: RpcOpt = None) -> None:
-    """Compare the on-chain code and configuration of a recorded deployment with contracts/artifacts."""
+def deploy_verify(
+    network: NetworkOpt,
+    rpc_url: RpcOpt = None,
+    api_url: Annotated[str | None, typer.Option("--api-url", help="Stacks networks: Stacks API URL.")] = None,
+) -> None:
+    """Compare the on-chain code and configuration of a recorded deployment with contracts/artifacts
+    (stacks-*: the Clarity sources in contracts/stacks, the owner and the operator key)."""
     from sluice.chain.deploy import verify
 
     try:
-        result = verify(_web3(network, rpc_url), network)
+        result = (
+            _verify_stacks(network, api_url)
+            if network.startswith("stacks-")
+            else verify(_web3(network, rpc_url), network)
+        )
     except SluiceError as exc:
         raise _fail(exc) from exc
     table = Table(title=f"verify {network}")

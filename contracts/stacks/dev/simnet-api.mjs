@@ -16,7 +16,7 @@ import url from "node:url";
 import { initSimnet } from "@stacks/clarinet-sdk";
 import tx from "@stacks/transactions";
 
-const { Cl, deserializeTransaction, serializeCV, PayloadType, addressToString, AddressVersion } = tx;
+const { Cl, deserializeTransaction, serializeCV, deserializeCV, PayloadType, addressToString, AddressVersion } = tx;
 
 const here = path.dirname(url.fileURLToPath(import.meta.url));
 const port = Number(process.argv[process.argv.indexOf("--port") + 1] || 3999);
@@ -146,6 +146,21 @@ const routes = [
 
 const server = http.createServer((req, res) => {
   const { pathname, searchParams } = new URL(req.url, "http://localhost");
+  const readOnly = pathname.match(/^\/v2\/contracts\/call-read\/([^/]+)\/([^/]+)\/([^/?]+)/);
+  if (req.method === "POST" && readOnly) {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      try {
+        const { sender, arguments: args } = JSON.parse(Buffer.concat(chunks).toString());
+        const call = simnet.callReadOnlyFn(`${readOnly[1]}.${readOnly[2]}`, readOnly[3], args.map((a) => deserializeCV(a)), sender);
+        json(res, 200, { okay: true, result: `0x${serializeCV(call.result)}` });
+      } catch (e) {
+        json(res, 200, { okay: false, cause: String(e.message ?? e) });
+      }
+    });
+    return;
+  }
   if (req.method === "POST" && pathname === "/v2/transactions") {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));

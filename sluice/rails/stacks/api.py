@@ -4,11 +4,13 @@ endpoints the rail and `sluice deploy` need, with the JSON shapes of the API's O
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from sluice.errors import NetworkError
+from sluice.rails.stacks.clarity import ClarityValue, deserialize_hex
 
 
 class StacksApiError(NetworkError):
@@ -71,6 +73,23 @@ class StacksApi:
         address, _, name = contract_id.partition(".")
         data = await self._json(f"/v2/contracts/source/{address}/{name}?proof=0", allow_404=True)
         return None if data is None else str(data["source"])
+
+    async def call_read_only(
+        self, contract_id: str, function: str, args: Sequence[ClarityValue], sender: str
+    ) -> ClarityValue:
+        """A read-only function's result (`POST /v2/contracts/call-read/…`)."""
+        address, _, name = contract_id.partition(".")
+        response = await self._request(
+            "POST",
+            f"/v2/contracts/call-read/{address}/{name}/{function}",
+            json={"sender": sender, "arguments": [a.hex() for a in args]},
+        )
+        data = (
+            response.json() if response.status_code < 400 else {"okay": False, "cause": response.text[:300]}
+        )
+        if not data.get("okay"):
+            raise StacksApiError(f"{contract_id}::{function} failed: {data.get('cause')}")
+        return deserialize_hex(str(data["result"]))
 
     async def broadcast(self, transaction: bytes) -> str:
         """Submits a signed transaction (`POST /v2/transactions`); returns its 0x-prefixed id."""

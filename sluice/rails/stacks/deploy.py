@@ -209,3 +209,45 @@ def load_deployer_key(network: StacksNetwork) -> bytes:
     if network.name == "stacks-local":
         return DEV_DEPLOYER_KEY
     raise KeyConfigError(f"no Stacks deployer key: set {DEPLOYER_KEY_ENV}")
+
+
+@dataclass
+class StacksVerifyResult:
+    #: (what, id, ok, detail) per check.
+    rows: list[tuple[str, str, bool, str]]
+
+    @property
+    def ok(self) -> bool:
+        return all(ok for _, _, ok, _ in self.rows)
+
+
+async def verify_stacks(
+    network: StacksNetwork, api: StacksApi, directory: Path | None = None
+) -> StacksVerifyResult:
+    """Compares a recorded deployment with the chain: each contract's source with contracts/stacks,
+    and the contract's owner and operator key with the manifest."""
+    from sluice.rails.stacks.clarity import Some, to_python
+
+    manifest = read_manifest(network.name, directory)
+    if manifest is None:
+        raise DeploymentError(
+            f"no deployments/{network.name}.json: run `sluice deploy --network {network.name}`"
+        )
+    rows: list[tuple[str, str, bool, str]] = []
+    local = dict(contract_sources(network))
+    for name, entry in manifest["contracts"].items():
+        live = await api.contract_source(entry["contract_id"])
+        if live is None:
+            rows.append((name, entry["contract_id"], False, "not deployed"))
+        elif live != local.get(name):
+            rows.append((name, entry["contract_id"], False, "source differs from contracts/stacks"))
+        else:
+            rows.append((name, entry["contract_id"], True, "source matches"))
+    contract = manifest["contracts"]["sluice-payments"]["contract_id"]
+    sender = manifest["deployer"]
+    owner = to_python(await api.call_read_only(contract, "get-owner", [], sender))
+    rows.append(("owner", contract, owner == manifest["owner"], f"on chain {owner}"))
+    signer = await api.call_read_only(contract, "get-signer", [], sender)
+    key = to_python(signer).hex() if isinstance(signer, Some) else None
+    rows.append(("operator key", contract, key == manifest["operator_public_key"], f"on chain {key}"))
+    return StacksVerifyResult(rows)

@@ -4,6 +4,7 @@ it as a wallet would, the contract pays merchant and split, and the rail decodes
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -183,6 +184,15 @@ def test_sluice_deploy_cli_on_stacks_local(
     assert second.exit_code == 0, second.output
     assert "(unchanged)" in second.output
     assert read_manifest("stacks-local", tmp_path) == manifest
+    verified = runner.invoke(app, ["deploy", "verify", "--network", "stacks-local", "--api-url", api_url])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.count("source matches") == 3 and "NO" not in verified.output
+    # A manifest that records another operator key than the contract holds fails verification.
+    (tmp_path / "stacks-local.json").write_text(
+        json.dumps(manifest | {"operator_public_key": "02" + "11" * 32}), encoding="utf-8"
+    )
+    tampered = runner.invoke(app, ["deploy", "verify", "--network", "stacks-local", "--api-url", api_url])
+    assert tampered.exit_code == 1 and "NO" in tampered.output
     unknown = runner.invoke(app, ["deploy", "--network", "stacks-nowhere", "--api-url", api_url])
     assert unknown.exit_code == 2
     assert "unknown Stacks network" in unknown.output
