@@ -5,13 +5,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup solc-wrapper chromium demo test test-slow lint typecheck contracts bench-gas bench-reports bench-webhooks clean
+.PHONY: help setup solc-wrapper chromium demo test test-slow test-stacks bench-stacks lint typecheck contracts bench-gas bench-reports bench-webhooks clean
 
 help:
 	@echo "make demo       sluice dev: database, chain, API + indexer + worker, checkout and demo shop"
 	@echo "make test       lint, type-check, artifact drift check and the whole test suite"
 	@echo "make test-slow  the long runs (10,000 escrow invariant examples)"
 	@echo "make setup      install Python and npm dependencies (idempotent)"
+	@echo "make test-stacks   the Clarity contract's tests on simnet (part of make test)"
 
 setup: $(VENV)/.installed node_modules/.installed solc-wrapper
 
@@ -54,7 +55,11 @@ typecheck: setup
 contracts: setup
 	$(VENV)/bin/sluice contracts build
 
-test: setup chromium lint typecheck
+# The Clarity contract's tests on clarinet-sdk's simnet (vitest; property tests at 500 runs each).
+test-stacks: node_modules/.installed
+	cd contracts/stacks && ../../node_modules/.bin/vitest run
+
+test: setup chromium lint typecheck test-stacks
 	$(VENV)/bin/sluice contracts build --check
 	$(PY) -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
@@ -74,6 +79,10 @@ bench-indexer: setup
 # 10,000 webhook deliveries through the real worker to a local receiver; exactly-once check.
 bench-webhooks: setup
 	$(PY) benchmarks/webhook_delivery.py
+
+# Clarity execution costs of every sluice-payments operation on simnet.
+bench-stacks: node_modules/.installed
+	node benchmarks/stacks_costs.mjs
 
 bench-reports: setup
 	$(PY) benchmarks/reports.py

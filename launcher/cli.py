@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 from rich.console import Console
@@ -166,13 +166,23 @@ def deploy_cmd(
         str | None, typer.Option(help="CREATE2 salt, 0x + 64 hex; default keccak('sluice.v1').")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a different recorded deployment.")] = False,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url", help="Stacks networks: Stacks API URL; default $SLUICE_STACKS_API_URL_<NET>."
+        ),
+    ] = None,
 ) -> None:
-    """Deploy SluicePayments and SluiceEscrow; write deployments/NETWORK.json (no-op when already there)."""
+    """Deploy SluicePayments and SluiceEscrow (EVM) or sluice-payments (stacks-*); write
+    deployments/NETWORK.json (no-op when already there)."""
     if ctx.invoked_subcommand is not None:
         return
     if network is None:
         err.print("error: --network is required (for example: sluice deploy --network local)")
         raise typer.Exit(code=2)
+    if network.startswith("stacks-"):
+        _deploy_stacks(network, api_url, force=force)
+        return
     from sluice.chain.deploy import LocalSender, deploy, resolve_params
     from sluice.chain.evm_features import check_network
     from sluice.chain.keys import load_deployer
@@ -206,13 +216,68 @@ def deploy_cmd(
     console.print(f"manifest: {result.path}" + ("" if result.changed else " (unchanged)"))
 
 
+def _verify_stacks(network: str, api_url: str | None) -> Any:
+    import asyncio
+
+    from sluice.rails.stacks.api import StacksApi
+    from sluice.rails.stacks.deploy import verify_stacks
+    from sluice.rails.stacks.networks import get_stacks_network
+
+    async def run() -> Any:
+        net = get_stacks_network(network)
+        async with StacksApi(net.api_url(api_url)) as api:
+            return await verify_stacks(net, api)
+
+    return asyncio.run(run())
+
+
+def _deploy_stacks(network: str, api_url: str | None, *, force: bool) -> None:
+    """`sluice deploy --network stacks-…`: the Clarity contract through the network's Stacks API."""
+    import asyncio
+
+    from sluice.config import get_settings
+    from sluice.intents.signing import operator_account
+    from sluice.rails.stacks.api import StacksApi
+    from sluice.rails.stacks.deploy import deploy_stacks, load_deployer_key
+    from sluice.rails.stacks.networks import get_stacks_network
+
+    async def run() -> Any:
+        net = get_stacks_network(network)
+        operator = bytes(operator_account(get_settings(), live=network != "stacks-local").key)
+        async with StacksApi(net.api_url(api_url)) as api:
+            return await deploy_stacks(
+                net, api, load_deployer_key(net), operator, force=force, progress=console.print
+            )
+
+    try:
+        result = asyncio.run(run())
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"Sluice on {network} (chain id {result.manifest['chain_id']})")
+    for col in ("contract", "tx"):
+        table.add_column(col)
+    for entry in result.manifest["contracts"].values():
+        table.add_row(entry["contract_id"], entry.get("tx_id") or "-")
+    console.print(table)
+    console.print(f"manifest: {result.path}" + ("" if result.changed else " (unchanged)"))
+
+
 @deploy_app.command("verify")
-def deploy_verify(network: NetworkOpt, rpc_url: RpcOpt = None) -> None:
-    """Compare the on-chain code and configuration of a recorded deployment with contracts/artifacts."""
+def deploy_verify(
+    network: NetworkOpt,
+    rpc_url: RpcOpt = None,
+    api_url: Annotated[str | None, typer.Option("--api-url", help="Stacks networks: Stacks API URL.")] = None,
+) -> None:
+    """Compare the on-chain code and configuration of a recorded deployment with contracts/artifacts
+    (stacks-*: the Clarity sources in contracts/stacks, the owner and the operator key)."""
     from sluice.chain.deploy import verify
 
     try:
-        result = verify(_web3(_network(network), rpc_url), network)
+        result = (
+            _verify_stacks(network, api_url)
+            if network.startswith("stacks-")
+            else verify(_web3(_network(network), rpc_url), network)
+        )
     except SluiceError as exc:
         raise _fail(exc) from exc
     table = Table(title=f"verify {network}")

@@ -54,6 +54,8 @@ DEFAULT_COIN_IDS: MappingProxyType[str, str] = MappingProxyType(
         "DOT": "polkadot",
         "TAO": "bittensor",
         "STX": "blockstack",
+        # sBTC is pegged 1:1 to BTC (Stacks rail; docs/stacks.md).
+        "SBTC": "bitcoin",
     }
 )
 

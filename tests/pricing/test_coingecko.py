@@ -97,6 +97,18 @@ def test_matic_and_pol_both_map_to_the_polygon_ecosystem_token(source, price_ser
     assert price_server.requests[0].query["ids"] == "polygon-ecosystem-token"
 
 
+def test_stacks_assets_use_the_blockstack_and_bitcoin_ids(source, price_server, clock):
+    """STX is CoinGecko's `blockstack`; sBTC is priced as BTC (`bitcoin`), to which it is pegged 1:1."""
+    price_server.script(
+        Reply(body=simple_price(clock, "blockstack", usd="0.61")),
+        Reply(body=simple_price(clock, "bitcoin", usd="97000.5")),
+    )
+    assert run(lambda s: s.rate("STX", "usd"), source).value == Decimal("0.61")
+    assert price_server.requests[0].query["ids"] == "blockstack"
+    assert run(lambda s: s.rate("sBTC", "usd"), source).value == Decimal("97000.5")
+    assert price_server.requests[1].query["ids"] == "bitcoin"
+
+
 def test_second_call_within_ttl_is_served_from_cache(source, price_server, clock):
     price_server.script(Reply(body=eth_usd(clock, "3000")), Reply(body=eth_usd(clock, "3100")))
 

@@ -1,0 +1,66 @@
+"""Starts the simnet-backed Stacks API (contracts/stacks/dev/simnet-api.mjs), a development tool:
+clarinet-sdk's simnet behind the Stacks API endpoints the rail uses. See docs/stacks.md."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from sluice.errors import NetworkError
+from sluice.paths import PROJECT_ROOT
+
+SERVER = PROJECT_ROOT / "contracts" / "stacks" / "dev" / "simnet-api.mjs"
+#: Clarinet's public devnet keys of settings/Devnet.toml (test funds only, never on a real network).
+DEV_DEPLOYER_KEY = bytes.fromhex("753b7cc01a1a2e86221266a154af739463fce51219d97e4f856cd7200c3bd2a6")
+DEV_WALLET_1_KEY = bytes.fromhex("7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c178")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def simnet_api(port: int | None = None, *, startup_timeout: float = 120.0) -> Iterator[str]:
+    """Runs the server on 127.0.0.1 (a free port by default); yields its base URL; stops it after."""
+    node = shutil.which("node")
+    if node is None:
+        raise NetworkError("node is not installed: the simnet Stacks API needs Node.js and `npm ci`")
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [node, str(SERVER), "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise NetworkError(f"the simnet Stacks API exited: {stderr[-2000:]}")
+            try:
+                httpx.get(url + "/v2/info", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise NetworkError(
+                        f"the simnet Stacks API did not start within {startup_timeout:.0f} s"
+                    ) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

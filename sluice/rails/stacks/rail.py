@@ -1,0 +1,196 @@
+"""The Stacks rail: pay through our Clarity contract (`sluice-payments`), observe its print events.
+
+Implements `sluice.rails.base.Rail`. The payer's instructions are one contract call (`pay`, or
+`deposit` for an escrow intent) with deny-mode post-conditions that limit the payer's outflow to
+exactly the amount, in the shape `stx_callContract` wallets (Leather, Xverse) take, plus the
+serialized unsigned transaction when the payer's nonce and the fee are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from sluice.errors import SluiceValueError
+from sluice.ledger.entries import LedgerEntry
+from sluice.rails.base import Finality, PayerInstructions
+from sluice.rails.stacks.api import StacksApi
+from sluice.rails.stacks.c32 import address_from_public_key, parse_address, parse_principal
+from sluice.rails.stacks.clarity import Buffer, ClarityValue, Principal, UInt, optional
+from sluice.rails.stacks.events import RAIL_NAME, contract_events, ledger_entries
+from sluice.rails.stacks.networks import StacksNetwork, get_stacks_network
+from sluice.rails.stacks.sip018 import StacksIntent, public_key
+from sluice.rails.stacks.transactions import ContractCall, PostCondition, unsigned_transaction
+
+#: A contract call's serialized size is close to this for a `pay` with five splits; the fee
+#: suggestion is the API's fee rate times it (wallets re-estimate anyway).
+_ESTIMATED_CALL_BYTES = 900
+_MIN_FEE = 3_000
+
+
+class StacksRail:
+    """Payments on Stacks through sluice-payments.
+
+    `contracts` maps a network name to the contract id deployed there (deployments/NETWORK.json);
+    `assets` maps a SIP-010 token contract to its `define-fungible-token` name (`…sbtc-token` ->
+    `sbtc-token`), which deny-mode post-conditions must name.
+    """
+
+    name: ClassVar[str] = RAIL_NAME
+    family: ClassVar[str] = "stacks"
+
+    def __init__(
+        self,
+        contracts: Mapping[str, str],
+        assets: Mapping[str, str] | None = None,
+        apis: Mapping[str, StacksApi] | None = None,
+    ) -> None:
+        self.contracts = dict(contracts)
+        self.assets = dict(assets or {})
+        self.apis = dict(apis or {})
+
+    def _network(self, network: str) -> StacksNetwork:
+        return get_stacks_network(network)
+
+    def contract(self, network: str) -> str:
+        try:
+            return self.contracts[network]
+        except KeyError:
+            raise SluiceValueError(
+                f"sluice-payments is not deployed on {network!r}", param="network"
+            ) from None
+
+    def validate_address(self, address: str, network: str | None = None) -> str:
+        """The address itself when it is a valid SP…/SM…/ST…/SN… address (of `network`'s chain)."""
+        chain = self._network(network).chain if network else None
+        return str(parse_address(address, chain))
+
+    def finality(self, network: str) -> Finality:
+        return Finality(kind="confirmations", confirmations=self._network(network).confirmations)
+
+    def call_for(
+        self, intent: StacksIntent, signature: bytes, network: str, payer: str, amount: int | None = None
+    ) -> tuple[ContractCall, PostCondition]:
+        """The contract call paying (or depositing into the escrow of) `intent` from `payer`, and
+        the payer's post-condition: it sends exactly the amount of the intent's asset."""
+        if len(signature) != 65:
+            raise SluiceValueError("the operator signature is 65 bytes", param="signature")
+        token: ClarityValue = optional(None if intent.token is None else Principal(intent.token))
+        args: tuple[ClarityValue, ...] = (intent.to_clarity(), Buffer(signature), token)
+        paid = intent.amount
+        if intent.is_escrow:
+            paid = intent.amount if amount is None else amount
+            if not 0 < paid <= intent.amount:
+                raise SluiceValueError("a deposit is between 1 and the intent's amount", param="amount")
+            args = (*args, UInt(paid))
+        asset = None
+        if intent.token is not None:
+            _, contract_name = parse_principal(intent.token)
+            asset = f"{intent.token}::{self.assets.get(intent.token, contract_name)}"
+        call = ContractCall(self.contract(network), "deposit" if intent.is_escrow else "pay", args)
+        return call, PostCondition(payer, paid, "eq", asset)
+
+    async def build(self, intent: Any, payer: str, **options: Any) -> PayerInstructions:
+        """Instructions for `payer` to pay `intent` (a `StacksIntent`). Options: `network`,
+        `signature` (the operator's, from `sip018.sign_intent`), `amount` (escrow deposits),
+        `nonce` and `fee` (else asked from the network's Stacks API when one is configured)."""
+        if not isinstance(intent, StacksIntent):
+            raise SluiceValueError("the Stacks rail builds from a StacksIntent")
+        network: str = options["network"]
+        net = self._network(network)
+        payer = self.validate_address(payer, network)
+        if intent.payer is not None and intent.payer != payer:
+            raise SluiceValueError("this intent can only be paid from its payer address", param="payer")
+        call, condition = self.call_for(intent, options["signature"], network, payer, options.get("amount"))
+        contract_address, _, contract_name = call.contract.partition(".")
+        transaction: dict[str, Any] = {
+            "type": "contract_call",
+            "network": network,
+            "chain_id": net.chain_id,
+            "contract": call.contract,
+            "contract_address": contract_address,
+            "contract_name": contract_name,
+            "function_name": call.function,
+            "function_args": [a.hex() for a in call.args],
+            "post_condition_mode": "deny",
+            "post_conditions": [condition.to_json()],
+            "post_conditions_hex": ["0x" + condition.serialize().hex()],
+            "wallet_request": {
+                "method": "stx_callContract",
+                "params": {
+                    "contract": call.contract,
+                    "functionName": call.function,
+                    "functionArgs": [a.hex() for a in call.args],
+                    "postConditions": [condition.to_json()],
+                    "postConditionMode": "deny",
+                    "network": net.chain,
+                },
+            },
+        }
+        nonce, fee = options.get("nonce"), options.get("fee")
+        api = self.apis.get(network)
+        if api is not None and nonce is None:
+            nonce = await api.account_nonce(payer)
+        if api is not None and fee is None:
+            fee = max(_MIN_FEE, await api.fee_rate() * _ESTIMATED_CALL_BYTES)
+        if nonce is not None and fee is not None:
+            unsigned = unsigned_transaction(
+                version=net.transaction_version,
+                chain_id=net.chain_id,
+                sender=payer,
+                nonce=int(nonce),
+                fee=int(fee),
+                payload=call,
+                post_conditions=[condition],
+            )
+            transaction |= {
+                "nonce": int(nonce),
+                "fee": str(fee),
+                "unsigned_transaction": unsigned.serialize().hex(),
+            }
+        return PayerInstructions(
+            rail=self.name,
+            transactions=[transaction],
+            extra={"intent_ref": intent.id.hex(), "amount": str(condition.amount), "asset": intent.token},
+        )
+
+    def operator_call(
+        self,
+        network: str,
+        function: str,
+        intent_ref: bytes,
+        token: str | None,
+        *,
+        amount: int | None = None,
+        operator_key: bytes,
+        nonce: int,
+        fee: int,
+    ) -> bytes:
+        """A signed escrow call by the operator (`capture`, `refund` with an amount; `void`), ready
+        for `StacksApi.broadcast`; the operator's principal must hold STX for the fee."""
+        if function not in ("capture", "refund", "void") or (function == "void") != (amount is None):
+            raise SluiceValueError("capture and refund take an amount, void none", param="function")
+        net = self._network(network)
+        args: list[ClarityValue] = [Buffer(intent_ref), optional(None if token is None else Principal(token))]
+        if amount is not None:
+            args.append(UInt(amount))
+        sender = address_from_public_key(public_key(operator_key), net.chain)
+        return (
+            unsigned_transaction(
+                version=net.transaction_version,
+                chain_id=net.chain_id,
+                sender=sender,
+                nonce=nonce,
+                fee=fee,
+                payload=ContractCall(self.contract(network), function, tuple(args)),
+                # The operator itself never sends anything: deny mode with no post-condition.
+                post_conditions=(),
+            )
+            .sign(operator_key)
+            .serialize()
+        )
+
+    def decode(self, network: str, observed: Sequence[Any]) -> list[LedgerEntry]:
+        """Ledger entries of the contract's events in `observed`: transactions as the Stacks API
+        returns them (see `sluice.rails.stacks.events`)."""
+        return ledger_entries(network, contract_events(observed, self.contract(network)))
