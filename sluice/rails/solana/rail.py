@@ -1,0 +1,134 @@
+"""The Solana rail (`solana-pay`): Solana Pay transfers with the fee split in the payer's transaction.
+
+It implements `sluice.rails.base.Rail`: wallet addresses in base58 (on the curve), the payer's
+unsigned transaction (`build`), ledger entries from observations (`decode`), and finality by
+commitment — an entry counts from the network's `final_commitment` (`finalized` by default), and
+makes the intent `processing` from `processing_commitment` (`confirmed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from solders.pubkey import Pubkey
+
+from sluice.errors import InsufficientBalanceError
+from sluice.ledger.entries import LedgerEntry
+from sluice.rails.base import Finality, PayerInstructions
+from sluice.rails.solana.addresses import canonical_wallet, parse_wallet
+from sluice.rails.solana.networks import get_solana_network
+from sluice.rails.solana.observe import RAIL_NAME, ObservedTransaction, ledger_entry, validate_transfer
+from sluice.rails.solana.payment import SolanaPayment, payment_from_intent
+from sluice.rails.solana.rpc import SolanaRpc
+from sluice.rails.solana.settings import SolanaSettings
+from sluice.rails.solana.solana_pay import transfer_request_url
+from sluice.rails.solana.transaction import associated_token_account, build_transaction, encode_transaction
+from sluice.rails.solana.watcher import Observation
+
+#: Lamports a payer needs beyond the amount: two signatures' fees and rent for up to four new token
+#: accounts (a conservative bound; the node rejects the transaction if it is still short).
+SOL_FEE_RESERVE = 10_000 + 4 * 2_039_280
+
+
+class SolanaRail:
+    """Solana Pay with the split in the payer's transaction."""
+
+    name: ClassVar[str] = RAIL_NAME
+    family: ClassVar[str] = "solana"
+
+    def __init__(self, settings: SolanaSettings | None = None) -> None:
+        self.settings = settings or SolanaSettings()
+        self._rpcs: dict[str, SolanaRpc] = {}
+
+    def rpc(self, network: str) -> SolanaRpc:
+        """One client per network, reused."""
+        url = get_solana_network(network).rpc_url()
+        if url not in self._rpcs:
+            self._rpcs[url] = SolanaRpc(url)
+        return self._rpcs[url]
+
+    def validate_address(self, address: str) -> str:
+        return canonical_wallet(address)
+
+    def finality(self, network: str) -> Finality:
+        return Finality(kind="commitment", commitment=get_solana_network(network).final_commitment)
+
+    def payment(self, intent: Any) -> SolanaPayment:
+        return intent if isinstance(intent, SolanaPayment) else payment_from_intent(intent)
+
+    async def build(self, intent: Any, payer: str, **options: Any) -> PayerInstructions:
+        """The payer's transaction (base64; unsigned, or signed by the operator when it sponsors the
+        fee), the transfer request URL for intents without splits, the reference and the legs.
+
+        Options: `rpc` (a SolanaRpc to use), `check_balance` (default True: a payer who cannot pay
+        gets InsufficientBalanceError now rather than a failed transaction in the wallet).
+        """
+        payment = self.payment(intent)
+        payer_key = parse_wallet(payer, param="payer")
+        rpc: SolanaRpc = options.get("rpc") or self.rpc(payment.network)
+        fee_payer = self.settings.fee_payer()
+        if options.get("check_balance", True):
+            await self._check_balance(rpc, payment, str(payer_key), sponsored=fee_payer is not None)
+        blockhash, last_valid = await rpc.latest_blockhash()
+        tx = build_transaction(payment, payer_key, blockhash, fee_payer=fee_payer)
+        fee_payer_key = str(fee_payer.pubkey()) if fee_payer else str(payer_key)
+        return PayerInstructions(
+            rail=self.name,
+            transactions=[
+                {
+                    "encoding": "base64",
+                    "transaction": encode_transaction(tx),
+                    "recent_blockhash": str(blockhash),
+                    "last_valid_block_height": last_valid,
+                    "fee_payer": fee_payer_key,
+                    "signers": [fee_payer_key, str(payer_key)] if fee_payer else [str(payer_key)],
+                }
+            ],
+            uri=None if payment.splits else transfer_request_url(payment),
+            extra={
+                "network": payment.network,
+                "reference": str(payment.reference_key),
+                "memo": payment.memo,
+                "mint": payment.mint,
+                "legs": [{"recipient": leg.recipient, "amount": str(leg.amount)} for leg in payment.legs()],
+                "sponsored": fee_payer is not None,
+            },
+        )
+
+    async def _check_balance(
+        self, rpc: SolanaRpc, payment: SolanaPayment, payer: str, *, sponsored: bool
+    ) -> None:
+        if payment.mint is None:
+            have = await rpc.balance(payer)
+            need = payment.amount + (0 if sponsored else SOL_FEE_RESERVE)
+        else:
+            account = associated_token_account(Pubkey.from_string(payer), Pubkey.from_string(payment.mint))
+            have = await rpc.token_account_balance(str(account)) or 0
+            need = payment.amount
+        if have < need:
+            raise InsufficientBalanceError(
+                f"{payer} holds {have} base units of {payment.asset} on {payment.network}; "
+                f"the payment needs {need}",
+                balance=have,
+                required=need,
+            )
+
+    def decode(self, network: str, observed: Sequence[Any]) -> list[LedgerEntry]:
+        """Entries for observations (`watcher.Observation`) or (payment, getTransaction result) pairs.
+        Failed transactions move no money and give no entry; every other one gives one."""
+        entries = []
+        for item in observed:
+            if isinstance(item, Observation):
+                payment, tx, validation = item.payment, item.tx, item.validation
+            else:
+                payment, result = item
+                tx = ObservedTransaction.parse(result)
+                validation = validate_transfer(payment, tx)
+            if payment.network != network or tx.failed:
+                continue
+            entries.append(ledger_entry(payment, tx, validation))
+        return entries
+
+
+__all__ = ["SolanaRail", "parse_wallet"]

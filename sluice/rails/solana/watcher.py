@@ -1,0 +1,137 @@
+"""Finding payments: by one intent's reference (Solana Pay's `findReference`), or for thousands of
+open intents at once by following the recipients' accounts and matching references locally.
+
+Cost. Following one reference costs one `getSignaturesForAddress` per intent per poll: 10,000 open
+intents would mean 10,000 calls a poll. The watcher instead follows the accounts every payment must
+touch — the merchant's wallet (SOL) or associated token account (SPL) — with one
+`getSignaturesForAddress(until=<last seen>)` per account per poll, and one `getTransaction` per new
+transaction; each transaction's account keys are intersected with the open references in memory.
+A poll therefore costs (distinct recipient accounts) + (new transactions), whatever the number of
+open intents. The cursors (`cursors`) are what an indexer checkpoints, in the same database
+transaction as the entries, to resume without loss after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import structlog
+from solders.pubkey import Pubkey
+
+from sluice.rails.solana.observe import ObservedTransaction, Validation, ambiguous, validate_transfer
+from sluice.rails.solana.payment import SolanaPayment
+from sluice.rails.solana.rpc import SolanaRpc
+from sluice.rails.solana.transaction import associated_token_account
+
+log = structlog.get_logger(__name__)
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One transaction judged for one intent it references, at a commitment."""
+
+    payment: SolanaPayment
+    tx: ObservedTransaction
+    validation: Validation
+    commitment: str
+
+
+def watched_account(payment: SolanaPayment) -> str:
+    """The account every payment of `payment` must touch: the merchant's wallet or token account."""
+    merchant = Pubkey.from_string(payment.merchant)
+    if payment.mint is None:
+        return str(merchant)
+    return str(associated_token_account(merchant, Pubkey.from_string(payment.mint)))
+
+
+async def find_reference(
+    rpc: SolanaRpc, payment: SolanaPayment, *, commitment: str = "confirmed", operator: str | None = None
+) -> list[Observation]:
+    """Every successful transaction carrying `payment`'s reference, oldest first (one intent's check)."""
+    infos = await rpc.signatures_for_address(str(payment.reference_key), commitment=commitment)
+    out = []
+    for info in reversed(infos):
+        if info.get("err") is not None:
+            continue
+        result = await rpc.transaction(info["signature"], commitment=commitment)
+        if result is None:
+            continue
+        tx = ObservedTransaction.parse(result)
+        if not tx.failed:
+            validation = validate_transfer(payment, tx, operator=operator)
+            out.append(Observation(payment, tx, validation, commitment))
+    return out
+
+
+class ReferenceWatcher:
+    """Open intents by reference, and a cursor per followed account."""
+
+    def __init__(self, rpc: SolanaRpc, *, commitment: str = "confirmed", operator: str | None = None) -> None:
+        self.rpc = rpc
+        self.commitment = commitment
+        self.operator = operator
+        self.open: dict[str, SolanaPayment] = {}
+        #: followed account → newest signature seen (persist these to resume).
+        self.cursors: dict[str, str | None] = {}
+
+    def watch(self, payments: Iterable[SolanaPayment]) -> None:
+        for payment in payments:
+            self.open[str(payment.reference_key)] = payment
+            self.cursors.setdefault(watched_account(payment), None)
+
+    def unwatch(self, payment: SolanaPayment) -> None:
+        self.open.pop(str(payment.reference_key), None)
+
+    async def _new_signatures(self, account: str) -> list[str]:
+        """Signatures on `account` since its cursor, oldest first (paging back through long gaps)."""
+        until, before = self.cursors.get(account), None
+        newest: list[dict[str, object]] = []
+        while True:
+            page = await self.rpc.signatures_for_address(
+                account, commitment=self.commitment, limit=PAGE, before=before, until=until
+            )
+            newest += page
+            if len(page) < PAGE or until is None:
+                break
+            before = str(page[-1]["signature"])
+        if newest:
+            self.cursors[account] = str(newest[0]["signature"])
+        return [str(i["signature"]) for i in reversed(newest) if i.get("err") is None]
+
+    async def poll(self) -> list[Observation]:
+        """Observations of every new transaction that references an open intent."""
+        seen: set[str] = set()
+        out: list[Observation] = []
+        for account in list(self.cursors):
+            for signature in await self._new_signatures(account):
+                if signature in seen:
+                    continue
+                seen.add(signature)
+                result = await self.rpc.transaction(signature, commitment=self.commitment)
+                if result is None:
+                    continue
+                out += self.match(ObservedTransaction.parse(result))
+        return out
+
+    def match(self, tx: ObservedTransaction) -> list[Observation]:
+        """The observations of `tx` for the open intents whose reference it carries."""
+        if tx.failed:
+            return []
+        hits = [self.open[k] for k in tx.account_keys if k in self.open]
+        observations = []
+        for payment in hits:
+            validation = validate_transfer(payment, tx, operator=self.operator)
+            if len(hits) > 1:
+                validation = ambiguous(validation)
+            observations.append(Observation(payment, tx, validation, self.commitment))
+            log.info(
+                "solana.payment_observed",
+                intent=payment.intent_id,
+                signature=tx.signature,
+                verdict=validation.verdict,
+                credited=validation.credited,
+                slot=tx.slot,
+            )
+        return observations
