@@ -35,7 +35,10 @@ def test_legs_pay_merchant_first_and_drop_zero_legs() -> None:
     merchant, platform, tiny = (Keypair().pubkey() for _ in range(3))
     payment = make_payment(merchant, amount=1_000_001, splits=((platform, 250), (tiny, 0)))
     legs = payment.legs()
-    assert [(leg.recipient, leg.amount) for leg in legs] == [(str(merchant), 975_001), (str(platform), 25_000)]
+    assert [(leg.recipient, leg.amount) for leg in legs] == [
+        (str(merchant), 975_001),
+        (str(platform), 25_000),
+    ]
 
 
 def test_transfer_request_url_for_usdc() -> None:
@@ -66,9 +69,15 @@ def test_transfer_request_refuses_intents_with_splits() -> None:
 
 
 def test_transaction_request_url_encodes_queries() -> None:
-    assert transaction_request_url("https://pay.example/v1/solana/pi_1") == "solana:https://pay.example/v1/solana/pi_1"
+    assert (
+        transaction_request_url("https://pay.example/v1/solana/pi_1")
+        == "solana:https://pay.example/v1/solana/pi_1"
+    )
     link = transaction_request_url("https://pay.example/tx?intent=pi_1&x=y")
-    assert link.startswith("solana:https%3A%2F%2F") and unquote(link[7:]) == "https://pay.example/tx?intent=pi_1&x=y"
+    assert (
+        link.startswith("solana:https%3A%2F%2F")
+        and unquote(link[7:]) == "https://pay.example/tx?intent=pi_1&x=y"
+    )
     with pytest.raises(SluiceValueError):
         transaction_request_url("http://pay.example/tx")
 
@@ -85,7 +94,10 @@ def test_transaction_request_payloads() -> None:
     with pytest.raises(InvalidRequestError) as info:
         transaction_request_account({"acount": str(payer)})
     assert info.value.param == "account"
-    assert transaction_request_response("AQ==", "Paid to Shop") == {"transaction": "AQ==", "message": "Paid to Shop"}
+    assert transaction_request_response("AQ==", "Paid to Shop") == {
+        "transaction": "AQ==",
+        "message": "Paid to Shop",
+    }
     assert transaction_request_response("AQ==", None) == {"transaction": "AQ=="}
 
 
@@ -113,8 +125,13 @@ def test_payment_from_a_stored_intent() -> None:
 
 
 def test_networks_and_modes() -> None:
-    assert get_solana_network("solana").asset("USDC").address == "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
-    assert get_solana_network("solana-devnet").asset("USDC").address == "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU"
+    assert (
+        get_solana_network("solana").asset("USDC").address == "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+    )
+    assert (
+        get_solana_network("solana-devnet").asset("USDC").address
+        == "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU"
+    )
     assert get_solana_network("solana-local").asset("SOL").decimals == 9
     with pytest.raises(UnknownNetworkError):
         get_solana_network("solana-testnet")

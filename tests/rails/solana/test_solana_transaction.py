@@ -55,10 +55,16 @@ def test_sol_payment_pays_merchant_and_split_exactly(cluster: LocalCluster, keys
     payment = make_payment(merchant, asset="SOL", amount=2_000_000_001, splits=((platform, 100),))
     m0, p0 = cluster.svm.get_balance(merchant), cluster.svm.get_balance(platform)
     payer0 = cluster.svm.get_balance(payer.pubkey())
-    sign_and_send(cluster, encode_transaction(build_transaction(payment, payer.pubkey(), cluster.svm.latest_blockhash())), payer)
+    sign_and_send(
+        cluster,
+        encode_transaction(build_transaction(payment, payer.pubkey(), cluster.svm.latest_blockhash())),
+        payer,
+    )
     assert cluster.svm.get_balance(platform) - p0 == 20_000_000
     assert cluster.svm.get_balance(merchant) - m0 == 1_980_000_001
-    assert payer0 - cluster.svm.get_balance(payer.pubkey()) == 2_000_000_001 + 5_000  # amount + one signature's fee
+    assert (
+        payer0 - cluster.svm.get_balance(payer.pubkey()) == 2_000_000_001 + 5_000
+    )  # amount + one signature's fee
 
 
 def test_a_failing_split_fails_the_whole_payment(cluster: LocalCluster, keys: dict[str, Keypair]) -> None:
@@ -96,7 +102,9 @@ def test_transaction_is_unsigned_with_payer_as_fee_payer_reference_and_memo(keys
     assert not message.is_signer(ref_index) and ref_index >= readonly_from  # read-only, not a signer
 
 
-def test_operator_sponsored_fee_leaves_payer_sol_untouched(cluster: LocalCluster, keys: dict[str, Keypair]) -> None:
+def test_operator_sponsored_fee_leaves_payer_sol_untouched(
+    cluster: LocalCluster, keys: dict[str, Keypair]
+) -> None:
     payer, operator = keys["payer2"], keys["operator"]
     merchant = Keypair().pubkey()
     payment = make_payment(merchant, amount=5_000_000)

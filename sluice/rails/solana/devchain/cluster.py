@@ -92,25 +92,23 @@ class LocalCluster:
     def bootstrap(self) -> dict[str, Keypair]:
         """Create the dev USDC mint and fund the dev keypairs; returns them by name."""
         keys = {name: dev_keypair(name) for name in DEV_ACCOUNTS}
-        authority = DEV_USDC_MINT_AUTHORITY
-        self.svm.airdrop(authority.pubkey(), 10 * LAMPORTS_PER_SOL)
-        mint = DEV_USDC_MINT_KEYPAIR.pubkey()
-        if self.svm.get_account(mint) is None:
-            self.send(self._signed([authority, DEV_USDC_MINT_KEYPAIR], self._create_mint_instructions()))
+        if self.svm.get_account(DEV_USDC_MINT_KEYPAIR.pubkey()) is None:
+            self.create_mint(DEV_USDC_MINT_KEYPAIR, DEV_USDC_MINT_AUTHORITY, USDC_DECIMALS)
         for name, (sol, usdc) in DEV_ACCOUNTS.items():
             self.svm.airdrop(keys[name].pubkey(), sol * LAMPORTS_PER_SOL)
             if usdc:
                 self.mint_usdc(keys[name].pubkey(), usdc * 10**USDC_DECIMALS)
         return keys
 
-    def _create_mint_instructions(self) -> list[Any]:
-        authority, mint = DEV_USDC_MINT_AUTHORITY.pubkey(), DEV_USDC_MINT_KEYPAIR.pubkey()
+    def create_mint(self, mint: Keypair, authority: Keypair, decimals: int) -> str:
+        """Create an SPL Token mint at `mint`'s address, minted by `authority` (funded here)."""
+        self.svm.airdrop(authority.pubkey(), 10 * LAMPORTS_PER_SOL)
         rent = self.svm.minimum_balance_for_rent_exemption(MINT_SIZE)
-        return [
+        instructions = [
             create_account(
                 CreateAccountParams(
-                    from_pubkey=authority,
-                    to_pubkey=mint,
+                    from_pubkey=authority.pubkey(),
+                    to_pubkey=mint.pubkey(),
                     lamports=rent,
                     space=MINT_SIZE,
                     owner=TOKEN_PROGRAM_ID,
@@ -118,18 +116,22 @@ class LocalCluster:
             ),
             initialize_mint2(
                 InitializeMint2Params(
-                    decimals=USDC_DECIMALS,
+                    decimals=decimals,
                     program_id=TOKEN_PROGRAM_ID,
-                    mint=mint,
-                    mint_authority=authority,
+                    mint=mint.pubkey(),
+                    mint_authority=authority.pubkey(),
                     freeze_authority=None,
                 )
             ),
         ]
+        return self.send(self._signed([authority, mint], instructions))
 
     def mint_usdc(self, owner: Pubkey, amount: int) -> str:
         """Mint dev USDC into `owner`'s associated token account (created if missing)."""
-        authority, mint = DEV_USDC_MINT_AUTHORITY, DEV_USDC_MINT_KEYPAIR.pubkey()
+        return self.mint_to(DEV_USDC_MINT_KEYPAIR.pubkey(), DEV_USDC_MINT_AUTHORITY, owner, amount)
+
+    def mint_to(self, mint: Pubkey, authority: Keypair, owner: Pubkey, amount: int) -> str:
+        """Mint `amount` base units of `mint` into `owner`'s associated token account."""
         ata = get_associated_token_address(owner, mint, TOKEN_PROGRAM_ID)
         instructions = [
             create_idempotent_associated_token_account(authority.pubkey(), owner, mint),
@@ -140,7 +142,7 @@ class LocalCluster:
                     dest=ata,
                     mint_authority=authority.pubkey(),
                     amount=amount,
-                    decimals=USDC_DECIMALS,
+                    decimals=self.mint_decimals(mint),
                 )
             ),
         ]
