@@ -8,7 +8,7 @@ makes the intent `processing` from `processing_commitment` (`confirmed`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from solders.pubkey import Pubkey
@@ -22,7 +22,11 @@ from sluice.rails.solana.observe import RAIL_NAME, ObservedTransaction, ledger_e
 from sluice.rails.solana.payment import SolanaPayment, payment_from_intent
 from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.settings import SolanaSettings
-from sluice.rails.solana.solana_pay import transfer_request_url
+from sluice.rails.solana.solana_pay import (
+    transaction_request_account,
+    transaction_request_response,
+    transfer_request_url,
+)
 from sluice.rails.solana.transaction import associated_token_account, build_transaction, encode_transaction
 from sluice.rails.solana.watcher import Observation
 
@@ -95,6 +99,17 @@ class SolanaRail:
                 "sponsored": fee_payer is not None,
             },
         )
+
+    async def transaction_request(
+        self, intent: Any, body: Mapping[str, Any], **options: Any
+    ) -> dict[str, Any]:
+        """The Solana Pay transaction request's POST answer for `body` (`{"account": <payer>}`):
+        `{"transaction": <base64>, "message": <what the wallet shows>}`."""
+        payment = self.payment(intent)
+        payer = transaction_request_account(body)
+        instructions = await self.build(payment, payer, **options)
+        message = payment.message or f"Payment {payment.intent_id}"
+        return transaction_request_response(instructions.transactions[0]["transaction"], message)
 
     async def _check_balance(
         self, rpc: SolanaRpc, payment: SolanaPayment, payer: str, *, sponsored: bool
