@@ -180,3 +180,21 @@ async def test_transaction_request_post_answers_a_signable_transaction(
     await rpc.send_transaction(tx)
     assert usdc_balance(cluster, merchant) == 2_985_000
     await rpc.aclose()
+
+
+def test_dev_info_file_keeps_the_stack_facts_and_holds_usable_keys(
+    tmp_path: object, keys: dict[str, Keypair]
+) -> None:
+    from pathlib import Path
+
+    from sluice.rails.solana.devchain.__main__ import dev_info, merge_into
+
+    path = Path(str(tmp_path)) / ".sluice" / "dev.json"
+    path.parent.mkdir()
+    path.write_text('{"api_url": "http://127.0.0.1:8000"}')
+    merge_into(path, dev_info("http://127.0.0.1:8899", keys))
+    info = json.loads(path.read_text())
+    assert info["api_url"] == "http://127.0.0.1:8000"
+    payer = info["solana"]["keypairs"]["payer"]
+    assert str(Keypair.from_base58_string(payer["secret_key"]).pubkey()) == payer["address"]
+    assert path.stat().st_mode & 0o777 == 0o600
