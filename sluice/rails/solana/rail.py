@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from solders.pubkey import Pubkey
 
-from sluice.errors import InsufficientBalanceError
+from sluice.errors import InsufficientBalanceError, InvalidRequestError
 from sluice.ledger.entries import LedgerEntry
 from sluice.rails.base import Finality, PayerInstructions
 from sluice.rails.solana.addresses import canonical_wallet, parse_wallet
@@ -28,7 +28,7 @@ from sluice.rails.solana.solana_pay import (
     transfer_request_url,
 )
 from sluice.rails.solana.transaction import associated_token_account, build_transaction, encode_transaction
-from sluice.rails.solana.watcher import Observation
+from sluice.rails.solana.watcher import Observation, Settlement, settle
 
 #: Lamports a payer needs beyond the amount: two signatures' fees and rent for up to four new token
 #: accounts (a conservative bound; the node rejects the transaction if it is still short).
@@ -57,6 +57,12 @@ class SolanaRail:
 
     def finality(self, network: str) -> Finality:
         return Finality(kind="commitment", commitment=get_solana_network(network).final_commitment)
+
+    async def settle(self, network: str, signatures: Sequence[str]) -> Settlement:
+        """Which observed transactions reached the network's final commitment, and which the node
+        no longer knows (to roll back): one call per 256 signatures."""
+        commitment = get_solana_network(network).final_commitment
+        return await settle(self.rpc(network), signatures, final_commitment=commitment)
 
     def payment(self, intent: Any) -> SolanaPayment:
         return intent if isinstance(intent, SolanaPayment) else payment_from_intent(intent)
@@ -115,6 +121,7 @@ class SolanaRail:
         self, rpc: SolanaRpc, payment: SolanaPayment, payer: str, *, sponsored: bool
     ) -> None:
         if payment.mint is None:
+            await self._check_sol_recipients(rpc, payment)
             have = await rpc.balance(payer)
             need = payment.amount + (0 if sponsored else SOL_FEE_RESERVE)
         else:
@@ -128,6 +135,23 @@ class SolanaRail:
                 balance=have,
                 required=need,
             )
+
+    async def _check_sol_recipients(self, rpc: SolanaRpc, payment: SolanaPayment) -> None:
+        """A SOL leg to a wallet that does not exist yet must leave it rent-exempt, or the runtime
+        rejects the whole payment (InsufficientFundsForRent): say so before the payer signs."""
+        minimum: int | None = None
+        for leg in payment.legs():
+            if await rpc.balance(leg.recipient) > 0:
+                continue
+            if minimum is None:
+                minimum = int(await rpc.call("getMinimumBalanceForRentExemption", 0))
+            if leg.amount < minimum:
+                raise InvalidRequestError(
+                    f"{leg.recipient} holds no SOL yet, and its part of this payment ({leg.amount} lamports) "
+                    f"is below the {minimum} lamports a new account needs; fund the wallet first",
+                    param="splits" if leg.recipient != payment.merchant else "payout_address",
+                    code="recipient_not_rent_exempt",
+                )
 
     def decode(self, network: str, observed: Sequence[Any]) -> list[LedgerEntry]:
         """Entries for observations (`watcher.Observation`) or (payment, getTransaction result) pairs.

@@ -135,3 +135,36 @@ class ReferenceWatcher:
                 slot=tx.slot,
             )
         return observations
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Where observed transactions stand: final (count them), pending (still only confirmed), or
+    dropped (the node no longer knows them: a confirmed block the cluster abandoned — roll back)."""
+
+    final: tuple[str, ...]
+    pending: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+
+async def settle(
+    rpc: SolanaRpc, signatures: Iterable[str], *, final_commitment: str = "finalized"
+) -> Settlement:
+    """One getSignatureStatuses call per 256 signatures: which observed payments are final."""
+    signatures = list(signatures)
+    final, pending, dropped = [], [], []
+    for start in range(0, len(signatures), 256):
+        chunk = signatures[start : start + 256]
+        for signature, status in zip(chunk, await rpc.signature_statuses(chunk), strict=True):
+            if status is None or status.get("err") is not None:
+                dropped.append(signature)
+            elif _reached(status.get("confirmationStatus"), final_commitment):
+                final.append(signature)
+            else:
+                pending.append(signature)
+    return Settlement(tuple(final), tuple(pending), tuple(dropped))
+
+
+def _reached(status: str | None, commitment: str) -> bool:
+    order = ("processed", "confirmed", "finalized")
+    return status in order and order.index(status) >= order.index(commitment)

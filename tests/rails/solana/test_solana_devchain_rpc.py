@@ -198,3 +198,36 @@ def test_dev_info_file_keeps_the_stack_facts_and_holds_usable_keys(
     payer = info["solana"]["keypairs"]["payer"]
     assert str(Keypair.from_base58_string(payer["secret_key"]).pubkey()) == payer["address"]
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_settle_sorts_final_pending_and_dropped(
+    rpc_url: str, cluster: LocalCluster, keys: dict[str, Keypair]
+) -> None:
+    from solders.signature import Signature
+
+    from sluice.rails.solana.watcher import settle
+
+    rpc = SolanaRpc(rpc_url)
+    cluster.finality_depth = 10**6
+    pending = await pay(rpc, make_payment(Keypair().pubkey(), asset="SOL", amount=10**9), keys["payer"])
+    unknown = str(Signature.new_unique())
+    settlement = await settle(rpc, [pending, unknown])
+    assert settlement.pending == (pending,) and settlement.dropped == (unknown,) and settlement.final == ()
+    cluster.finality_depth = 0
+    assert (await settle(rpc, [pending])).final == (pending,)
+    await rpc.aclose()
+
+
+async def test_build_refuses_a_sol_leg_too_small_for_a_new_account(
+    rpc_url: str, keys: dict[str, Keypair]
+) -> None:
+    from sluice.errors import InvalidRequestError
+
+    rpc = SolanaRpc(rpc_url)
+    payment = make_payment(
+        keys["merchant"].pubkey(), asset="SOL", amount=10**8, splits=((Keypair().pubkey(), 10),)
+    )
+    with pytest.raises(InvalidRequestError) as info:
+        await SolanaRail().build(payment, str(keys["payer"].pubkey()), rpc=rpc)
+    assert info.value.code == "recipient_not_rent_exempt" and info.value.param == "splits"
+    await rpc.aclose()
