@@ -68,8 +68,11 @@ async def find_reference(
 class ReferenceWatcher:
     """Open intents by reference, and a cursor per followed account."""
 
-    def __init__(self, rpc: SolanaRpc, *, commitment: str = "confirmed", operator: str | None = None) -> None:
+    def __init__(
+        self, rpc: SolanaRpc, *, commitment: str = "confirmed", operator: str | None = None, page: int = PAGE
+    ) -> None:
         self.rpc = rpc
+        self.page = page
         self.commitment = commitment
         self.operator = operator
         self.open: dict[str, SolanaPayment] = {}
@@ -90,10 +93,10 @@ class ReferenceWatcher:
         newest: list[dict[str, object]] = []
         while True:
             page = await self.rpc.signatures_for_address(
-                account, commitment=self.commitment, limit=PAGE, before=before, until=until
+                account, commitment=self.commitment, limit=self.page, before=before, until=until
             )
             newest += page
-            if len(page) < PAGE or until is None:
+            if len(page) < self.page or until is None:
                 break
             before = str(page[-1]["signature"])
         if newest:

@@ -231,3 +231,19 @@ async def test_build_refuses_a_sol_leg_too_small_for_a_new_account(
         await SolanaRail().build(payment, str(keys["payer"].pubkey()), rpc=rpc)
     assert info.value.code == "recipient_not_rent_exempt" and info.value.param == "splits"
     await rpc.aclose()
+
+
+async def test_watcher_pages_back_through_a_long_gap(rpc_url: str, keys: dict[str, Keypair]) -> None:
+    rpc = SolanaRpc(rpc_url)
+    merchant = Keypair().pubkey()
+    payments = [make_payment(merchant, amount=1_000_000, intent_id=f"pi_{i}") for i in range(6)]
+    watcher = ReferenceWatcher(rpc, page=2)
+    watcher.watch(payments)
+    await pay(rpc, payments[0], keys["payer"])
+    assert [o.payment.intent_id for o in await watcher.poll()] == ["pi_0"]
+    for payment in payments[1:]:
+        await pay(rpc, payment, keys["payer"])
+    rpc.calls.clear()
+    assert [o.payment.intent_id for o in await watcher.poll()] == [f"pi_{i}" for i in range(1, 6)]
+    assert rpc.calls["getSignaturesForAddress"] == 3  # pages of 2, 2 and 1
+    await rpc.aclose()

@@ -11,7 +11,9 @@ from spl.memo.constants import MEMO_PROGRAM_ID
 from spl.token.constants import TOKEN_PROGRAM_ID
 
 from sluice.rails.solana.devchain.cluster import ClusterError, LocalCluster
+from sluice.rails.solana.devchain.server import RpcHandler
 from sluice.rails.solana.networks import LOCAL_USDC_MINT
+from sluice.rails.solana.observe import ObservedTransaction, validate_transfer
 from sluice.rails.solana.transaction import (
     associated_token_account,
     build_transaction,
@@ -111,11 +113,18 @@ def test_operator_sponsored_fee_leaves_payer_sol_untouched(
     tx = build_transaction(payment, payer.pubkey(), cluster.svm.latest_blockhash(), fee_payer=operator)
     assert tx.message.account_keys[0] == operator.pubkey() and tx.signatures[0] != Signature.default()
     lamports, operator0 = cluster.svm.get_balance(payer.pubkey()), cluster.svm.get_balance(operator.pubkey())
-    sign_and_send(cluster, encode_transaction(tx), payer)
+    signature = sign_and_send(cluster, encode_transaction(tx), payer)
     assert usdc_balance(cluster, merchant) == 5_000_000
     assert cluster.svm.get_balance(payer.pubkey()) == lamports
     rent = cluster.svm.minimum_balance_for_rent_exemption(165)
     assert operator0 - cluster.svm.get_balance(operator.pubkey()) == 2 * 5_000 + rent
+    # The validation reports the operator's cost, and the payer is still the payer.
+    observed = ObservedTransaction.parse(
+        RpcHandler(cluster).get_transaction([signature, {"encoding": "base64"}])
+    )
+    validation = validate_transfer(payment, observed, operator=str(operator.pubkey()))
+    assert validation.operator_cost == 2 * 5_000 + rent and validation.payer == str(payer.pubkey())
+    assert validate_transfer(payment, observed).operator_cost is None
 
 
 def test_the_payer_cannot_send_without_signing(cluster: LocalCluster, keys: dict[str, Keypair]) -> None:
