@@ -187,7 +187,7 @@ def test_dev_info_file_keeps_the_stack_facts_and_holds_usable_keys(
 ) -> None:
     from pathlib import Path
 
-    from sluice.rails.solana.devchain.__main__ import dev_info, merge_into
+    from sluice.rails.solana.devchain.devinfo import dev_info, merge_into
 
     path = Path(str(tmp_path)) / ".sluice" / "dev.json"
     path.parent.mkdir()
