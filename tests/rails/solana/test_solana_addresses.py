@@ -49,3 +49,13 @@ def test_rejects_program_derived_address_as_wallet() -> None:
 
 def test_mints_parse_as_keys() -> None:
     assert str(parse_pubkey(MAINNET_USDC_MINT)) == MAINNET_USDC_MINT
+
+
+def test_the_solana_rail_is_a_rail() -> None:
+    from sluice.rails.base import Rail
+
+    rail = SolanaRail()
+    assert isinstance(rail, Rail)
+    assert (rail.name, rail.family) == ("solana-pay", "solana")
+    finality = rail.finality("solana")
+    assert finality.kind == "commitment" and finality.commitment == "finalized"
