@@ -27,7 +27,12 @@ from sluice.rails.solana.solana_pay import (
     transaction_request_response,
     transfer_request_url,
 )
-from sluice.rails.solana.transaction import associated_token_account, build_transaction, encode_transaction
+from sluice.rails.solana.transaction import (
+    associated_token_account,
+    build_transaction,
+    encode_transaction,
+    priority_fee,
+)
 from sluice.rails.solana.watcher import Observation, Settlement, settle
 
 #: Lamports a payer needs beyond the amount: two signatures' fees and rent for up to four new token
@@ -81,7 +86,13 @@ class SolanaRail:
         if options.get("check_balance", True):
             await self._check_balance(rpc, payment, str(payer_key), sponsored=fee_payer is not None)
         blockhash, last_valid = await rpc.latest_blockhash()
-        tx = build_transaction(payment, payer_key, blockhash, fee_payer=fee_payer)
+        tx = build_transaction(
+            payment,
+            payer_key,
+            blockhash,
+            fee_payer=fee_payer,
+            priority_micro_lamports=self.settings.priority_fee_microlamports,
+        )
         fee_payer_key = str(fee_payer.pubkey()) if fee_payer else str(payer_key)
         return PayerInstructions(
             rail=self.name,
@@ -123,7 +134,8 @@ class SolanaRail:
         if payment.mint is None:
             await self._check_sol_recipients(rpc, payment)
             have = await rpc.balance(payer)
-            need = payment.amount + (0 if sponsored else SOL_FEE_RESERVE)
+            fees = SOL_FEE_RESERVE + priority_fee(payment, self.settings.priority_fee_microlamports)
+            need = payment.amount + (0 if sponsored else fees)
         else:
             account = associated_token_account(Pubkey.from_string(payer), Pubkey.from_string(payment.mint))
             have = await rpc.token_account_balance(str(account)) or 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from solders.keypair import Keypair
 
@@ -18,6 +18,9 @@ class SolanaSettings(BaseSettings):
 
     sponsor_fees: bool = False
     fee_payer_key: SecretStr | None = None
+    #: Price per compute unit, in micro-lamports, that payment transactions offer as priority fee
+    #: (0: none). Congested mainnet slots favour transactions that pay one.
+    priority_fee_microlamports: int = Field(default=0, ge=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _key_when_sponsoring(self) -> SolanaSettings:

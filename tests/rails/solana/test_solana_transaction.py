@@ -133,3 +133,29 @@ def test_the_payer_cannot_send_without_signing(cluster: LocalCluster, keys: dict
     with pytest.raises(ClusterError):
         cluster.send(bytes(tx))
     assert isinstance(tx, Transaction)
+
+
+def test_priority_fee_requests_a_sized_compute_budget_and_costs_what_it_says(
+    cluster: LocalCluster, keys: dict[str, Keypair]
+) -> None:
+    from solders.compute_budget import ID as COMPUTE_BUDGET_ID
+
+    from sluice.rails.solana.transaction import compute_unit_limit, priority_fee
+
+    payer, merchant, platform = keys["payer"], Keypair().pubkey(), keys["platform"].pubkey()
+    payment = make_payment(merchant, amount=3_000_000, splits=((platform, 100),))
+    tx = build_transaction(
+        payment, payer.pubkey(), cluster.svm.latest_blockhash(), priority_micro_lamports=50_000
+    )
+    message = tx.message
+    programs = [message.account_keys[ix.program_id_index] for ix in message.instructions]
+    assert programs[:2] == [COMPUTE_BUDGET_ID, COMPUTE_BUDGET_ID] and programs[2] == MEMO_PROGRAM_ID
+    assert compute_unit_limit(payment) == 1_000 + 30_000 + 2 * 50_000
+    lamports = cluster.svm.get_balance(payer.pubkey())
+    signature = sign_and_send(cluster, encode_transaction(tx), payer)
+    meta = RpcHandler(cluster).get_transaction([signature, {"encoding": "base64"}])["meta"]  # type: ignore[index]
+    assert meta["fee"] == 5_000 + priority_fee(payment, 50_000) == 5_000 + 6_550
+    rent = cluster.svm.minimum_balance_for_rent_exemption(165)
+    # The merchant's and the platform's token accounts are both new: the payer funds both.
+    assert lamports - cluster.svm.get_balance(payer.pubkey()) == meta["fee"] + 2 * rent
+    assert usdc_balance(cluster, merchant) == 2_970_000
