@@ -87,8 +87,8 @@ class ReferenceWatcher:
     def unwatch(self, payment: SolanaPayment) -> None:
         self.open.pop(str(payment.reference_key), None)
 
-    async def _new_signatures(self, account: str) -> list[str]:
-        """Signatures on `account` since its cursor, oldest first (paging back through long gaps)."""
+    async def _new_signatures(self, account: str) -> list[tuple[str, bool]]:
+        """(signature, failed) on `account` since its cursor, oldest first (paging through long gaps)."""
         until, before = self.cursors.get(account), None
         newest: list[dict[str, object]] = []
         while True:
@@ -99,23 +99,33 @@ class ReferenceWatcher:
             if len(page) < self.page or until is None:
                 break
             before = str(page[-1]["signature"])
-        if newest:
-            self.cursors[account] = str(newest[0]["signature"])
-        return [str(i["signature"]) for i in reversed(newest) if i.get("err") is None]
+        return [(str(i["signature"]), i.get("err") is not None) for i in reversed(newest)]
 
     async def poll(self) -> list[Observation]:
-        """Observations of every new transaction that references an open intent."""
+        """Observations of every new transaction that references an open intent.
+
+        A cursor moves only past transactions that were read: one the node lists but cannot return
+        yet stops its account's cursor there (read again next poll), and an error restores every
+        cursor and propagates, so the caller never stores a cursor beyond what it received.
+        Reading a transaction twice is harmless: entries are keyed by signature.
+        """
+        before = dict(self.cursors)
         seen: set[str] = set()
         out: list[Observation] = []
-        for account in list(self.cursors):
-            for signature in await self._new_signatures(account):
-                if signature in seen:
-                    continue
-                seen.add(signature)
-                result = await self.rpc.transaction(signature, commitment=self.commitment)
-                if result is None:
-                    continue
-                out += self.match(ObservedTransaction.parse(result))
+        try:
+            for account in list(self.cursors):
+                for signature, failed in await self._new_signatures(account):
+                    if not failed and signature not in seen:
+                        result = await self.rpc.transaction(signature, commitment=self.commitment)
+                        if result is None:
+                            log.info("solana.transaction_not_yet_readable", signature=signature)
+                            break
+                        seen.add(signature)
+                        out += self.match(ObservedTransaction.parse(result))
+                    self.cursors[account] = signature
+        except BaseException:
+            self.cursors = before
+            raise
         return out
 
     def match(self, tx: ObservedTransaction) -> list[Observation]:

@@ -247,3 +247,49 @@ async def test_watcher_pages_back_through_a_long_gap(rpc_url: str, keys: dict[st
     assert [o.payment.intent_id for o in await watcher.poll()] == [f"pi_{i}" for i in range(1, 6)]
     assert rpc.calls["getSignaturesForAddress"] == 3  # pages of 2, 2 and 1
     await rpc.aclose()
+
+
+class FlakyRpc(SolanaRpc):
+    """The local node, except that chosen getTransaction calls fail or see nothing yet."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.fail_next = 0
+        self.unreadable: set[str] = set()
+
+    async def transaction(self, signature: str, *, commitment: str = "confirmed") -> dict[str, object] | None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise SolanaRpcError("Solana RPC getTransaction failed: ReadTimeout")
+        if signature in self.unreadable:
+            return None
+        return await super().transaction(signature, commitment=commitment)
+
+
+async def test_watcher_never_moves_a_cursor_past_what_it_could_not_read(
+    rpc_url: str, keys: dict[str, Keypair]
+) -> None:
+    rpc = FlakyRpc(rpc_url)
+    merchant = Keypair().pubkey()
+    payments = [make_payment(merchant, amount=1_000_000, intent_id=f"pi_{i}") for i in range(3)]
+    watcher = ReferenceWatcher(rpc)
+    watcher.watch(payments)
+    first = await pay(rpc, payments[0], keys["payer"])
+    assert [o.payment.intent_id for o in await watcher.poll()] == ["pi_0"]
+    account = watched_account(payments[0])
+    assert watcher.cursors[account] == first
+
+    second = await pay(rpc, payments[1], keys["payer"])
+    await pay(rpc, payments[2], keys["payer"])
+    rpc.fail_next = 1  # the node times out: nothing is lost, the cursor stays
+    with pytest.raises(SolanaRpcError):
+        await watcher.poll()
+    assert watcher.cursors[account] == first
+
+    rpc.unreadable = {second}  # listed but not readable yet: stop before it
+    assert await watcher.poll() == []
+    assert watcher.cursors[account] == first
+
+    rpc.unreadable = set()
+    assert [o.payment.intent_id for o in await watcher.poll()] == ["pi_1", "pi_2"]
+    await rpc.aclose()
