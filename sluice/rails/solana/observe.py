@@ -13,7 +13,10 @@ an intent; its verdict says what it is, and only the amount that honours the spl
 - `wrong_asset`: the recipients were paid in another mint (or SOL instead of USDC…) — credited 0;
 - `memo_mismatch`: the memo is not the intent's id — credited 0;
 - `ambiguous_reference`: the transaction references several open intents, so one payment could
-  be counted twice — credited 0 (decided by the watcher, which sees all references).
+  be counted twice — credited 0 (decided by the watcher, which sees all references);
+- `reference_reused`: the intent was already paid in full by earlier transactions with the same
+  reference — credited 0 (decided by the watcher, which knows what was credited; a payment that
+  completes a partial one is credited normally).
 `late` marks a payment whose block time is past the intent's expiry, whatever its verdict.
 """
 
@@ -48,6 +51,7 @@ class PaymentVerdict(StrEnum):
     wrong_asset = "wrong_asset"
     memo_mismatch = "memo_mismatch"
     ambiguous_reference = "ambiguous_reference"
+    reference_reused = "reference_reused"
 
     @property
     def credits(self) -> bool:
@@ -226,10 +230,11 @@ def validate_transfer(
     )
 
 
-def ambiguous(validation: Validation) -> Validation:
-    """`validation` overruled: the transaction references several open intents, so it credits none."""
+def overrule(validation: Validation, verdict: PaymentVerdict) -> Validation:
+    """`validation` overruled by what only the watcher sees (several intents referenced, or an intent
+    already paid in full): recorded with its balances, crediting nothing."""
     return Validation(
-        verdict=PaymentVerdict.ambiguous_reference,
+        verdict=verdict,
         received=validation.received,
         total=validation.total,
         credited=0,

@@ -13,13 +13,19 @@ transaction as the entries, to resume without loss after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
 from solders.pubkey import Pubkey
 
-from sluice.rails.solana.observe import ObservedTransaction, Validation, ambiguous, validate_transfer
+from sluice.rails.solana.observe import (
+    ObservedTransaction,
+    PaymentVerdict,
+    Validation,
+    overrule,
+    validate_transfer,
+)
 from sluice.rails.solana.payment import SolanaPayment
 from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import associated_token_account
@@ -78,11 +84,20 @@ class ReferenceWatcher:
         self.open: dict[str, SolanaPayment] = {}
         #: followed account → newest signature seen (persist these to resume).
         self.cursors: dict[str, str | None] = {}
+        #: reference → base units credited so far (seed it from the stored entries).
+        self.credited: dict[str, int] = {}
 
-    def watch(self, payments: Iterable[SolanaPayment]) -> None:
+    def watch(
+        self, payments: Iterable[SolanaPayment], *, credited: Mapping[bytes, int] | None = None
+    ) -> None:
+        """Follow `payments` (keep paid ones watched for a while: a repeat is then recorded);
+        `credited` is what stored entries already credited, by reference."""
         for payment in payments:
-            self.open[str(payment.reference_key)] = payment
+            key = str(payment.reference_key)
+            self.open[key] = payment
             self.cursors.setdefault(watched_account(payment), None)
+            if credited and payment.reference in credited:
+                self.credited[key] = credited[payment.reference]
 
     def unwatch(self, payment: SolanaPayment) -> None:
         self.open.pop(str(payment.reference_key), None)
@@ -135,9 +150,13 @@ class ReferenceWatcher:
         hits = [self.open[k] for k in tx.account_keys if k in self.open]
         observations = []
         for payment in hits:
+            key = str(payment.reference_key)
             validation = validate_transfer(payment, tx, operator=self.operator)
             if len(hits) > 1:
-                validation = ambiguous(validation)
+                validation = overrule(validation, PaymentVerdict.ambiguous_reference)
+            elif self.credited.get(key, 0) >= payment.amount:
+                validation = overrule(validation, PaymentVerdict.reference_reused)
+            self.credited[key] = self.credited.get(key, 0) + validation.credited
             observations.append(Observation(payment, tx, validation, self.commitment))
             log.info(
                 "solana.payment_observed",

@@ -167,3 +167,26 @@ def test_failed_transaction_gives_no_entry(
     )
     result["meta"]["err"] = {"InstructionError": [2, {"Custom": 1}]}
     assert SolanaRail().decode("solana-local", [(asked, result)]) == []
+
+
+def test_a_repeat_after_full_payment_is_reference_reused_but_a_completing_payment_counts(
+    cluster: LocalCluster, keys: dict[str, Keypair], asked: SolanaPayment
+) -> None:
+    watcher = ReferenceWatcher(rpc=None)  # type: ignore[arg-type]  # match() needs no node
+    watcher.watch([asked])
+    part = watcher.match(pay_as(cluster, keys["payer"], asked, dataclasses.replace(asked, amount=4_000_000)))
+    rest = watcher.match(pay_as(cluster, keys["payer"], asked, dataclasses.replace(asked, amount=6_000_000)))
+    again = watcher.match(pay_as(cluster, keys["payer"], asked, asked))
+    assert [o.validation.verdict for o in (*part, *rest, *again)] == [
+        PaymentVerdict.underpaid,
+        PaymentVerdict.underpaid,
+        PaymentVerdict.reference_reused,
+    ]
+    assert [o.validation.credited for o in (*part, *rest, *again)] == [4_000_000, 6_000_000, 0]
+    assert again[0].validation.received[asked.merchant] == 9_700_000  # recorded as what it moved
+    # After a restart, the stored entries tell the watcher what was credited.
+    restarted = ReferenceWatcher(rpc=None)  # type: ignore[arg-type]
+    restarted.watch([asked], credited={asked.reference: 10_000_000})
+    repeat_tx = pay_as(cluster, keys["payer"], asked, dataclasses.replace(asked, amount=10_000_001))
+    [repeat] = restarted.match(repeat_tx)
+    assert repeat.validation.verdict == PaymentVerdict.reference_reused
