@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="payments per second")
     parser.add_argument("--poll-ms", type=int, default=200)
     args = parser.parse_args()
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         proc, url, payer = start_cluster(Path(tmp) / "dev.json")
         try:
@@ -149,6 +150,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
     print(f"open intents {args.open_intents}, merchants {args.merchants}, poll every {args.poll_ms} ms")
+    print(f"load average before the run: {load[0]:.1f} on {os.cpu_count()} cores (latency moves with it)")
     print(f"{'payments observed':<28}{result['observed']:>10}")
     for key in ("p50_ms", "p95_ms", "max_ms"):
         print(f"{'confirm → observed ' + key[:-3]:<28}{result[key]:>10.1f} ms")
@@ -165,6 +167,7 @@ def main() -> None:
                 "merchants": args.merchants,
                 "payments": result["observed"],
                 "poll_ms": args.poll_ms,
+                "load_avg": round(load[0], 1),
             }
         )
     )
