@@ -57,6 +57,12 @@ class SolanaRail:
             self._rpcs[url] = SolanaRpc(url)
         return self._rpcs[url]
 
+    async def aclose(self) -> None:
+        """Close the RPC clients (at shutdown)."""
+        for client in self._rpcs.values():
+            await client.aclose()
+        self._rpcs.clear()
+
     def validate_address(self, address: str) -> str:
         return canonical_wallet(address)
 

@@ -23,6 +23,8 @@ class SolanaRpcError(NetworkError):
     """Raised when the node answers a JSON-RPC error (`rpc_code` is its code) or cannot be reached."""
 
     code = "solana_rpc_error"
+    #: The gateway's upstream (the Solana node) failed, not the request.
+    http_status = 502
 
     def __init__(self, message: str, *, rpc_code: int | None = None, data: Any = None) -> None:
         super().__init__(message)
