@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from solders.pubkey import Pubkey
-
-from sluice.errors import InsufficientBalanceError, InvalidRequestError
 from sluice.ledger.entries import LedgerEntry
 from sluice.rails.base import Finality, PayerInstructions
 from sluice.rails.solana.addresses import canonical_wallet, parse_wallet
 from sluice.rails.solana.networks import get_solana_network
 from sluice.rails.solana.observe import RAIL_NAME, ObservedTransaction, ledger_entry, validate_transfer
 from sluice.rails.solana.payment import SolanaPayment, payment_from_intent
+from sluice.rails.solana.preflight import check_payment
 from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.settings import SolanaSettings
 from sluice.rails.solana.solana_pay import (
@@ -27,17 +25,8 @@ from sluice.rails.solana.solana_pay import (
     transaction_request_response,
     transfer_request_url,
 )
-from sluice.rails.solana.transaction import (
-    associated_token_account,
-    build_transaction,
-    encode_transaction,
-    priority_fee,
-)
+from sluice.rails.solana.transaction import build_transaction, encode_transaction
 from sluice.rails.solana.watcher import Observation, Settlement, settle
-
-#: Lamports a payer needs beyond the amount: two signatures' fees and rent for up to four new token
-#: accounts (a conservative bound; the node rejects the transaction if it is still short).
-SOL_FEE_RESERVE = 10_000 + 4 * 2_039_280
 
 
 class SolanaRail:
@@ -90,7 +79,13 @@ class SolanaRail:
         rpc: SolanaRpc = options.get("rpc") or self.rpc(payment.network)
         fee_payer = self.settings.fee_payer()
         if options.get("check_balance", True):
-            await self._check_balance(rpc, payment, str(payer_key), sponsored=fee_payer is not None)
+            await check_payment(
+                rpc,
+                payment,
+                str(payer_key),
+                sponsored=fee_payer is not None,
+                priority_micro_lamports=self.settings.priority_fee_microlamports,
+            )
         blockhash, last_valid = await rpc.latest_blockhash()
         tx = build_transaction(
             payment,
@@ -133,43 +128,6 @@ class SolanaRail:
         instructions = await self.build(payment, payer, **options)
         message = payment.message or f"Payment {payment.intent_id}"
         return transaction_request_response(instructions.transactions[0]["transaction"], message)
-
-    async def _check_balance(
-        self, rpc: SolanaRpc, payment: SolanaPayment, payer: str, *, sponsored: bool
-    ) -> None:
-        if payment.mint is None:
-            await self._check_sol_recipients(rpc, payment)
-            have = await rpc.balance(payer)
-            fees = SOL_FEE_RESERVE + priority_fee(payment, self.settings.priority_fee_microlamports)
-            need = payment.amount + (0 if sponsored else fees)
-        else:
-            account = associated_token_account(Pubkey.from_string(payer), Pubkey.from_string(payment.mint))
-            have = await rpc.token_account_balance(str(account)) or 0
-            need = payment.amount
-        if have < need:
-            raise InsufficientBalanceError(
-                f"{payer} holds {have} base units of {payment.asset} on {payment.network}; "
-                f"the payment needs {need}",
-                balance=have,
-                required=need,
-            )
-
-    async def _check_sol_recipients(self, rpc: SolanaRpc, payment: SolanaPayment) -> None:
-        """A SOL leg to a wallet that does not exist yet must leave it rent-exempt, or the runtime
-        rejects the whole payment (InsufficientFundsForRent): say so before the payer signs."""
-        minimum: int | None = None
-        for leg in payment.legs():
-            if await rpc.balance(leg.recipient) > 0:
-                continue
-            if minimum is None:
-                minimum = int(await rpc.call("getMinimumBalanceForRentExemption", 0))
-            if leg.amount < minimum:
-                raise InvalidRequestError(
-                    f"{leg.recipient} holds no SOL yet, and its part of this payment ({leg.amount} lamports) "
-                    f"is below the {minimum} lamports a new account needs; fund the wallet first",
-                    param="splits" if leg.recipient != payment.merchant else "payout_address",
-                    code="recipient_not_rent_exempt",
-                )
 
     def decode(self, network: str, observed: Sequence[Any]) -> list[LedgerEntry]:
         """Entries for observations (`watcher.Observation`) or (payment, getTransaction result) pairs.

@@ -293,3 +293,17 @@ async def test_watcher_never_moves_a_cursor_past_what_it_could_not_read(
     rpc.unreadable = set()
     assert [o.payment.intent_id for o in await watcher.poll()] == ["pi_1", "pi_2"]
     await rpc.aclose()
+
+
+async def test_build_refuses_a_usdc_payer_without_sol_for_fee_and_new_accounts(
+    rpc_url: str, cluster: LocalCluster
+) -> None:
+    rpc = SolanaRpc(rpc_url)
+    payer = Keypair()
+    cluster.mint_usdc(payer.pubkey(), 50_000_000)  # USDC but no SOL
+    payment = make_payment(Keypair().pubkey(), amount=10_000_000)
+    with pytest.raises(InsufficientBalanceError, match="SOL") as info:
+        await SolanaRail().build(payment, str(payer.pubkey()), rpc=rpc)
+    rent = cluster.svm.minimum_balance_for_rent_exemption(165)
+    assert info.value.balance == 0 and info.value.required == 5_000 + rent  # one new token account
+    await rpc.aclose()
