@@ -70,6 +70,7 @@ async def create_payment_intent(
         description=body.description,
         payer=body.payer,
         allow_partial=body.allow_partial,
+        rail=body.rail,
     )
     audit = audit_context(request)
     service: PaymentIntentService = request.app.state.intents

@@ -10,34 +10,18 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
 
 from sluice.clock import utcnow
+from sluice.events.types import EventType as EventType
 from sluice.ids import new_id
 from sluice.intents.views import present_json
 
 if TYPE_CHECKING:
     from sluice.intents.record import AnyIntent, AnyQuote
-
-
-class EventType(StrEnum):
-    payment_intent_created = "payment_intent.created"
-    payment_intent_processing = "payment_intent.processing"
-    payment_intent_succeeded = "payment_intent.succeeded"
-    payment_intent_requires_capture = "payment_intent.requires_capture"
-    payment_intent_partially_funded = "payment_intent.partially_funded"
-    payment_intent_canceled = "payment_intent.canceled"
-    payment_intent_expired = "payment_intent.expired"
-    payment_intent_reverted = "payment_intent.reverted"
-    payment_intent_amount_capturable_updated = "payment_intent.amount_capturable_updated"
-    refund_created = "refund.created"
-    refund_succeeded = "refund.succeeded"
-    refund_failed = "refund.failed"
-    webhook_endpoint_disabled = "webhook_endpoint.disabled"
 
 
 @dataclass(frozen=True, slots=True)

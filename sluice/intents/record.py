@@ -28,6 +28,7 @@ class IntentRecord:
     livemode: bool
     status: str
     capture_method: str
+    rail: str
     network: str
     chain_id: int
     asset: str
@@ -67,6 +68,7 @@ RECORD_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("livemode", None),
     ("status", None),
     ("capture_method", None),
+    ("rail", None),
     ("network", None),
     ("chain_id", None),
     ("asset", None),
