@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from solders.keypair import Keypair
 
-from sluice.chain.network_config import Asset
+from sluice.chain.network_config import Asset, NetworkConfig
 from sluice.errors import InvalidRequestError, NetworkError, UnknownAssetError, UnknownNetworkError
 
 SOL_DECIMALS = 9
@@ -128,3 +128,25 @@ def check_mode(network: SolanaNetwork, livemode: bool) -> None:
             param="network",
             code="livemode_mismatch",
         )
+
+
+def network_configs() -> dict[str, NetworkConfig]:
+    """The Solana networks as entries of the gateway's network registry (`sluice.chain.registry`):
+    family `solana`, the `solana-pay` rail, SOL and USDC. Solana has no chain id: 0."""
+    configs = {}
+    for network in SOLANA_NETWORKS.values():
+        url = os.environ.get(network.rpc_env) or network.default_rpc
+        configs[network.name] = NetworkConfig(
+            name=network.name,
+            chain_id=0,
+            testnet=network.testnet,
+            confirmations=1,
+            native_symbol="SOL",
+            fee_model="legacy",
+            rpc_urls=tuple(u.strip() for u in url.split(",")) if url else (),
+            assets={symbol: a for symbol, a in network.assets.items() if a.address is not None},
+            native_decimals=SOL_DECIMALS,
+            family="solana",
+            rails=("solana-pay",),
+        )
+    return configs

@@ -12,6 +12,7 @@ an intent; its verdict says what it is, and only the amount that honours the spl
 - `split_mismatch`: a split (or the merchant) got less than its share — credited 0;
 - `wrong_asset`: the recipients were paid in another mint (or SOL instead of USDC…) — credited 0;
 - `memo_mismatch`: the memo is not the intent's id — credited 0;
+- `payer_mismatch`: the intent names its payer and another wallet paid — credited 0;
 - `ambiguous_reference`: the transaction references several open intents, so one payment could
   be counted twice — credited 0 (decided by the watcher, which sees all references);
 - `reference_reused`: the intent was already paid in full by earlier transactions with the same
@@ -33,7 +34,7 @@ from solders.transaction import VersionedTransaction
 
 from sluice.ledger.entries import ChainPosition, EntryKind, LedgerEntry
 from sluice.rails.solana.payment import SolanaPayment, split_amounts
-from sluice.rails.solana.transaction import associated_token_account
+from sluice.rails.solana.transaction import associated_token_account, receiving_account
 
 RAIL_NAME = "solana-pay"
 MEMO_PROGRAMS = frozenset(
@@ -51,6 +52,7 @@ class PaymentVerdict(StrEnum):
     wrong_asset = "wrong_asset"
     memo_mismatch = "memo_mismatch"
     ambiguous_reference = "ambiguous_reference"
+    payer_mismatch = "payer_mismatch"
     reference_reused = "reference_reused"
 
     @property
@@ -208,8 +210,11 @@ def validate_transfer(
     def covers(amount: int) -> bool:
         return all(received[r] >= want for r, want in _expected(payment, amount).items())
 
+    payer = _payer(payment, tx)
     if payment.memo not in tx.memos or len(tx.memos) != 1:
         verdict = PaymentVerdict.memo_mismatch
+    elif payment.payer is not None and payer != payment.payer:
+        verdict = PaymentVerdict.payer_mismatch
     elif covers(payment.amount):
         verdict = PaymentVerdict.paid if total == payment.amount else PaymentVerdict.overpaid
     elif 0 < total < payment.amount and covers(total):
@@ -225,7 +230,7 @@ def validate_transfer(
         total=total,
         credited=total if verdict.credits else 0,
         late=late,
-        payer=_payer(payment, tx),
+        payer=payer,
         operator_cost=(tx.pre_balances[0] - tx.post_balances[0]) if sponsored else None,
     )
 
@@ -262,4 +267,5 @@ def ledger_entry(payment: SolanaPayment, tx: ObservedTransaction, validation: Va
         merchant=payment.merchant,
         merchant_amount=max(0, validation.received.get(payment.merchant, 0)),
         fee_amounts=tuple(max(0, validation.received.get(s.recipient, 0)) for s in payment.splits),
+        source=receiving_account(payment),
     )

@@ -62,6 +62,8 @@ class SolanaPayment:
     expires_at: datetime | None = None
     label: str | None = None
     message: str | None = None
+    #: The only wallet allowed to pay, when the intent names one.
+    payer: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.reference) != 32:
@@ -101,17 +103,23 @@ def payment_from_intent(intent: Any) -> SolanaPayment:
     """The rail's view of a stored payment intent (`sluice.models.PaymentIntent` or the same shape).
 
     Reads `id, network, asset, amount, payout_address, splits ([{"recipient", "bps"}]), onchain_id,
-    expires_at` and optionally `description`; addresses are validated as wallets here.
+    expires_at` and, when present, `token_address, decimals, payer, description` (the mint and
+    decimals stored with the intent win over this module's table); addresses are validated as
+    wallets here.
     """
     network = get_solana_network(intent.network)
     asset = network.asset(intent.asset)
+    mint = getattr(intent, "token_address", asset.address)
+    decimals = getattr(intent, "decimals", None)
+    payer = getattr(intent, "payer", None)
     raw_splits: Iterable[Mapping[str, Any]] = intent.splits or ()
     return SolanaPayment(
         intent_id=intent.id,
         network=network.name,
         asset=asset.symbol,
-        mint=asset.address,
-        decimals=asset.decimals,
+        mint=mint,
+        decimals=asset.decimals if decimals is None else int(decimals),
+        payer=canonical_wallet(payer, param="payer") if payer else None,
         amount=int(intent.amount),
         merchant=canonical_wallet(intent.payout_address, param="payout_address"),
         reference=bytes(intent.onchain_id),

@@ -8,15 +8,17 @@ makes the intent `processing` from `processing_commitment` (`confirmed`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from sluice.errors import InvalidRequestError
 from sluice.ledger.entries import LedgerEntry
-from sluice.rails.base import Finality, PayerInstructions
+from sluice.rails.base import Authorization, Finality, PayerInstructions, Terms
 from sluice.rails.solana.addresses import canonical_wallet, parse_wallet
 from sluice.rails.solana.networks import get_solana_network
 from sluice.rails.solana.observe import RAIL_NAME, ObservedTransaction, ledger_entry, validate_transfer
-from sluice.rails.solana.payment import SolanaPayment, payment_from_intent
+from sluice.rails.solana.payment import SolanaPayment, Split, payment_from_intent
 from sluice.rails.solana.preflight import check_payment
 from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.settings import SolanaSettings
@@ -25,7 +27,7 @@ from sluice.rails.solana.solana_pay import (
     transaction_request_response,
     transfer_request_url,
 )
-from sluice.rails.solana.transaction import build_transaction, encode_transaction
+from sluice.rails.solana.transaction import build_transaction, encode_transaction, receiving_account
 from sluice.rails.solana.watcher import Observation, Settlement, settle
 
 
@@ -52,8 +54,38 @@ class SolanaRail:
             await client.aclose()
         self._rpcs.clear()
 
-    def validate_address(self, address: str) -> str:
-        return canonical_wallet(address)
+    def validate_address(self, address: str, param: str = "address") -> str:
+        return canonical_wallet(address, param=param)
+
+    async def authorize(self, terms: Terms) -> Authorization:
+        """A new intent's reference (32 random bytes, the Solana Pay reference key) and the account
+        its payments credit (`source`). Solana has no escrow program here: the split is paid by the
+        payer's own transaction, so only automatic capture exists."""
+        if terms.capture_method != "automatic":
+            raise InvalidRequestError(
+                "Solana intents are captured automatically (the split is paid in the payer's "
+                "transaction; there is no escrow): use capture_method=automatic",
+                param="capture_method",
+                code="capture_method_unsupported",
+            )
+        network = get_solana_network(terms.network)
+        assets = {a.address: a for a in network.assets.values()}
+        if terms.token not in assets:
+            raise InvalidRequestError(
+                f"{terms.token} is not a payable asset on {network.name}", param="asset", code="unknown_asset"
+            )
+        payment = SolanaPayment(
+            intent_id="pi_pending",
+            network=network.name,
+            asset=assets[terms.token].symbol,
+            mint=terms.token,
+            decimals=assets[terms.token].decimals,
+            amount=terms.amount,
+            merchant=canonical_wallet(terms.payout_address, param="payout_address"),
+            reference=os.urandom(32),
+            splits=tuple(Split(str(s["recipient"]), int(s["bps"])) for s in terms.splits),
+        )
+        return Authorization(intent_ref=payment.reference, source=receiving_account(payment))
 
     def finality(self, network: str) -> Finality:
         return Finality(kind="commitment", commitment=get_solana_network(network).final_commitment)

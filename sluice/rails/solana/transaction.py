@@ -47,6 +47,15 @@ def associated_token_account(owner: Pubkey, mint: Pubkey) -> Pubkey:
     return get_associated_token_address(owner, mint, TOKEN_PROGRAM_ID)
 
 
+def receiving_account(payment: SolanaPayment) -> str:
+    """The account every payment of `payment` credits: the merchant's wallet (SOL) or its associated
+    token account (SPL). The watcher follows it, and it is the `source` of the intent's entries."""
+    merchant = Pubkey.from_string(payment.merchant)
+    if payment.mint is None:
+        return str(merchant)
+    return str(associated_token_account(merchant, Pubkey.from_string(payment.mint)))
+
+
 def with_reference(instruction: Instruction, reference: Pubkey) -> Instruction:
     """`instruction` with `reference` appended as a read-only non-signer key (Solana Pay spec)."""
     accounts = [*instruction.accounts, AccountMeta(reference, is_signer=False, is_writable=False)]

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
-from solders.pubkey import Pubkey
 
 from sluice.rails.solana.observe import (
     ObservedTransaction,
@@ -28,7 +27,7 @@ from sluice.rails.solana.observe import (
 )
 from sluice.rails.solana.payment import SolanaPayment
 from sluice.rails.solana.rpc import SolanaRpc
-from sluice.rails.solana.transaction import associated_token_account
+from sluice.rails.solana.transaction import receiving_account
 
 log = structlog.get_logger(__name__)
 PAGE = 1000
@@ -44,12 +43,8 @@ class Observation:
     commitment: str
 
 
-def watched_account(payment: SolanaPayment) -> str:
-    """The account every payment of `payment` must touch: the merchant's wallet or token account."""
-    merchant = Pubkey.from_string(payment.merchant)
-    if payment.mint is None:
-        return str(merchant)
-    return str(associated_token_account(merchant, Pubkey.from_string(payment.mint)))
+#: The account the watcher follows for `payment` (see `transaction.receiving_account`).
+watched_account = receiving_account
 
 
 async def find_reference(
