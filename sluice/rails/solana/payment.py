@@ -8,6 +8,7 @@ judged against exactly the legs it was asked to pay.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,6 +114,8 @@ def payment_from_intent(intent: Any) -> SolanaPayment:
     decimals = getattr(intent, "decimals", None)
     payer = getattr(intent, "payer", None)
     raw_splits: Iterable[Mapping[str, Any]] = intent.splits or ()
+    if isinstance(raw_splits, str | bytes):  # a JSONB column read without a codec
+        raw_splits = json.loads(raw_splits)
     return SolanaPayment(
         intent_id=intent.id,
         network=network.name,
