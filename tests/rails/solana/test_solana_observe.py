@@ -190,3 +190,14 @@ def test_a_repeat_after_full_payment_is_reference_reused_but_a_completing_paymen
     repeat_tx = pay_as(cluster, keys["payer"], asked, dataclasses.replace(asked, amount=10_000_001))
     [repeat] = restarted.match(repeat_tx)
     assert repeat.validation.verdict == PaymentVerdict.reference_reused
+
+
+def test_another_payer_than_the_intent_names_is_a_payer_mismatch(
+    cluster: LocalCluster, keys: dict[str, Keypair], asked: SolanaPayment
+) -> None:
+    bound = dataclasses.replace(asked, payer=str(keys["payer2"].pubkey()))
+    validation = validate_transfer(bound, pay_as(cluster, keys["payer"], bound, bound))
+    assert validation.verdict == PaymentVerdict.payer_mismatch and validation.credited == 0
+    assert validation.payer == str(keys["payer"].pubkey())
+    right = validate_transfer(bound, pay_as(cluster, keys["payer2"], bound, bound))
+    assert right.verdict == PaymentVerdict.paid

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -9,10 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
 from sluice.errors import InvalidRequestError, SluiceValueError, UnknownNetworkError
+from sluice.rails.base import Terms
 from sluice.rails.solana.networks import LOCAL_USDC_MINT, check_mode, get_solana_network
 from sluice.rails.solana.payment import payment_from_intent, split_amounts
+from sluice.rails.solana.rail import SolanaRail
 from sluice.rails.solana.solana_pay import (
     transaction_request_account,
     transaction_request_metadata,
@@ -20,6 +25,7 @@ from sluice.rails.solana.solana_pay import (
     transaction_request_url,
     transfer_request_url,
 )
+from sluice.rails.solana.transaction import associated_token_account
 
 from conftest import make_payment
 
@@ -141,3 +147,32 @@ def test_networks_and_modes() -> None:
         check_mode(get_solana_network("solana-devnet"), livemode=True)
     with pytest.raises(InvalidRequestError, match="live network"):
         check_mode(get_solana_network("solana"), livemode=False)
+
+
+async def test_authorize_binds_a_random_reference_and_the_receiving_account() -> None:
+    merchant = Keypair().pubkey()
+    terms = Terms(
+        network="solana-local",
+        capture_method="automatic",
+        token=LOCAL_USDC_MINT,
+        amount=5_000_000,
+        payer=None,
+        payout_address=str(merchant),
+        splits=[{"recipient": str(Keypair().pubkey()), "bps": 100, "kind": "platform"}],
+        deadline=datetime.now(UTC),
+        reclaim_after=None,
+        allow_partial=False,
+    )
+    rail = SolanaRail()
+    first, second = await rail.authorize(terms), await rail.authorize(terms)
+    assert len(first.intent_ref) == 32 and first.intent_ref != second.intent_ref
+    assert first.source == str(associated_token_account(merchant, Pubkey.from_string(LOCAL_USDC_MINT)))
+    assert (first.nonce, first.signature) == (0, b"")
+    sol = await rail.authorize(replace(terms, token=None))
+    assert sol.source == str(merchant)
+    with pytest.raises(InvalidRequestError) as info:
+        await rail.authorize(replace(terms, capture_method="manual"))
+    assert info.value.code == "capture_method_unsupported"
+    with pytest.raises(InvalidRequestError) as info:
+        await rail.authorize(replace(terms, token="EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"))
+    assert info.value.param == "asset"  # the mainnet mint is not payable on the local cluster
