@@ -6,6 +6,7 @@ sent to the local cluster, observed by the watcher, stored by the indexer's batc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,10 +29,11 @@ from sluice.models.merchant import ApiKeyKind, Mode
 from sluice.rails.solana.devchain.cluster import LocalCluster
 from sluice.rails.solana.follower import follow_step
 from sluice.rails.solana.networks import network_configs
+from sluice.rails.solana.observe import PaymentVerdict
 from sluice.rails.solana.payment import payment_from_intent
 from sluice.rails.solana.rail import SolanaRail
 from sluice.rails.solana.rpc import SolanaRpc
-from sluice.rails.solana.transaction import decode_transaction
+from sluice.rails.solana.transaction import build_transaction, decode_transaction
 from sluice.rails.solana.watcher import ReferenceWatcher
 
 from conftest import usdc_balance
@@ -156,4 +158,69 @@ async def test_usdc_intent_paid_on_solana_local_succeeds_through_api_rail_and_in
 
             paid = (await client.get(f"/v1/payment_intents/{intent['id']}", headers=auth(secret))).json()
             assert (paid["status"], paid["amount_received"]) == ("succeeded", "25000000")
+    await rail.aclose()
+
+
+async def test_a_tampered_payment_is_stored_but_never_marks_the_intent_paid(
+    db_url: str,
+    rpc_url: str,
+    cluster: LocalCluster,
+    keys: dict[str, Keypair],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The payer drops the platform's split and sends everything to the merchant: the entry is stored
+    (credited 0, with what the merchant got), the intent stays unpaid."""
+    monkeypatch.setenv("SLUICE_RPC_URL_SOLANA_LOCAL", rpc_url)
+    payer, platform, merchant = keys["payer"], keys["platform"].pubkey(), Keypair().pubkey()
+    settings = make_settings(db_url, platform_fee_bps=100, platform_fee_recipient=str(platform))
+    registry = Registry({**{n.name: n for n in make_registry()}, **network_configs()})
+    app = create_app(settings, database_url=to_asyncpg_url(db_url), registry=registry)
+    rail = SolanaRail()
+    async with app.router.lifespan_context(app):
+        app.state.intents.rails.add(rail)
+        secret = await make_solana_merchant(db_url, merchant)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            created = await client.post(
+                "/v1/payment_intents",
+                json={"network": "solana-local", "asset": "USDC", "amount": "8000000"},
+                headers=auth(secret),
+            )
+            intent = created.json()
+            rpc = SolanaRpc(rpc_url)
+            conn = await asyncpg.connect(db_url)
+            try:
+                row = await conn.fetchrow("SELECT * FROM payment_intents WHERE id = $1", intent["id"])
+                payment = payment_from_intent(SimpleNamespace(**dict(row)))
+                tampered = dataclasses.replace(payment, splits=())  # everything to the merchant
+                tx = build_transaction(tampered, payer.pubkey(), (await rpc.latest_blockhash())[0])
+                tx.partial_sign([payer], tx.message.recent_blockhash)
+                signature = await rpc.send_transaction(tx)
+                assert usdc_balance(cluster, merchant) == 8_000_000
+
+                watcher = ReferenceWatcher(rpc)
+                watcher.watch([payment])
+                step = await follow_step(rail, watcher, "solana-local")
+                assert [o.validation.verdict for o in step.observations] == [PaymentVerdict.split_mismatch]
+                for _ in range(100):
+                    if (await rpc.slot("finalized")) >= step.entries[0].position.height:
+                        break
+                    await asyncio.sleep(0.02)
+                target = BatchTarget("solana-local", 0, await rpc.slot("finalized"), "http://127.0.0.1")
+                async with conn.transaction():
+                    events = await index_batch(conn, target, step.entries, {})
+                stored = await conn.fetch(
+                    "SELECT amount::text, merchant_amount::text, tx_id FROM ledger_entries"
+                    " WHERE payment_intent_id = $1",
+                    intent["id"],
+                )
+            finally:
+                await conn.close()
+            await rpc.aclose()
+            assert [tuple(r) for r in stored] == [("0", "8000000", signature)]
+            # Nothing is announced yet: announcing a rejected payment needs the verdict in the ledger
+            # (docs/solana.md, "Still needed from the core").
+            assert [e.type for e in events] == []
+            after = (await client.get(f"/v1/payment_intents/{intent['id']}", headers=auth(secret))).json()
+            assert (after["status"], after["amount_received"]) == ("requires_payment", "0")
     await rail.aclose()
