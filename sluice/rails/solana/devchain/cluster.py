@@ -12,6 +12,7 @@ finalized `finality_depth` slots later.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -318,8 +319,6 @@ def _memo_field(tx: VersionedTransaction) -> str | None:
 def _error_json(err: Any) -> Any:
     """A TransactionError as the RPC writes it (solders' JSON of the error)."""
     try:
-        import json
-
         return json.loads(err.to_json())
     except (AttributeError, ValueError):
         return str(err)
