@@ -38,7 +38,7 @@ class Merchant(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("acct"))
     name: Mapped[str] = mapped_column(String(200))
     #: Where payments are paid out on EVM networks (EIP-55).
-    payout_address: Mapped[str | None] = mapped_column(String(42))
+    payout_address: Mapped[str | None] = mapped_column(String(64))
     #: Platform fee override in basis points (None: the configured default).
     fee_bps: Mapped[int | None]
     #: Server default too: rows inserted by plain SQL (fixtures, scripts) are active.

@@ -47,7 +47,7 @@ class PaymentIntent(Base):
     chain_id: Mapped[int]
     asset: Mapped[str] = mapped_column(String(20))
     #: Token contract (EIP-55), or None for the native coin.
-    token_address: Mapped[str | None] = mapped_column(String(42))
+    token_address: Mapped[str | None] = mapped_column(String(64))
     decimals: Mapped[int]
     amount: Mapped[int] = mapped_column(Money)
     amount_received: Mapped[int] = mapped_column(Money, default=0)
@@ -56,9 +56,9 @@ class PaymentIntent(Base):
     #: On-chain intent: random 32-byte id, replay nonce, contract, signature.
     onchain_id: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     nonce: Mapped[int] = mapped_column(Money)
-    contract_address: Mapped[str] = mapped_column(String(42))
-    payer: Mapped[str | None] = mapped_column(String(42))
-    payout_address: Mapped[str] = mapped_column(String(42))
+    contract_address: Mapped[str] = mapped_column(String(64))
+    payer: Mapped[str | None] = mapped_column(String(64))
+    payout_address: Mapped[str] = mapped_column(String(64))
     #: [{"recipient": "0x…", "bps": 100, "kind": "platform"|"split"}], in on-chain order.
     splits: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     deadline: Mapped[datetime]
