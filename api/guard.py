@@ -31,6 +31,7 @@ from api.audit import client_ip
 from api.deps import _presented_key
 from api.keycache import key_cache
 from api.routes import routes_for
+from sluice.accounts import platform_keys
 from sluice.audit.service import record
 from sluice.db.session import transaction
 from sluice.errors import InvalidRequestError, SluiceError
@@ -158,14 +159,19 @@ class InputGuardMiddleware:
             await _audit_refused(scope, principal, status)
 
 
-async def _authenticate(scope: Scope) -> Principal:
-    """The key's principal (cached a few seconds, see api.keycache); AuthenticationError otherwise."""
+async def _authenticate(scope: Scope) -> Principal | None:
+    """The key's principal (cached a few seconds, see api.keycache); AuthenticationError otherwise.
+    A platform operator's key (plk_…) is checked as one and has no merchant principal."""
     key = presented_key(scope)
     if key is None:
         _presented_key(Request(scope))  # raises the same error the endpoint would
     assert key is not None
     state: State = scope["app"].state
     sessions: async_sessionmaker[AsyncSession] = state.sessions
+    if platform_keys.is_platform_key(key):
+        async with sessions() as session:
+            await platform_keys.authenticate(session, key)
+        return None
     return (await key_cache(state).authenticate(sessions, key)).principal
 
 

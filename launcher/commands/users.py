@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from launcher.commands.merchants import _run
 from sluice.accounts import platform_keys
-from sluice.commands.merchants import _run
 from sluice.config import get_settings
 from sluice.merchants.service import merchant_service
 from sluice.models.users import Role

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from sluice.cli import app
+from launcher.cli import app
 from sluice.config import get_settings
 
 pytestmark = pytest.mark.db

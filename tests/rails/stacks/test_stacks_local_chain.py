@@ -171,7 +171,7 @@ def test_sluice_deploy_cli_on_stacks_local(
     """`sluice deploy --network stacks-local` writes the manifest, then finds everything in place."""
     from typer.testing import CliRunner
 
-    from sluice.cli import app
+    from launcher.cli import app
 
     monkeypatch.setenv("SLUICE_DEPLOYMENTS_DIR", str(tmp_path))
     runner = CliRunner()
