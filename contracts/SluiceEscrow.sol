@@ -384,7 +384,10 @@ contract SluiceEscrow is SluiceBase {
             e.status = Status.Open;
         } else {
             if (status != Status.Open) revert EscrowNotOpen(intent.id, status);
-            if (msg.sender != signedPayer) revert WrongPayer(intent.id, signedPayer, msg.sender);
+            // An intent naming no payer keys its escrow by the sender, so only a named payer needs checking.
+            if (signedPayer != address(0) && msg.sender != signedPayer) {
+                revert WrongPayer(intent.id, signedPayer, msg.sender);
+            }
             if (block.timestamp > intent.deadline) revert IntentExpired(intent.id, intent.deadline, block.timestamp);
             uint256 deposited = uint256(e.balance) + e.captured + _refunded[key];
             total = deposited + amount;
