@@ -34,6 +34,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
+from sluice.chain.authorization import authorization_for_intent, sign_authorization
 from sluice.chain.intents import ZERO_ADDRESS, PaymentIntent, Split, new_intent_id, sign_intent
 from sluice.chain.node import run_anvil
 from sluice.chain.permit import PermitRequest, sign_permit
@@ -65,6 +66,7 @@ OPERATIONS: list[tuple[str, str, bool]] = [
     ("erc20_pay_one_fee", "pay, ERC-20, 1 fee", True),
     ("erc20_pay_three_splits", "pay, ERC-20, 3 splits", False),
     ("erc20_pay_with_permit_one_fee", "payWithPermit, ERC-20, 1 fee", True),
+    ("erc20_pay_with_authorization_one_fee", "payWithAuthorization (EIP-3009, relayed), 1 fee", True),
     ("escrow_deposit_erc20", "escrow deposit, ERC-20", False),
     ("escrow_capture_full_one_fee", "escrow capture, full, 1 fee", True),
     ("escrow_void", "escrow void", False),
@@ -219,6 +221,31 @@ class Bench:
         check(self.token.functions.nonces(self.permit_payer).call() == permit_nonce + 1, "permit not used")
         self.record("erc20_pay_with_permit_one_fee", receipt, keep)
 
+    def authorization_pay(self, keep: bool) -> None:
+        """A gasless payment: the permit payer (no allowance) signs an EIP-3009 authorization, the
+        operator relays it."""
+        intent, sig = self.intent(
+            "payments", self.token.address, TOKEN_AMOUNT, self.permit_payer, ONE_FEE_BPS
+        )
+        _, name, version, chain_id, _, _, _ = self.token.functions.eip712Domain().call()
+        auth = authorization_for_intent(
+            intent,
+            payer=self.permit_payer,
+            chain_id=chain_id,
+            contract=self.payments.address,
+            token_name=name,
+            token_version=version,
+        )
+        v, r, s = sign_authorization(auth, self.permit_payer_key)
+        before = self.balance(self.merchant)
+        fn = self.payments.functions.payWithAuthorization(
+            intent.as_tuple(), sig, self.permit_payer, auth.valid_after, auth.valid_before, v, r, s
+        )
+        receipt = self.send(fn, self.operator)
+        fee = TOKEN_AMOUNT * ONE_FEE_BPS[0] // 10_000
+        check(self.balance(self.merchant) - before == TOKEN_AMOUNT - fee, "authorization pay: merchant")
+        self.record("erc20_pay_with_authorization_one_fee", receipt, keep)
+
     def deposit(self, keep: bool, key: str | None = "escrow_deposit_erc20") -> PaymentIntent:
         intent, sig = self.intent("escrow", self.token.address, TOKEN_AMOUNT, self.payer, ONE_FEE_BPS)
         receipt = self.send(self.escrow.functions.deposit(intent.as_tuple(), sig, TOKEN_AMOUNT), self.payer)
@@ -266,6 +293,7 @@ class Bench:
             self.erc20_pay("erc20_pay_one_fee", ONE_FEE_BPS, keep)
             self.erc20_pay("erc20_pay_three_splits", THREE_SPLITS_BPS, keep)
             self.permit_pay(keep)
+            self.authorization_pay(keep)
             to_reclaim.append((self.escrow_round(keep), keep))
         # Past every reclaimAfter, then reclaim (in the same warm-up/measured split).
         latest_reclaim = max(intent.reclaim_after for intent, _ in to_reclaim)

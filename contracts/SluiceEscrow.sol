@@ -374,7 +374,7 @@ contract SluiceEscrow is SluiceBase {
             if (intent.reclaimAfter <= intent.deadline) {
                 revert InvalidReclaimTime(intent.id, intent.deadline, intent.reclaimAfter);
             }
-            _verifyIntent(intent, signature, signedHash, totalBps);
+            _verifyIntent(intent, signature, signedHash, totalBps, msg.sender);
             if (intent.allowPartial ? amount > intent.amount : amount != intent.amount) {
                 revert WrongAmount(intent.id, intent.amount, amount);
             }
