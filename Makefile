@@ -41,9 +41,11 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/sluice dev $(DEV_ARGS)
 
+# lint-imports checks the layering contracts of pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -193,7 +193,7 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     proc.kill()
             with conn.cursor() as cur:
-                stored = cur.execute("SELECT count(*) FROM onchain_events").fetchone()
+                stored = cur.execute("SELECT count(*) FROM ledger_entries").fetchone()
                 outbox = cur.execute(
                     "SELECT count(*) FROM events WHERE type = 'payment_intent.succeeded'"
                 ).fetchone()

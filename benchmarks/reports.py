@@ -55,13 +55,13 @@ VALUES ('acct_bench', 'Bench', '0xabababababababababababababababababababab', now
        ('acct_other', 'Other', '0xabababababababababababababababababababab', now());
 
 INSERT INTO payment_intents (
-    id, merchant_id, livemode, status, capture_method, network, chain_id, asset, token_address, decimals,
-    amount, amount_received, amount_capturable, amount_refunded, onchain_id, nonce, contract_address,
-    payer, payout_address, splits, deadline, reclaim_after, allow_partial, signature, client_secret,
-    metadata, expires_at, created_at, updated_at)
+    id, merchant_id, livemode, status, capture_method, rail, network, chain_id, asset, token_address,
+    decimals, amount, amount_received, amount_capturable, amount_refunded, onchain_id, nonce,
+    contract_address, payer, payout_address, splits, deadline, reclaim_after, allow_partial, signature,
+    client_secret, metadata, expires_at, created_at, updated_at)
 SELECT 'pi_' || m.tag || g,
        m.id, false, 'succeeded', CASE WHEN g %% 5 = 0 THEN 'manual' ELSE 'automatic' END,
-       'local', 31337,
+       'evm-contract', 'local', 31337,
        CASE WHEN g %% 7 = 0 THEN 'ETH' ELSE 'USDC' END,
        CASE WHEN g %% 7 = 0 THEN NULL ELSE %(usdc)s END,
        CASE WHEN g %% 7 = 0 THEN 18 ELSE 6 END,
@@ -76,14 +76,14 @@ FROM (VALUES ('acct_bench', 'b', %(rows)s), ('acct_other', 'o', %(other)s)) AS m
      LATERAL generate_series(1, m.n) AS g,
      LATERAL (SELECT timestamptz '2025-11-26' + (g::double precision / m.n) * interval '365 days' AS ts) t;
 
-INSERT INTO onchain_events (
-    network, chain_id, contract_kind, contract_address, name, onchain_id, payment_intent_id, merchant_id,
-    tx_hash, log_index, tx_log_index, block_number, block_hash, block_time, payer, merchant, token,
+INSERT INTO ledger_entries (
+    network, chain_id, rail, source, kind, intent_ref, payment_intent_id, merchant_id,
+    tx_id, block_index, tx_index, height, block_id, block_time, payer, merchant, asset,
     amount, merchant_amount, fee_amounts, total, created_at)
-SELECT 'local', 31337, CASE WHEN pi.capture_method = 'manual' THEN 'escrow' ELSE 'payments' END,
+SELECT 'local', 31337, 'evm-contract',
        %(payments)s,
-       CASE WHEN pi.capture_method = 'automatic' THEN 'Paid'
-            WHEN pi.nonce %% 2 = 0 THEN 'Captured' ELSE 'Deposited' END,
+       CASE WHEN pi.capture_method = 'automatic' THEN 'received'
+            WHEN pi.nonce %% 2 = 0 THEN 'captured' ELSE 'escrow_deposited' END,
        pi.onchain_id, pi.id, pi.merchant_id,
        '0x' || md5(pi.id) || md5('t' || pi.id), 0, 0,
        (extract(epoch FROM pi.created_at)::bigint - 1764115200) / 2,
@@ -180,9 +180,9 @@ async def measure(url: str, repeat: int) -> dict[str, list[float]]:
 async def _deep_cursor(url: str) -> str:
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT id FROM onchain_events WHERE merchant_id = 'acct_bench' "
+            "SELECT id FROM ledger_entries WHERE merchant_id = 'acct_bench' "
             "ORDER BY block_time DESC, id DESC "
-            "OFFSET (SELECT count(*) * 3 / 4 FROM onchain_events WHERE merchant_id = 'acct_bench') LIMIT 1"
+            "OFFSET (SELECT count(*) * 3 / 4 FROM ledger_entries WHERE merchant_id = 'acct_bench') LIMIT 1"
         ).fetchone()
     assert row is not None
     return f"oce_{row[0]}"
@@ -193,7 +193,7 @@ def _baseline(url: str, repeat: int) -> list[float]:
     with psycopg.connect(url) as conn:
         for attempt in range(repeat + 1):
             started = time.perf_counter()
-            conn.execute("SELECT count(*) FROM onchain_events WHERE merchant_id = 'acct_bench'").fetchone()
+            conn.execute("SELECT count(*) FROM ledger_entries WHERE merchant_id = 'acct_bench'").fetchone()
             if attempt:
                 samples.append((time.perf_counter() - started) * 1000)
     return samples
@@ -214,7 +214,7 @@ def main() -> None:
         url = args.database or stack.enter_context(temporary_database(SERVER, "sluice_bench_reports"))
         with psycopg.connect(url) as conn:
             row = conn.execute(
-                "SELECT count(*) FROM onchain_events WHERE merchant_id = 'acct_bench'"
+                "SELECT count(*) FROM ledger_entries WHERE merchant_id = 'acct_bench'"
             ).fetchone()
         if row and row[0]:
             args.rows = int(row[0])

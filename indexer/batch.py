@@ -1,4 +1,4 @@
-"""One batch of contract events into the database: raw events, intents and outbox, pipelined by chunks.
+"""One batch of ledger entries into the database: entries, intents and outbox, pipelined by chunks.
 
 The batch is cut into chunks that never split an intent's events (each intent is locked, stored and
 recomputed in exactly one chunk, from all of this batch's events for it). Per chunk, in the caller's
@@ -30,9 +30,9 @@ import asyncpg
 from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, writes_of
 from indexer.lane import Lane
 from indexer.store import create_stage, event_rows, insert_event_rows
-from sluice.chain.events import ContractEvent
 from sluice.events.outbox import NewEvent
 from sluice.intents.record import IntentRecord, QuoteRecord, quotes_of
+from sluice.ledger.entries import LedgerEntry
 
 #: Events per chunk: small enough that the pipeline fills quickly, large enough that the per-statement
 #: round trips stay negligible.
@@ -58,14 +58,14 @@ class _Stored:
     quotes: asyncio.Future[dict[str, QuoteRecord]]
 
 
-def chunks_of(events: Sequence[ContractEvent], size: int) -> list[list[ContractEvent]]:
+def chunks_of(events: Sequence[LedgerEntry], size: int) -> list[list[LedgerEntry]]:
     """Consecutive chunks of about `size` events, each holding all events of its on-chain ids (in
     chain order within the chunk)."""
-    groups: dict[bytes, list[ContractEvent]] = {}
+    groups: dict[bytes, list[LedgerEntry]] = {}
     for e in events:
-        groups.setdefault(e.onchain_id, []).append(e)
-    chunks: list[list[ContractEvent]] = []
-    current: list[ContractEvent] = []
+        groups.setdefault(e.intent_ref, []).append(e)
+    chunks: list[list[LedgerEntry]] = []
+    current: list[LedgerEntry] = []
     for group in groups.values():
         if current and len(current) + len(group) > size:
             chunks.append(current)
@@ -74,12 +74,12 @@ def chunks_of(events: Sequence[ContractEvent], size: int) -> list[list[ContractE
     if current:
         chunks.append(current)
     for chunk in chunks:
-        chunk.sort(key=lambda e: (e.block_number, e.log_index))
+        chunk.sort(key=lambda e: (e.position.height, e.position.index))
     return chunks
 
 
 def _prepare(
-    network: str, chunk: list[ContractEvent], rows: list[asyncpg.Record], block_times: dict[int, int]
+    network: str, chunk: list[LedgerEntry], rows: list[asyncpg.Record], block_times: dict[int, int]
 ) -> tuple[list[IntentRecord], list[tuple[Any, ...]], list[str]]:
     """A chunk's locked intents and its event rows (the ids of the intents they touch)."""
     intents = intents_of(rows)
@@ -90,7 +90,7 @@ def _prepare(
 async def index_batch(
     conn: asyncpg.Connection,
     target: BatchTarget,
-    events: Sequence[ContractEvent],
+    events: Sequence[LedgerEntry],
     block_times: dict[int, int],
     recompute: Sequence[str] = (),
 ) -> list[NewEvent]:
@@ -128,7 +128,7 @@ async def index_batch(
             lane.submit(partial(create_stage, conn))
         # Every chunk's lock first (cheap for PostgreSQL): the next chunk's rows never wait behind
         # the statements queued last.
-        locks = [lane.submit(partial(lock_rows, conn, onchain_ids=[e.onchain_id for e in c])) for c in chunks]
+        locks = [lane.submit(partial(lock_rows, conn, onchain_ids=[e.intent_ref for e in c])) for c in chunks]
         previous: _Stored | None = None
         for chunk, locking in zip(chunks, locks, strict=True):
             rows = await locking

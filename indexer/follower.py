@@ -40,8 +40,10 @@ from indexer.store import (
     store_blocks,
     window_blocks,
 )
-from sluice.chain.events import ContractEvent, decode_logs, log_filter
+from sluice.chain.events import log_filter
 from sluice.chain.intents import ContractKind
+from sluice.ledger.entries import LedgerEntry
+from sluice.rails.evm_contract import entries_of
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +75,7 @@ class Fetched:
     """A step's JSON-RPC answers, in the order of its calls, and its logs decoded (or the error)."""
 
     results: list[Any]
-    events: list[ContractEvent] | Exception | None
+    events: list[LedgerEntry] | Exception | None
 
 
 @dataclass
@@ -214,15 +216,13 @@ class NetworkFollower:
         kept and raised where the step uses the events (after its consistency checks), as before.
         """
         results = await self.rpc.batch(calls)
-        events: list[ContractEvent] | Exception | None = None
+        events: list[LedgerEntry] | Exception | None = None
         for (method, _), result in zip(calls, results, strict=True):
             if method == "eth_getLogs":
                 try:
                     # In a thread: ~14 µs of Python a log would otherwise hold the event loop, and
                     # the batch committing on it, for a tenth of a second per 10,000 logs.
-                    events = await asyncio.to_thread(
-                        decode_logs, [lg for lg in result if not lg.get("removed")]
-                    )
+                    events = await asyncio.to_thread(entries_of, self.network, result)
                 except Exception as exc:  # re-raised by the step, after its checks
                     events = exc
         return Fetched(results, events)
@@ -291,7 +291,7 @@ class NetworkFollower:
             raise fetch.events
         events = fetch.events or []
         block_times = {h.number: h.timestamp for h in checked}
-        missing = sorted({e.block_number for e in events if e.block_timestamp is None} - set(block_times))
+        missing = sorted({e.position.height for e in events if e.position.time is None} - set(block_times))
         if missing:
             block_times.update(await self._timestamps(missing))
         last = checked[-1]
@@ -350,7 +350,7 @@ class NetworkFollower:
     async def _commit(
         self,
         cp: Checkpoint,
-        events: Sequence[ContractEvent],
+        events: Sequence[LedgerEntry],
         headers: Sequence[Header],
         last_block: int,
         last_hash: str | None,
@@ -382,7 +382,7 @@ class NetworkFollower:
                 promoted,
             )
         self.checkpoint = new
-        for name, count in Counter(e.name for e in events).items():
+        for name, count in Counter(str(e.kind) for e in events).items():
             metrics.EVENTS.labels(self.network, name).inc(count)
         metrics.LAST_BLOCK.labels(self.network).set(last_block)
         metrics.HEAD_LAG.labels(self.network).set(head - last_block)

@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 LAST_BLOCK = Gauge("sluice_indexer_last_block", "Last block whose events are committed", ["network"])
 HEAD_BLOCK = Gauge("sluice_indexer_head_block", "Latest chain head seen", ["network"])
 HEAD_LAG = Gauge("sluice_indexer_head_lag_blocks", "Chain head minus the checkpoint", ["network"])
-EVENTS = Counter("sluice_indexer_events_total", "Contract events stored", ["network", "name"])
+EVENTS = Counter("sluice_indexer_events_total", "Ledger entries stored", ["network", "kind"])
 EVENTS_PER_SECOND = Gauge(
     "sluice_indexer_events_per_second", "Events stored per second (last batch)", ["network"]
 )

@@ -1,4 +1,4 @@
-"""The indexer's SQL: checkpoint (with fencing), raw events, the block window, rollback.
+"""The indexer's SQL: checkpoint (with fencing), ledger entries, the block window, rollback.
 
 Every function runs inside the caller's transaction on its asyncpg connection; set-based statements
 over arrays (`unnest`) keep a batch of thousands of events to a handful of round trips.
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import orjson
 
-from sluice.chain.events import ContractEvent
+from sluice import jsoncodec
 from sluice.intents.record import IntentRecord
+from sluice.ledger.entries import LedgerEntry
 
 
 class LostLeadershipError(RuntimeError):
@@ -96,7 +96,7 @@ async def advance_checkpoint(
         raise LostLeadershipError(f"the checkpoint of {network} moved: another indexer is writing it")
 
 
-#: Events reach PostgreSQL by binary COPY into a session-private staging table, then one INSERT moves
+#: Entries reach PostgreSQL by binary COPY into a session-private staging table, then one INSERT moves
 #: them: asyncpg encodes an array element in ~1 µs (it inspects each one for nesting) and a COPY field
 #: in a fraction of that; for the 19 columns of an event, ~23 µs a row over arrays against ~4 by COPY,
 #: measured. The table lives in the connection's temporary schema, is emptied at every commit (ON
@@ -105,16 +105,16 @@ async def advance_checkpoint(
 _CREATE_STAGE = """
 DO $$
 BEGIN
-    IF to_regclass('pg_temp.indexer_stage_events') IS NULL THEN
-        CREATE TEMPORARY TABLE indexer_stage_events (
-            kind varchar, contract varchar, name varchar, onchain_id bytea, pi varchar, mid varchar,
-            tx varchar, li int, tli int, bn bigint, bh varchar, bt bigint, payer varchar, merchant varchar,
-            token varchar, amount text, mamount text, fees text, total text
+    IF to_regclass('pg_temp.indexer_stage_entries') IS NULL THEN
+        CREATE TEMPORARY TABLE indexer_stage_entries (
+            rail varchar, source varchar, kind varchar, reason varchar, ref bytea, pi varchar, mid varchar,
+            tx varchar, bi int, ti int, h bigint, bid varchar, bt bigint, payer varchar, merchant varchar,
+            asset varchar, amount text, mamount text, fees text, total text
         ) ON COMMIT DELETE ROWS;
     END IF;
 END $$
 """
-STAGE_EVENTS = "indexer_stage_events"
+STAGE_EVENTS = "indexer_stage_entries"
 
 
 async def create_stage(conn: asyncpg.Connection) -> None:
@@ -124,70 +124,77 @@ async def create_stage(conn: asyncpg.Connection) -> None:
 
 
 _INSERT_EVENTS = """
-WITH s AS (DELETE FROM indexer_stage_events RETURNING *)
-INSERT INTO onchain_events (network, chain_id, contract_kind, contract_address, name, onchain_id,
-    payment_intent_id, merchant_id, tx_hash, log_index, tx_log_index, block_number, block_hash, block_time,
-    payer, merchant, token, amount, merchant_amount, fee_amounts, total, created_at)
-SELECT $1, $2, s.kind, s.contract, s.name, s.onchain_id, s.pi, s.mid, s.tx, s.li, s.tli, s.bn, s.bh,
-    to_timestamp(s.bt), s.payer, s.merchant, s.token, s.amount::numeric, s.mamount::numeric, s.fees::jsonb,
+WITH s AS (DELETE FROM indexer_stage_entries RETURNING *)
+INSERT INTO ledger_entries (network, chain_id, rail, source, kind, reason, intent_ref, payment_intent_id,
+    merchant_id, tx_id, block_index, tx_index, height, block_id, block_time, payer, merchant, asset, amount,
+    merchant_amount, fee_amounts, total, created_at)
+SELECT $1, $2, s.rail, s.source, s.kind, s.reason, s.ref, s.pi, s.mid, s.tx, s.bi, s.ti, s.h, s.bid,
+    to_timestamp(s.bt), s.payer, s.merchant, s.asset, s.amount::numeric, s.mamount::numeric, s.fees::jsonb,
     s.total::numeric, now()
-FROM s ORDER BY s.bn, s.li
-ON CONFLICT (network, tx_hash, tx_log_index) DO UPDATE SET
-    block_number = excluded.block_number, block_hash = excluded.block_hash, block_time = excluded.block_time,
-    log_index = excluded.log_index
-WHERE onchain_events.block_hash <> excluded.block_hash
+FROM s ORDER BY s.h, s.bi
+ON CONFLICT (network, tx_id, tx_index) DO UPDATE SET
+    height = excluded.height, block_id = excluded.block_id, block_time = excluded.block_time,
+    block_index = excluded.block_index
+WHERE ledger_entries.block_id <> excluded.block_id
 """
+
+#: Entry kinds whose asset is the intent's own when the chain's report names none (escrow payouts).
+_ASSET_FROM_INTENT = frozenset({"captured", "refunded", "released"})
 
 
 def event_rows(
     network: str,
-    events: Sequence[ContractEvent],
+    entries: Sequence[LedgerEntry],
     intents: Iterable[IntentRecord],
     block_times: dict[int, int],
 ) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """The rows of `insert_event_rows` for the events, and the ids of the `intents` (their locked
+    """The rows of `insert_event_rows` for the entries, and the ids of the `intents` (their locked
     intents) they touch."""
     links = {bytes(i.onchain_id): i for i in intents}
     rows: list[tuple[Any, ...]] = []
     touched: dict[str, None] = {}
-    for e in events:
-        link = links.get(e.onchain_id)
+    for e in entries:
+        link = links.get(e.intent_ref)
         if link is not None and (
-            link.network != network or link.contract_address.lower() != e.contract_address.lower()
+            link.network != network
+            or link.rail != e.rail
+            or (e.source is not None and link.contract_address.lower() != e.source.lower())
         ):
-            link = None  # same id on another contract or network: not this intent's payment
-        token = e.token
-        if e.name not in ("Paid", "Deposited"):
-            token = link.token_address if link is not None else None
+            link = None  # same reference on another rail, contract or network: not this intent's
+        asset = e.asset
+        if e.kind in _ASSET_FROM_INTENT and asset is None:
+            asset = link.token_address if link is not None else None
         fees = None
         if e.fee_amounts is not None:
             recipients = [s.get("recipient") for s in link.splits or ()] if link is not None else []
-            fees = orjson.dumps(
+            fees = jsoncodec.dumps(
                 [
                     {"recipient": recipients[i] if i < len(recipients) else None, "amount": str(a)}
                     for i, a in enumerate(e.fee_amounts)
                 ]
-            ).decode()
-        ts = e.block_timestamp if e.block_timestamp is not None else block_times[e.block_number]
+            )
+        p = e.position
+        ts = p.time if p.time is not None else block_times[p.height]
         if link is not None:
             touched[link.id] = None
         rows.append(
             (
-                e.kind,
-                e.contract_address,
-                e.name,
-                e.onchain_id,
+                e.rail,
+                e.source or "",
+                str(e.kind),
+                None if e.reason is None else str(e.reason),
+                e.intent_ref,
                 link.id if link else None,
                 link.merchant_id if link else None,
-                e.tx_hash,
-                e.log_index,
-                e.tx_log_index,
-                e.block_number,
-                e.block_hash,
+                e.tx_id,
+                p.index,
+                p.tx_index,
+                p.height,
+                p.block_id,
                 ts,
                 e.payer,
                 e.merchant,
-                token,
+                asset,
                 str(e.amount),
                 None if e.merchant_amount is None else str(e.merchant_amount),
                 fees,
@@ -200,7 +207,7 @@ def event_rows(
 async def insert_event_rows(
     conn: asyncpg.Connection, network: str, chain_id: int, rows: list[tuple[Any, ...]]
 ) -> None:
-    """Stores events (idempotent on the natural key (network, tx_hash, tx_log_index)); needs
+    """Stores entries (idempotent on the natural key (network, tx_id, tx_index)); needs
     `create_stage` earlier in the transaction."""
     if rows:
         await conn.copy_records_to_table(STAGE_EVENTS, records=rows)
@@ -236,12 +243,12 @@ async def window_blocks(conn: asyncpg.Connection, network: str) -> list[tuple[in
 async def intents_confirmed_between(
     conn: asyncpg.Connection, network: str, after: int, up_to: int
 ) -> list[str]:
-    """Intents with an event in (after, up_to]: they may have just reached their confirmation depth."""
+    """Intents with an entry in (after, up_to]: they may have just reached their confirmation depth."""
     if up_to <= after:
         return []
     rows = await conn.fetch(
-        "SELECT DISTINCT payment_intent_id FROM onchain_events WHERE network = $1 AND block_number > $2 "
-        "AND block_number <= $3 AND payment_intent_id IS NOT NULL",
+        "SELECT DISTINCT payment_intent_id FROM ledger_entries WHERE network = $1 AND height > $2 "
+        "AND height <= $3 AND payment_intent_id IS NOT NULL",
         network,
         after,
         up_to,
@@ -250,9 +257,9 @@ async def intents_confirmed_between(
 
 
 async def delete_above(conn: asyncpg.Connection, network: str, block: int) -> list[str]:
-    """Deletes the events and window blocks above `block` (a reorg); returns the intents they touched."""
+    """Deletes the entries and window blocks above `block` (a reorg); returns the intents they touched."""
     rows = await conn.fetch(
-        "DELETE FROM onchain_events WHERE network = $1 AND block_number > $2 RETURNING payment_intent_id",
+        "DELETE FROM ledger_entries WHERE network = $1 AND height > $2 RETURNING payment_intent_id",
         network,
         block,
     )

@@ -33,7 +33,8 @@ from sluice.chain.deploy import (
     deploy,
     resolve_params,
 )
-from sluice.chain.networks import get_network
+from sluice.chain.evm_features import check_network
+from sluice.chain.registry import Registry
 from sluice.errors import NetworkError, SluiceError
 from sluice.paths import NODE_MODULES
 
@@ -128,9 +129,11 @@ def run(
     """Deploys through the connected Ape `provider`; returns what sluice.chain.deploy.deploy returns."""
     network = provider.network
     name = name or sluice_network(network.ecosystem.name, network.name)
+    config = Registry.load().network(name)
+    check_network(config)  # a network whose EVM cannot run the contracts: refused, nothing sent
     w3: Web3 = provider.web3
     chain_id = int(w3.eth.chain_id)
-    expected = get_network(name).chain_id
+    expected = config.chain_id
     if chain_id != expected:
         raise NetworkError(f"the Ape provider serves chain id {chain_id}, but {name!r} is {expected}")
     sender = ApeSender(select_account(account, is_local=network.is_local))

@@ -57,6 +57,26 @@ class DeploymentError(SluiceError, RuntimeError):
     code = "deployment_error"
 
 
+class UnsupportedEvmError(DeploymentError):
+    """Raised when a network's EVM lacks (or is not recorded to have) an opcode the compiled contracts
+    use, such as transient storage (EIP-1153): `sluice deploy` refuses before sending anything."""
+
+    code = "unsupported_evm"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        network: str | None = None,
+        evm_version: str | None = None,
+        missing: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.network = network
+        self.evm_version = evm_version
+        self.missing = missing
+
+
 # ----------------------------------------------------------------------------- API-facing errors
 
 

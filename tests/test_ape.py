@@ -37,7 +37,7 @@ pytestmark = [
 ]
 
 APE = Path(sys.executable).with_name("ape")
-SLUICE = [sys.executable, "-m", "sluice.cli"]
+SLUICE = [sys.executable, "-m", "launcher.cli"]
 CORE = ("SluicePayments", "SluiceEscrow")
 # Not the defaults, so that the options are seen to reach DeployParams.
 OWNER = Account.from_key(ANVIL_KEYS[3]).address

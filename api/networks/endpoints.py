@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import AnyKey
 from api.schemas import ListResponse
@@ -28,6 +28,8 @@ class NetworkPublic(BaseModel):
     chain_id: int
     livemode: bool
     confirmations: int
+    family: str = Field(description="Chain family: evm, …")
+    rails: list[str] = Field(description="How payers can pay on it (the default first): evm-contract, …")
     contracts: dict[str, str | None]
     assets: list[AssetPublic]
 
@@ -38,6 +40,8 @@ def _present(network: NetworkConfig) -> NetworkPublic:
         chain_id=network.chain_id,
         livemode=network.live,
         confirmations=network.confirmations,
+        family=network.family,
+        rails=list(network.rails),
         contracts={"payments": network.contracts.payments, "escrow": network.contracts.escrow},
         assets=[
             AssetPublic(

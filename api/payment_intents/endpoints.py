@@ -20,9 +20,8 @@ from sluice.errors import SluiceError
 from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
 from sluice.intents.service import PaymentIntentService
-from sluice.intents.views import PaymentIntentPublic, present
+from sluice.intents.views import PaymentIntentPublic
 from sluice.models.payment_intent import PaymentIntentStatus
-from sluice.models.quote import Quote
 
 router = APIRouter(prefix="/payment_intents", tags=["payment_intents"])
 
@@ -41,10 +40,6 @@ async def operations(request: Request) -> ChainOperations:
 
 
 Operations = Annotated[ChainOperations, Depends(operations)]
-
-
-def _checkout(request: Request) -> str:
-    return str(request.app.state.settings.checkout_base_url)
 
 
 @router.post("", status_code=status.HTTP_200_OK, response_model=PaymentIntentPublic)
@@ -70,6 +65,7 @@ async def create_payment_intent(
         description=body.description,
         payer=body.payer,
         allow_partial=body.allow_partial,
+        rail=body.rail,
     )
     audit = audit_context(request)
     service: PaymentIntentService = request.app.state.intents
@@ -88,12 +84,10 @@ async def create_payment_intent(
 
 @router.get("/{intent_id}", response_model=PaymentIntentPublic)
 async def retrieve_payment_intent(
-    intent_id: str, principal: ReadKey, session: Session, service: Intents, request: Request
+    intent_id: str, principal: ReadKey, session: Session, service: Intents
 ) -> PaymentIntentPublic:
     """Retrieve a payment intent. Another merchant's intent is not found (404)."""
-    intent = await service.get(session, principal, intent_id)
-    quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
-    return present(intent, _checkout(request), quote)
+    return await service.view(session, await service.get(session, principal, intent_id))
 
 
 @router.get("", response_model=ListResponse[PaymentIntentPublic])
@@ -101,7 +95,6 @@ async def list_payment_intents(
     principal: ReadKey,
     session: Session,
     service: Intents,
-    request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     starting_after: str | None = None,
     ending_before: str | None = None,
@@ -120,9 +113,8 @@ async def list_payment_intents(
         created_gte=from_unix(created_gte),
         created_lte=from_unix(created_lte),
     )
-    checkout = _checkout(request)
     return ListResponse[PaymentIntentPublic](
-        data=[present(i, checkout) for i in rows], has_more=has_more, url="/v1/payment_intents"
+        data=await service.views(session, rows), has_more=has_more, url="/v1/payment_intents"
     )
 
 
@@ -132,7 +124,6 @@ async def cancel_payment_intent(
     principal: SecretKey,
     session: Session,
     ops: Operations,
-    request: Request,
     audit: Audit,
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> PaymentIntentPublic:
@@ -140,7 +131,7 @@ async def cancel_payment_intent(
     be paid, or, for a funded escrow, the escrow is voided and the payer refunded."""
     intent = await ops.cancel(session, principal, intent_id, body.cancellation_reason if body else None)
     await audit("payment_intent.cancel", intent.id)
-    return present(intent, _checkout(request))
+    return await ops.intents.view(session, intent)
 
 
 @router.post("/{intent_id}/transactions", response_model=TransactionsPublic)
@@ -170,7 +161,6 @@ async def capture_payment_intent(
     principal: SecretKey,
     session: Session,
     ops: Operations,
-    request: Request,
     audit: Audit,
     body: Annotated[CaptureIn | None, Body()] = None,
 ) -> PaymentIntentPublic:
@@ -179,4 +169,4 @@ async def capture_payment_intent(
     amount = body.amount_to_capture if body else None
     intent = await ops.capture(session, principal, intent_id, amount)
     await audit("payment_intent.capture", intent.id)
-    return present(intent, _checkout(request))
+    return await ops.intents.view(session, intent)

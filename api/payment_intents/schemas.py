@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import BaseUnits, DecimalString, Strict
 from sluice.intents.schemas import METADATA_KEY_MAX, METADATA_MAX_KEYS, METADATA_VALUE_MAX
@@ -41,6 +41,11 @@ class PaymentIntentCreate(Strict):
         default=False,
         description="Escrow only: several deposits may add up; needs `payer` (every deposit comes from it).",
     )
+    rail: str | None = Field(
+        default=None,
+        max_length=32,
+        description="How the payer pays (GET /v1/networks lists each network's rails); its first by default.",
+    )
 
     @field_validator("metadata")
     @classmethod
@@ -74,15 +79,23 @@ class TransactionsIn(Strict):
 
 
 class TransactionsPublic(BaseModel):
+    """What the payer signs, from the intent's rail. The evm-contract rail fills `method`, `chain_id`,
+    `steps`, `permit` and `eip681`; other rails leave what they lack null and may add fields."""
+
+    model_config = ConfigDict(extra="allow")
+
     object: Literal["payment_transactions"] = "payment_transactions"
     payment_intent: str
-    method: str
+    rail: str
+    method: str | None = None
     payer: str
-    chain_id: int
-    steps: list[str]
-    transactions: list[dict[str, str]]
-    permit: dict[str, Any] | None
-    eip681: str | None
+    chain_id: int | None = None
+    steps: list[str] | None = None
+    transactions: list[dict[str, Any]]
+    permit: dict[str, Any] | None = None
+    eip681: str | None = None
+    #: A payment URI the payer's wallet understands (EIP-681 on EVM, …), where the rail has one.
+    uri: str | None = None
     checkout_url: str
     qr_svg: str
 

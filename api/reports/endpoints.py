@@ -20,9 +20,8 @@ from sluice.merchants.service import Principal
 from sluice.reports import format as fmt
 from sluice.reports.filters import AssetBook, ReportFilters, build_filters
 from sluice.reports.queries import (
-    EVENT_OF_TYPE,
-    PAYMENT_EVENTS,
-    REFUND_EVENTS,
+    PAYMENT_TYPES,
+    REFUND_TYPES,
     Interval,
     balances,
     event_page,
@@ -108,7 +107,7 @@ async def _event_report(
     session: AsyncSession,
     filters: ReportFilters,
     *,
-    names: tuple[str, ...],
+    types: tuple[str, ...],
     limit: int,
     starting_after: str | None,
     ending_before: str | None,
@@ -119,7 +118,7 @@ async def _event_report(
         session,
         principal.merchant_id,
         filters,
-        names,
+        types,
         limit=limit,
         starting_after=starting_after,
         ending_before=ending_before,
@@ -150,9 +149,9 @@ async def payments_report(
 ) -> Response:
     """Every on-chain payment to this merchant, newest first: intent, asset, gross, fees by recipient,
     net, transaction, block, confirmations and payer."""
-    names = PAYMENT_EVENTS if type is None else (EVENT_OF_TYPE[type],)
+    types = PAYMENT_TYPES if type is None else (type,)
     return await _event_report(
-        request, principal, session, filters, names=names, limit=limit,
+        request, principal, session, filters, types=types, limit=limit,
         starting_after=starting_after, ending_before=ending_before, format=format, kind="payments",
     )  # fmt: skip
 
@@ -171,7 +170,7 @@ async def refunds_report(
     """Every on-chain return of funds to a payer: escrow refunds (with the `re_…` id when made through
     the API), voids and payer reclaims."""
     return await _event_report(
-        request, principal, session, filters, names=REFUND_EVENTS, limit=limit,
+        request, principal, session, filters, types=REFUND_TYPES, limit=limit,
         starting_after=starting_after, ending_before=ending_before, format=format, kind="refunds",
     )  # fmt: skip
 

@@ -18,6 +18,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
 
 from sluice.chain import create2
+from sluice.chain.evm_features import probe_node
 from sluice.chain.keys import ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY, LOCAL_CHAIN_IDS
 from sluice.chain.manifest import manifest_path, read_manifest, write_manifest
 from sluice.contracts import Artifact, load_artifact
@@ -231,7 +232,8 @@ def deploy(
     """Deploys the core contracts (a no-op when this exact deployment is on chain already).
 
     Raises DeploymentError when the manifest records a different deployment that is still on chain,
-    unless `force` is given.
+    unless `force` is given, and UnsupportedEvmError (nothing sent) when the node cannot execute an
+    opcode of the contracts (sluice.chain.evm_features.probe_node).
     """
     say = progress or (lambda _msg: None)
     chain_id = int(w3.eth.chain_id)
@@ -277,6 +279,8 @@ def deploy(
                 + "\nrerun with --force to deploy the new one and replace the manifest"
             )
 
+    # The node must run the contracts' opcodes (transient storage, …) before anything is sent.
+    probe_node(w3, network, tuple(artifacts))
     ensure_factory(w3, sender)
     deployed = []
     for name, artifact in artifacts.items():

@@ -77,9 +77,14 @@ class NetworkConfig:
     rpc_urls: tuple[str, ...] = ()
     contracts: DeployedContracts = field(default_factory=DeployedContracts)
     assets: Mapping[str, Asset] = field(default_factory=dict)
+    #: The newest EVM upgrade the network is known to run (None: unknown); see sluice.chain.evm_features.
+    evm_version: str | None = None
     native_decimals: int = NATIVE_DECIMALS
     #: Floor for maxPriorityFeePerGas in wei (Polygon's nodes refuse tips below ~25-30 gwei).
     min_priority_fee: int = 0
+    #: The chain family and the rails (sluice.rails) this network offers, the default first.
+    family: str = "evm"
+    rails: tuple[str, ...] = ("evm-contract",)
 
     @property
     def live(self) -> bool:

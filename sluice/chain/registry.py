@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sluice.chain.evm_features import HARDFORKS
 from sluice.chain.hashing import checksum
 from sluice.chain.manifest import read_manifest
 from sluice.chain.network_config import (
@@ -161,7 +162,14 @@ BUILTIN_ASSETS: dict[str, tuple[Asset, ...]] = {
     "polygon": (_stable("USDC", "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", 6),),
     "arbitrum": (_stable("USDC", "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6),),
 }
-NATIVE_SYMBOLS = {"bsc": "BNB", "bsc-testnet": "BNB", "polygon": "POL"}
+NATIVE_SYMBOLS = {
+    "bsc": "BNB",
+    "bsc-testnet": "BNB",
+    "polygon": "POL",
+    # TAO has 9 decimals on Subtensor and 18 on its EVM side (1 rao = 10**9 wei): see docs/operations.md.
+    "bittensor": "TAO",
+    "bittensor-testnet": "TAO",
+}
 LEGACY_FEE_NETWORKS = frozenset({"bsc", "bsc-testnet"})
 MIN_PRIORITY_FEES = {"polygon": 30 * GWEI}
 
@@ -180,6 +188,7 @@ def _builtin(name: str) -> NetworkConfig:
         fee_model="legacy" if name in LEGACY_FEE_NETWORKS else "eip1559",
         assets=assets,
         min_priority_fee=MIN_PRIORITY_FEES.get(name, 0),
+        evm_version=base.evm_version,
     )
 
 
@@ -264,8 +273,18 @@ class _NetworkEntry(BaseModel):
     native_decimals: int | None = Field(default=None, ge=0, le=77)
     fee_model: FeeModel | None = None
     min_priority_fee_wei: int | None = Field(default=None, ge=0)
+    #: The newest EVM upgrade the network runs ("cancun", …); a new network without one cannot be
+    #: deployed to until it is set (sluice.chain.evm_features).
+    evm_version: str | None = None
     contracts: _ContractsEntry | None = None
     assets: dict[str, _AssetEntry] = Field(default_factory=dict)
+
+    @field_validator("evm_version")
+    @classmethod
+    def _check_evm_version(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() not in HARDFORKS:
+            raise ValueError(f"unknown EVM version {value!r}; known: {', '.join(HARDFORKS)}")
+        return value.lower() if value is not None else None
 
 
 class _NetworksFile(BaseModel):
@@ -309,6 +328,7 @@ def _new_network(name: str, entry: _NetworkEntry, path: Path | None) -> NetworkC
         native_decimals=decimals,
         fee_model=entry.fee_model or "eip1559",
         assets={native: Asset(native, None, decimals)},
+        evm_version=entry.evm_version,
     )
 
 
@@ -352,6 +372,7 @@ def _apply_override(network: NetworkConfig, entry: _NetworkEntry) -> NetworkConf
             ("native_decimals", entry.native_decimals),
             ("fee_model", entry.fee_model),
             ("min_priority_fee", entry.min_priority_fee_wei),
+            ("evm_version", entry.evm_version),
         )
         if value is not None
     }

@@ -8,11 +8,20 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from sluice import jsoncodec
+
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping (a round trip on every checkout): a connection that died with the server fails its
     # request once and is discarded; connections are recycled every 30 minutes.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        json_serializer=jsoncodec.dumps,
+        json_deserializer=jsoncodec.loads,
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

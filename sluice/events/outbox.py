@@ -6,38 +6,21 @@ of these a second through asyncpg, does not import SQLAlchemy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import orjson
 
+from sluice import jsoncodec
 from sluice.clock import utcnow
+from sluice.events.types import EventType as EventType
 from sluice.ids import new_id
 from sluice.intents.views import present_json
 
 if TYPE_CHECKING:
     from sluice.intents.record import AnyIntent, AnyQuote
-
-
-class EventType(StrEnum):
-    payment_intent_created = "payment_intent.created"
-    payment_intent_processing = "payment_intent.processing"
-    payment_intent_succeeded = "payment_intent.succeeded"
-    payment_intent_requires_capture = "payment_intent.requires_capture"
-    payment_intent_partially_funded = "payment_intent.partially_funded"
-    payment_intent_canceled = "payment_intent.canceled"
-    payment_intent_expired = "payment_intent.expired"
-    payment_intent_reverted = "payment_intent.reverted"
-    payment_intent_amount_capturable_updated = "payment_intent.amount_capturable_updated"
-    refund_created = "refund.created"
-    refund_succeeded = "refund.succeeded"
-    refund_failed = "refund.failed"
-    webhook_endpoint_disabled = "webhook_endpoint.disabled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +80,6 @@ def intent_event(
 OUTBOX_COLUMNS = ("id", "merchant_id", "livemode", "type", "object_id", "data", "request_id", "created_at")
 
 
-def _json_text(data: dict[str, Any]) -> str:
-    """JSON text of an event's data: orjson (~5x json.dumps, the indexer serialises thousands of
-    payloads a second), json.dumps for what orjson refuses (integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(data).decode()
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(data)
-
-
 def outbox_rows(events: Iterable[NewEvent]) -> list[tuple[Any, ...]]:
     """The rows of `insert_outbox` (`OUTBOX_COLUMNS`), payloads serialised."""
     rows: list[tuple[Any, ...]] = []
@@ -117,7 +91,7 @@ def outbox_rows(events: Iterable[NewEvent]) -> list[tuple[Any, ...]]:
                 event.livemode,
                 str(event.type),
                 event.object_id,
-                _json_text(event.data()),
+                jsoncodec.dumps(event.data()),
                 event.request_id,
                 event.created_at,
             )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from sluice import jsoncodec
 from sluice.models.event import Event
 
 
@@ -50,4 +50,4 @@ def event_body(
         "data": data,
         "request": {"id": request_id},
     }
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsoncodec.dumps_bytes(payload)

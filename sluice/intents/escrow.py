@@ -1,9 +1,9 @@
-"""Escrow operations relayed by the relayer key (capture, refund, void), and syncing an intent's
-amounts and status from the escrow's on-chain state.
+"""Escrow operations relayed by the relayer key (capture, refund, void), and the escrow's on-chain
+state as ledger sums.
 
-Until the indexer follows the contracts, these read the escrow's state directly after each call; the
-amounts written are absolute (deposited, captured, refunded), so the indexer applying the same
-events later changes nothing.
+The API reads the escrow's state directly after each relayed call and lets the transitions decide
+from it; the amounts are absolute (deposited, captured, refunded), so the indexer applying the same
+entries later changes nothing.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from sluice.config import Settings
 from sluice.errors import SluiceError
 from sluice.intents.onchain import contract_kind, to_onchain
 from sluice.intents.signing import relayer_account
-from sluice.intents.states import can_transition
-from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
+from sluice.intents.transitions import Sums, Totals
+from sluice.models.payment_intent import PaymentIntent
 
 OPEN, VOIDED, RECLAIMED = 1, 2, 3
 
@@ -91,24 +91,19 @@ async def read_escrow(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentInte
     )
 
 
-def apply_escrow_state(intent: PaymentIntent, state: EscrowState) -> None:
-    """Sets amounts and status from the escrow's state (absolute values: applying twice is a no-op)."""
-    intent.amount_received = state.deposited
-    intent.amount_capturable = state.capturable
-    intent.amount_refunded = state.refunded + state.released
-    if state.status == 0:
-        target = PaymentIntentStatus.requires_payment
-    elif state.status == OPEN:
-        target = (
-            PaymentIntentStatus.requires_capture if state.capturable > 0 else PaymentIntentStatus.succeeded
+def escrow_totals(state: EscrowState) -> Totals:
+    """The escrow's state as the sums of its ledger entries (read after the operator's own call was
+    mined, so taken as final): the transitions decide from it as from the indexer's entries."""
+    return Totals.settled(
+        Sums(
+            deposited=state.deposited,
+            captured=state.captured,
+            refunded=state.refunded,
+            released=state.released,
+            closed=state.status in (VOIDED, RECLAIMED),
+            reclaimed=state.status == RECLAIMED,
         )
-        if state.capturable == 0 and state.captured == 0:
-            target = PaymentIntentStatus.canceled  # everything refunded
-    else:  # voided or reclaimed
-        target = PaymentIntentStatus.succeeded if state.captured > 0 else PaymentIntentStatus.canceled
-    current = PaymentIntentStatus(intent.status)
-    if target != current and can_transition(current, target):
-        intent.status = target
+    )
 
 
 async def relay(

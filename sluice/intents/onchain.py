@@ -23,8 +23,13 @@ if TYPE_CHECKING:
     from sluice.models.payment_intent import PaymentIntent
 
 
-def contract_kind(intent: PaymentIntent) -> ContractKind:
-    return "payments" if intent.capture_method == CaptureMethod.automatic else "escrow"
+def contract_kind_of(capture_method: str) -> ContractKind:
+    """The contract an intent is paid through: SluicePayments (automatic) or SluiceEscrow (manual)."""
+    return "payments" if CaptureMethod(capture_method) == CaptureMethod.automatic else "escrow"
+
+
+def contract_kind(intent: AnyIntent) -> ContractKind:
+    return contract_kind_of(intent.capture_method)
 
 
 def to_onchain(intent: PaymentIntent) -> OnchainIntent:
@@ -92,7 +97,7 @@ def onchain_json(intent: AnyIntent) -> dict[str, Any]:
     The `types` and `domain` parts are shared, memoized objects: treat the result as read-only (it is
     serialised, never mutated). tests/api/test_intent_views.py proves it equal to the pydantic path.
     """
-    kind: ContractKind = "payments" if intent.capture_method == CaptureMethod.automatic else "escrow"
+    kind = contract_kind_of(intent.capture_method)
     reclaim_after = intent.reclaim_after
     message = {
         "id": "0x" + bytes(intent.onchain_id).hex(),

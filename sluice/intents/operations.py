@@ -8,25 +8,24 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from web3 import AsyncWeb3
 
-from sluice.chain.payment_uri import eip681_uri, qr_svg
+from sluice.chain.payment_uri import qr_svg
 from sluice.chain.registry import NetworkConfig
 from sluice.chain.rpc import async_web3
-from sluice.chain.transactions import PaymentMethod, build_payment_transactions, build_permit_transaction
 from sluice.checkout.service import checkout_link
 from sluice.clock import utcnow
 from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
-from sluice.events.outbox import EventType
 from sluice.intents.escrow import (
     EscrowState,
     RelayRevertedError,
-    apply_escrow_state,
+    escrow_totals,
     invalidate,
     read_escrow,
     relay,
 )
-from sluice.intents.onchain import contract_kind, to_onchain
 from sluice.intents.service import PaymentIntentService
-from sluice.merchants.service import Principal, check_address
+from sluice.intents.transitions import cancel as cancel_decision
+from sluice.intents.transitions import decide
+from sluice.merchants.service import Principal
 from sluice.models.merchant import ApiKeyKind
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 
@@ -34,7 +33,7 @@ log = structlog.get_logger(__name__)
 
 
 class ChainOperations:
-    """What needs the network: wallet transactions for the payer, and relayed escrow calls."""
+    """What needs the network: the payer's instructions from the intent's rail, relayed escrow calls."""
 
     def __init__(self, intents: PaymentIntentService) -> None:
         self.intents = intents
@@ -46,7 +45,7 @@ class ChainOperations:
         intent_id: str,
         *,
         payer: str,
-        method: PaymentMethod,
+        method: str | None,
         permit_signature: str | None = None,
         client_secret: str | None = None,
     ) -> dict[str, Any]:
@@ -61,34 +60,18 @@ class ChainOperations:
             )
         if intent.expires_at <= utcnow():
             raise InvalidStateError("the intent has expired", code="payment_intent_expired")
-        payer = check_address(payer, "payer")
-        network = self.intents.registry.network(intent.network)
-        w3 = async_web3(network)
-        onchain = to_onchain(intent)
-        kind = contract_kind(intent)
-        signature = bytes(intent.signature)
-        if permit_signature is not None:
-            if method != "permit":
-                raise InvalidRequestError(
-                    "permit_signature goes with method 'permit'", param="permit_signature"
-                )
-            built = await build_permit_transaction(
-                w3, network, onchain, signature, kind, payer, permit_signature
-            )
-        else:
-            built = await build_payment_transactions(w3, network, onchain, signature, kind, payer, method)
-        asset = network.asset_for_token(onchain.token)
+        rail = self.intents.rails.get(intent.rail)
+        payer = rail.validate_address(payer, "payer")
+        built = await rail.build(intent, payer, method=method, permit_signature=permit_signature)
         checkout = checkout_link(self.intents.settings.checkout_base_url, intent.id, intent.client_secret)
         return {
             "object": "payment_transactions",
             "payment_intent": intent.id,
-            "method": method,
+            "rail": built.rail,
             "payer": payer,
-            "chain_id": network.chain_id,
-            "steps": built.steps,
-            "transactions": built.transactions,
-            "permit": built.permit.typed_data if built.permit is not None else None,
-            "eip681": eip681_uri(network, onchain, asset, kind=kind),
+            **built.extra,
+            "transactions": list(built.transactions),
+            "uri": built.uri,
             "checkout_url": checkout,
             "qr_svg": qr_svg(checkout),
         }
@@ -107,17 +90,15 @@ class ChainOperations:
             raise InvalidStateError(
                 f"cannot capture a {intent.status} intent", code="payment_intent_unexpected_state"
             )
-        network, w3, state = await self._escrow(intent)
+        network, w3, state = await self._escrow(session, intent)
         if state.capturable == 0:
             raise InvalidStateError(
                 "nothing to capture: the escrow is not funded, or already captured, refunded or voided",
                 code="payment_intent_unexpected_state",
             )
         amount = _within_capturable(state, amount, "amount_to_capture")
-        before = _snapshot(intent)
         await relay(w3, network, intent, "capture", self.intents.settings, amount=amount)
-        apply_escrow_state(intent, await read_escrow(w3, network, intent))
-        await self._record_escrow_change(session, intent, before)
+        await self._sync(session, intent, await read_escrow(w3, network, intent))
         return intent
 
     async def refund_escrow(
@@ -132,19 +113,17 @@ class ChainOperations:
                 param="payment_intent",
                 code="refund_unsupported",
             )
-        network, w3, state = await self._escrow(intent)
+        network, w3, state = await self._escrow(session, intent)
         if state.capturable == 0:
             raise InvalidStateError(
                 "nothing to refund: no uncaptured funds in escrow", code="charge_already_refunded"
             )
         amount = _within_capturable(state, amount, "amount")
-        before = _snapshot(intent)
         try:
             tx_hash = await relay(w3, network, intent, "refund", self.intents.settings, amount=amount)
         except RelayRevertedError as exc:
             raise RefundRevertedError(str(exc), amount=amount, tx_hash=exc.tx_hash) from exc
-        apply_escrow_state(intent, await read_escrow(w3, network, intent))
-        await self._record_escrow_change(session, intent, before)
+        await self._sync(session, intent, await read_escrow(w3, network, intent))
         return intent, amount, tx_hash
 
     async def cancel(
@@ -153,10 +132,10 @@ class ChainOperations:
         """Cancels the intent and makes sure it can no longer be paid: a funded escrow is voided (the
         payer gets the funds back); otherwise the intent's nonce is burnt on its contract."""
         intent = await self.intents.get(session, principal, intent_id, lock=True)
-        before = _snapshot(intent)
+        cancel_decision(intent, reason, now=utcnow())  # refuses before anything is sent
         funded = PaymentIntentStatus(intent.status) == PaymentIntentStatus.requires_capture
-        intent = await self.intents.cancel(session, principal, intent_id, reason, record=False)
         network = self.intents.registry.network(intent.network)
+        totals = None
         if not network.rpc_urls:
             log.warning(
                 "intent_cancel_not_invalidated", intent=intent.id, network=network.name, reason="no RPC URL"
@@ -165,35 +144,29 @@ class ChainOperations:
             w3 = async_web3(network)
             if funded:
                 await relay(w3, network, intent, "void", self.intents.settings)
-                apply_escrow_state(intent, await read_escrow(w3, network, intent))
+                totals = escrow_totals(await read_escrow(w3, network, intent))
             else:
                 await invalidate(w3, network, intent, self.intents.settings)
         # Recorded after the chain step, so the event shows the voided amounts.
-        await self.intents.record_change(
-            session, intent, EventType.payment_intent_canceled, _changed(before, intent)
-        )
-        return intent
+        return await self.intents.cancel(session, principal, intent_id, reason, totals=totals)
 
-    async def _record_escrow_change(
-        self, session: AsyncSession, intent: PaymentIntent, before: dict[str, str]
-    ) -> None:
-        """After a capture or refund: `payment_intent.<new status>` when the status moved, else
-        `payment_intent.amount_capturable_updated` when the capturable amount did."""
-        changed = _changed(before, intent)
-        if "status" in changed:
-            type = _STATUS_EVENTS.get(PaymentIntentStatus(intent.status))
-            if type is not None:
-                await self.intents.record_change(session, intent, type, changed)
-        elif "amount_capturable" in changed:
-            await self.intents.record_change(
-                session, intent, EventType.payment_intent_amount_capturable_updated, changed
-            )
+    async def _sync(self, session: AsyncSession, intent: PaymentIntent, state: EscrowState) -> None:
+        """Moves the intent to what the escrow's state says, recording the events the transitions
+        announce (the indexer, seeing the same entries later, then finds nothing to change)."""
+        decision = decide(intent, escrow_totals(state), now=utcnow())
+        if decision is None:
+            return
+        decision.apply(intent)
+        for type in decision.events:
+            await self.intents.record_change(session, intent, type, decision.previous)
 
-    async def _escrow(self, intent: PaymentIntent) -> tuple[NetworkConfig, AsyncWeb3, EscrowState]:
+    async def _escrow(
+        self, session: AsyncSession, intent: PaymentIntent
+    ) -> tuple[NetworkConfig, AsyncWeb3, EscrowState]:
         network = self.intents.registry.network(intent.network)
         w3 = async_web3(network)
         state = await read_escrow(w3, network, intent)
-        apply_escrow_state(intent, state)
+        await self._sync(session, intent, state)
         return network, w3, state
 
 
@@ -203,24 +176,6 @@ class RefundRevertedError(RelayRevertedError):
     def __init__(self, message: str, *, amount: int, tx_hash: str) -> None:
         super().__init__(message, tx_hash=tx_hash)
         self.amount = amount
-
-
-_STATUS_EVENTS = {
-    PaymentIntentStatus.succeeded: EventType.payment_intent_succeeded,
-    PaymentIntentStatus.canceled: EventType.payment_intent_canceled,
-    PaymentIntentStatus.requires_capture: EventType.payment_intent_requires_capture,
-}
-_WATCHED = ("status", "amount_received", "amount_capturable", "amount_refunded")
-
-
-def _snapshot(intent: PaymentIntent) -> dict[str, str]:
-    """The fields an escrow call changes, as the API shows them (previous_attributes)."""
-    return {name: str(getattr(intent, name)) for name in _WATCHED}
-
-
-def _changed(before: dict[str, str], intent: PaymentIntent) -> dict[str, str]:
-    now = _snapshot(intent)
-    return {name: value for name, value in before.items() if now[name] != value}
 
 
 def _within_capturable(state: EscrowState, amount: int | None, param: str) -> int:

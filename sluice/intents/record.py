@@ -10,12 +10,13 @@ either.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from sluice import jsoncodec
 
 if TYPE_CHECKING:  # the ORM stays off the indexer's imports (SQLAlchemy: ~0.3 s of its start-up)
     from sluice.models.payment_intent import PaymentIntent
@@ -28,6 +29,7 @@ class IntentRecord:
     livemode: bool
     status: str
     capture_method: str
+    rail: str
     network: str
     chain_id: int
     asset: str
@@ -67,6 +69,7 @@ RECORD_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("livemode", None),
     ("status", None),
     ("capture_method", None),
+    ("rail", None),
     ("network", None),
     ("chain_id", None),
     ("asset", None),
@@ -115,7 +118,7 @@ def record_of(values: Any) -> IntentRecord:
             row[i] = int(row[i])
     for i in _JSON:
         if row[i] is not None:
-            row[i] = json.loads(row[i])
+            row[i] = jsoncodec.loads(row[i])
     return IntentRecord(*row)
 
 

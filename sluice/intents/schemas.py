@@ -39,3 +39,5 @@ class CreateIntent:
     description: str | None = None
     payer: str | None = None
     allow_partial: bool = False
+    #: The rail to pay through (sluice.rails); the network's first by default.
+    rail: str | None = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -12,8 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.audit.service import AuditContext
 from sluice.chain.deploy import read_manifest
-from sluice.chain.intents import ContractKind, Split
-from sluice.chain.intents import PaymentIntent as OnchainIntent
 from sluice.chain.registry import Asset, NetworkConfig, Registry
 from sluice.clock import utcnow
 from sluice.config import Settings
@@ -23,8 +22,7 @@ from sluice.events.service import record_event
 from sluice.ids import new_id, random_token
 from sluice.intents.repository import payment_intent_repository
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
-from sluice.intents.signing import NonceAllocator, operator_account, sign_payment_intent
-from sluice.intents.states import transition
+from sluice.intents.signing import NonceAllocator
 from sluice.intents.store import (
     CreatedWriter,
     JsonText,
@@ -33,12 +31,17 @@ from sluice.intents.store import (
     insert_quote,
     load_quote,
 )
-from sluice.intents.views import present
-from sluice.merchants.service import Account, Principal, check_address
+from sluice.intents.transitions import Totals
+from sluice.intents.transitions import cancel as cancel_decision
+from sluice.intents.views import PaymentIntentPublic, present
+from sluice.merchants.service import Account, Principal
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.pricing.base import PriceSource
 from sluice.pricing.quotes import make_quote
+from sluice.rails.base import Rail, Terms
+from sluice.rails.defaults import default_rails
+from sluice.rails.registry import Rails
 
 MAX_SPLITS = 5
 MIN_EXPIRES_IN = 60
@@ -98,11 +101,18 @@ class CreatedIntent:
 
 
 class PaymentIntentService:
-    def __init__(self, registry: Registry, settings: Settings, prices: PriceSource | None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        prices: PriceSource | None,
+        rails: Rails | None = None,
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.prices = prices
         self.nonces = NonceAllocator()
+        self.rails = rails if rails is not None else default_rails(registry, settings, self.nonces)
 
     # ---------------------------------------------------------------- create
 
@@ -131,20 +141,16 @@ class PaymentIntentService:
                 "the merchant has no payout address; set one before creating intents",
                 code="payout_address_missing",
             )
+        rail = self.rails.for_network(network.rails, params.rail)
         amount, quote, new_quote = await self._amount(store.pool, principal, params, network, asset)
-        kind: ContractKind = "payments" if params.capture_method == CaptureMethod.automatic else "escrow"
-        if params.allow_partial and kind != "escrow":
+        if params.allow_partial and params.capture_method != CaptureMethod.manual:
             raise InvalidRequestError(
                 "allow_partial needs capture_method=manual (escrow)",
                 param="allow_partial",
                 code="parameter_invalid",
             )
-        try:
-            contract = network.contract(kind)
-        except SluiceError as exc:
-            raise InvalidRequestError(str(exc), param="network", code="contract_not_deployed") from exc
-        splits = self._splits(account.fee_bps, params, network)
-        payer = check_address(params.payer, "payer") if params.payer else None
+        splits = self._splits(account.fee_bps, params, network, rail)
+        payer = rail.validate_address(params.payer, "payer") if params.payer else None
         if params.allow_partial and payer is None:
             # Otherwise whoever deposits first (a front-runner, for 1 base unit) becomes the payer
             # and locks the customer out; the escrow refuses such intents (PayerRequired).
@@ -163,26 +169,22 @@ class PaymentIntentService:
         deadline = created_at.replace(microsecond=0) + timedelta(seconds=expires_in)
         if quote is not None and quote.locked_until < deadline:
             deadline = quote.locked_until  # the price lock bounds how long the amount stays payable
-        reclaim_after = (
-            deadline + timedelta(seconds=self.settings.escrow_reclaim_seconds) if kind == "escrow" else None
-        )
-
-        nonce = await self.nonces.next(store.pool, network.name, contract)
-        onchain = OnchainIntent(
-            id=os.urandom(32),
-            nonce=nonce,
-            token=asset.token,
-            amount=amount,
-            payer=payer or "0x0000000000000000000000000000000000000000",
-            deadline=int(deadline.timestamp()),
-            merchant=payout_address,
-            splits=tuple(Split(s["recipient"], s["bps"]) for s in splits),
-            reclaim_after=int(reclaim_after.timestamp()) if reclaim_after else 0,
-            allow_partial=params.allow_partial,
-        )
-        signer = operator_account(self.settings, live=network.live)
-        signature = sign_payment_intent(
-            onchain, signer.key, chain_id=network.chain_id, contract=contract, kind=kind
+        manual = params.capture_method == CaptureMethod.manual
+        reclaim_after = deadline + timedelta(seconds=self.settings.escrow_reclaim_seconds) if manual else None
+        bound = await rail.authorize(
+            Terms(
+                network=network.name,
+                capture_method=params.capture_method,
+                token=asset.address,
+                amount=amount,
+                payer=payer,
+                payout_address=payout_address,
+                splits=splits,
+                deadline=deadline,
+                reclaim_after=reclaim_after,
+                allow_partial=params.allow_partial,
+                pool=store.pool,
+            )
         )
         intent_id = new_id("pi")
         # Built as the stored row it is about to be (detached; sluice.intents.store writes it).
@@ -193,6 +195,7 @@ class PaymentIntentService:
             livemode=principal.livemode,
             status=PaymentIntentStatus.requires_payment,
             capture_method=params.capture_method,
+            rail=rail.name,
             network=network.name,
             chain_id=network.chain_id,
             asset=asset.symbol,
@@ -202,16 +205,16 @@ class PaymentIntentService:
             amount_received=0,
             amount_capturable=0,
             amount_refunded=0,
-            onchain_id=onchain.id,
-            nonce=nonce,
-            contract_address=contract,
+            onchain_id=bound.intent_ref,
+            nonce=bound.nonce,
+            contract_address=bound.source,
             payer=payer,
             payout_address=payout_address,
             splits=splits,
             deadline=deadline,
             reclaim_after=reclaim_after,
             allow_partial=params.allow_partial,
-            signature=signature,
+            signature=bound.signature,
             client_secret=f"{intent_id}_secret_{random_token(24)}",
             quote_id=quote.id if quote else None,
             description=params.description,
@@ -340,7 +343,7 @@ class PaymentIntentService:
         )
 
     def _splits(
-        self, fee_bps: int | None, params: CreateIntent, network: NetworkConfig
+        self, fee_bps: int | None, params: CreateIntent, network: NetworkConfig, rail: Rail
     ) -> list[dict[str, Any]]:
         """The signed payees after the merchant: the platform fee (the merchant's override, else the
         configured one), then the request's splits."""
@@ -356,7 +359,7 @@ class PaymentIntentService:
                 )
             splits.append(
                 {
-                    "recipient": check_address(recipient, "platform_fee_recipient"),
+                    "recipient": rail.validate_address(recipient, "platform_fee_recipient"),
                     "bps": fee_bps,
                     "kind": "platform",
                 }
@@ -366,7 +369,7 @@ class PaymentIntentService:
                 raise InvalidRequestError("a split's bps is between 1 and 10000", param=f"splits.{i}.bps")
             splits.append(
                 {
-                    "recipient": check_address(split.recipient, f"splits.{i}.recipient"),
+                    "recipient": rail.validate_address(split.recipient, f"splits.{i}.recipient"),
                     "bps": split.bps,
                     "kind": "split",
                 }
@@ -428,18 +431,27 @@ class PaymentIntentService:
         intent_id: str,
         reason: str | None,
         *,
-        record: bool = True,
+        totals: Totals | None = None,
     ) -> PaymentIntent:
-        """Moves the intent to canceled in the database (ChainOperations.cancel makes it unpayable)
-        with a `payment_intent.canceled` event (unless `record` is False: the caller records it)."""
+        """Moves the intent to canceled in the database (ChainOperations.cancel makes it unpayable
+        first; after a void it passes the escrow's `totals`) with its `payment_intent.canceled` event."""
         intent = await self.get(session, principal, intent_id, lock=True)
-        previous = str(intent.status)
-        transition(intent, PaymentIntentStatus.canceled, action="cancel")
-        intent.canceled_at = utcnow()
-        intent.cancellation_reason = reason or "requested_by_customer"
-        if record:
-            await self.record_change(session, intent, EventType.payment_intent_canceled, {"status": previous})
+        decision = cancel_decision(intent, reason, now=utcnow(), totals=totals)
+        decision.apply(intent)
+        for type in decision.events:
+            await self.record_change(session, intent, type, decision.previous)
         return intent
+
+    async def views(
+        self, session: AsyncSession, intents: Sequence[PaymentIntent]
+    ) -> builtins.list[PaymentIntentPublic]:
+        """The API views of intents with their quotes, as GET, lists, operations and webhooks show them."""
+        quotes = await payment_intent_repository.quotes(session, intents)
+        checkout = str(self.settings.checkout_base_url)
+        return [present(i, checkout, quotes.get(i.quote_id) if i.quote_id else None) for i in intents]
+
+    async def view(self, session: AsyncSession, intent: PaymentIntent) -> PaymentIntentPublic:
+        return (await self.views(session, [intent]))[0]
 
     async def record_change(
         self,
@@ -449,7 +461,7 @@ class PaymentIntentService:
         previous_attributes: dict[str, Any] | None = None,
     ) -> None:
         """Records an event carrying the intent as the API shows it now, in the caller's transaction."""
-        quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
+        quote = (await payment_intent_repository.quotes(session, [intent])).get(intent.quote_id or "")
         event = intent_event(
             intent,
             type,

@@ -17,7 +17,6 @@ attribute); Python-side column defaults are not applied here: the caller sets ev
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ import structlog
 from sqlalchemy import JSON, ColumnElement, String
 from sqlalchemy.dialects import postgresql
 
+from sluice import jsoncodec
 from sluice.db.base import Base, Money
 from sluice.merchants.service import Account
 from sluice.models.audit import AuditLog
@@ -99,7 +99,7 @@ class _Insert:
         for i, is_json in enumerate(self.json):
             value = values[i]
             if is_json and value is not None and not isinstance(value, JsonText):
-                values[i] = json.dumps(value, separators=(",", ":"))
+                values[i] = jsoncodec.dumps(value)
         return values
 
 

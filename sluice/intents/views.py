@@ -56,6 +56,10 @@ class OnchainPublic(BaseModel):
     typed_data: dict[str, Any]
 
 
+#: The rail whose intents carry the operator's EIP-712 signature (`onchain`).
+SIGNED_RAIL = "evm-contract"
+
+
 class PaymentIntentPublic(BaseModel):
     id: str
     object: Literal["payment_intent"] = "payment_intent"
@@ -68,6 +72,8 @@ class PaymentIntentPublic(BaseModel):
     decimals: int
     network: str
     capture_method: CaptureMethod
+    #: How it is paid (sluice.rails).
+    rail: str
     client_secret: str
     created: int
     expires_at: int
@@ -76,7 +82,8 @@ class PaymentIntentPublic(BaseModel):
     metadata: dict[str, str]
     payer: str | None
     quote: QuotePublic | None
-    onchain: OnchainPublic
+    #: The operator-signed EIP-712 intent (the evm-contract rail); null on rails without one.
+    onchain: OnchainPublic | None
     checkout_url: str
     canceled_at: int | None
     cancellation_reason: str | None
@@ -110,6 +117,7 @@ def present(
         decimals=intent.decimals,
         network=intent.network,
         capture_method=CaptureMethod(intent.capture_method),
+        rail=intent.rail,
         client_secret=intent.client_secret,
         created=created,
         expires_at=expires,
@@ -118,7 +126,7 @@ def present(
         metadata=intent.metadata_,
         payer=intent.payer,
         quote=QuotePublic.of(quote) if quote is not None else None,
-        onchain=OnchainPublic(**onchain_view(intent)),
+        onchain=OnchainPublic(**onchain_view(intent)) if intent.rail == SIGNED_RAIL else None,
         checkout_url=checkout_link(checkout_base_url, intent.id, intent.client_secret),
         canceled_at=_ts(intent.canceled_at),
         cancellation_reason=intent.cancellation_reason,
@@ -148,6 +156,7 @@ def present_json(intent: AnyIntent, checkout_base_url: str, quote: AnyQuote | No
         "decimals": intent.decimals,
         "network": intent.network,
         "capture_method": CaptureMethod(intent.capture_method).value,
+        "rail": intent.rail,
         "client_secret": intent.client_secret,
         "created": created,
         "expires_at": expires,
@@ -156,7 +165,7 @@ def present_json(intent: AnyIntent, checkout_base_url: str, quote: AnyQuote | No
         "metadata": dict(metadata) if metadata is not None else metadata,
         "payer": intent.payer,
         "quote": QuotePublic.of(quote).model_dump(mode="json") if quote is not None else None,
-        "onchain": onchain_json(intent),
+        "onchain": onchain_json(intent) if intent.rail == SIGNED_RAIL else None,
         "checkout_url": checkout_link(checkout_base_url, intent.id, intent.client_secret),
         "canceled_at": _ts(intent.canceled_at),
         "cancellation_reason": intent.cancellation_reason,

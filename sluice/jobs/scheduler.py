@@ -1,10 +1,14 @@
-"""APScheduler inside `sluice worker`: interval jobs, each in its own transaction."""
+"""APScheduler inside `sluice worker`: interval jobs, each in its own transaction.
+
+The scheduler knows nothing of the webhook worker that hosts it: the worker hands in its clock and
+its own periodic steps as `extra_jobs` (sluice.webhooks.worker imports this module, never the
+other way round; pyproject.toml's import contracts check it)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -14,22 +18,25 @@ from sluice.config import Settings
 from sluice.db.session import transaction
 from sluice.jobs.tasks import expire_intents, prune_idempotency, refresh_prices
 
-if TYPE_CHECKING:
-    from sluice.webhooks.worker import WebhookWorker
-
 log = structlog.get_logger(__name__)
 
 #: Seconds between runs.
 EXPIRE_EVERY = 15
 PRUNE_EVERY = 3600
 PRICES_EVERY = 60
-REDRIVE_EVERY = 15
+
+#: A job: (id, coroutine function, seconds between runs).
+Job = tuple[str, Callable[[], Awaitable[Any]], int]
 
 
 def start_scheduler(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, worker: WebhookWorker
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Callable[[], datetime],
+    extra_jobs: Sequence[Job] = (),
 ) -> AsyncIOScheduler:
-    """Starts the jobs on the running event loop; the caller shuts the scheduler down."""
+    """Starts the jobs (and the host's `extra_jobs`) on the running event loop; the caller shuts the
+    scheduler down."""
     from sluice.pricing.factory import build_price_source
 
     try:
@@ -42,7 +49,7 @@ def start_scheduler(
         async with transaction(sessions) as session:
             ids = await expire_intents(
                 session,
-                worker.clock(),
+                clock(),
                 str(settings.checkout_base_url),
                 grace=timedelta(seconds=settings.expiry_grace_seconds),
             )
@@ -67,14 +74,14 @@ def start_scheduler(
         if prices is None:
             return
         async with transaction(sessions) as session:
-            await refresh_prices(session, prices, worker.clock())
+            await refresh_prices(session, prices, clock())
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    jobs: list[tuple[str, Callable[[], Awaitable[Any]], int]] = [
+    jobs: list[Job] = [
         ("expire_intents", expire, EXPIRE_EVERY),
         ("prune_idempotency_keys", prune, PRUNE_EVERY),
         ("refresh_prices", prices_job, PRICES_EVERY),
-        ("redrive_stuck_deliveries", worker.redrive_once, REDRIVE_EVERY),
+        *extra_jobs,
     ]
     if settings.reconcile_every_seconds:
         jobs.append(("reconcile", reconcile_job, settings.reconcile_every_seconds))

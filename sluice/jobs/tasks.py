@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.session import driver_connection
 from sluice.errors import SluiceError
-from sluice.events.outbox import EventType, intent_event
+from sluice.events.outbox import NewEvent, intent_event
 from sluice.events.service import record_events
 from sluice.idempotency.service import prune_idempotency_keys
 from sluice.intents.record import quotes_of
-from sluice.intents.states import transition
+from sluice.intents.transitions import expire
 from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.pricing.base import PriceSource
@@ -50,21 +50,18 @@ async def expire_intents(
         )
     ).all()
     quotes = await quotes_of(await driver_connection(session), intents)
-    events = []
+    events: list[NewEvent] = []
     for intent in intents:
-        transition(intent, PaymentIntentStatus.expired, action="expire")
-        events.append(
-            intent_event(
-                intent,
-                EventType.payment_intent_expired,
-                checkout_base_url,
-                quote=quotes.get(intent.quote_id) if intent.quote_id else None,
-                previous_attributes={"status": PaymentIntentStatus.requires_payment.value},
-            )
+        decision = expire(intent)
+        decision.apply(intent)
+        quote = quotes.get(intent.quote_id) if intent.quote_id else None
+        events.extend(
+            intent_event(intent, type, checkout_base_url, quote=quote, previous_attributes=decision.previous)
+            for type in decision.events
         )
     await session.flush()
     await record_events(session, events)
-    return [e.object_id for e in events if e.object_id]
+    return list(dict.fromkeys(e.object_id for e in events if e.object_id))
 
 
 async def prune_idempotency(session: AsyncSession) -> int | None:

@@ -43,8 +43,8 @@ class ChainPosition:
     index: int
     tx_index: int
     block_id: str
-    #: Unix seconds of the block.
-    time: int
+    #: Unix seconds of the block; None when the chain's report lacks it (the observer fills it in).
+    time: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +72,6 @@ class LedgerEntry:
     total: int | None = None
     #: For `released`: why the escrow closed.
     reason: ReleaseReason | None = None
+    #: What was observed: the contract, program or deposit address (an intent is only linked to
+    #: entries from the source it names, where it names one).
+    source: str | None = None

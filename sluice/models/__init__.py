@@ -1,7 +1,7 @@
 """Typed database models; importing this package registers every table on Base.metadata."""
 
 from sluice.models.audit import AuditLog
-from sluice.models.chain import IndexerBlock, IndexerState, OnchainEvent
+from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow
 from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, Mode
@@ -21,9 +21,9 @@ __all__ = [
     "IdempotencyKey",
     "IndexerBlock",
     "IndexerState",
+    "LedgerRow",
     "Merchant",
     "Mode",
-    "OnchainEvent",
     "PaymentIntent",
     "PaymentIntentStatus",
     "Quote",

@@ -1,10 +1,10 @@
-"""What the indexer knows about each chain: canonical contract events, recent block hashes, checkpoints.
+"""What the indexers know about each chain: the ledger of observed payments, recent blocks, checkpoints.
 
-`onchain_events` holds exactly the canonical chain's Sluice contract events up to each network's
-checkpoint: rows of blocks removed by a reorganisation are deleted in the same transaction that
-reverts their effects. The natural key is (network, tx_hash, tx_log_index), not the block: a
-transaction re-included in another block keeps its hash and the position of its Sluice logs within
-it, so the same event can never be stored twice (see docs/indexer.md).
+`ledger_entries` holds exactly the canonical chain's observed payments up to each network's
+checkpoint, whatever the rail: rows of blocks removed by a reorganisation are deleted in the same
+transaction that reverts their effects. The natural key is (network, tx_id, tx_index), not the
+block: a transaction re-included in another block keeps its id and the position of its entries
+within it, so the same entry can never be stored twice (see docs/indexer.md).
 """
 
 from __future__ import annotations
@@ -20,46 +20,51 @@ from sluice.clock import utcnow
 from sluice.db.base import Base, Money
 
 
-class OnchainEvent(Base):
-    """One decoded SluicePayments / SluiceEscrow event of the canonical chain."""
+class LedgerRow(Base):
+    """One ledger entry of the canonical chain (sluice.ledger.entries.LedgerEntry), as stored."""
 
-    __tablename__ = "onchain_events"
+    __tablename__ = "ledger_entries"
     __table_args__ = (
-        UniqueConstraint("network", "tx_hash", "tx_log_index", name="uq_onchain_events_network_tx_log"),
-        Index("ix_onchain_events_network_block", "network", "block_number"),
-        Index("ix_onchain_events_payment_intent_id", "payment_intent_id"),
+        UniqueConstraint("network", "tx_id", "tx_index", name="uq_ledger_entries_network_tx"),
+        Index("ix_ledger_entries_network_height", "network", "height"),
+        Index("ix_ledger_entries_payment_intent_id", "payment_intent_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     network: Mapped[str] = mapped_column(String(40))
     chain_id: Mapped[int]
-    #: 'payments' | 'escrow'
-    contract_kind: Mapped[str] = mapped_column(String(16))
-    contract_address: Mapped[str] = mapped_column(String(42))
-    #: 'Paid' | 'Deposited' | 'Captured' | 'Refunded' | 'Voided' | 'Reclaimed'
-    name: Mapped[str] = mapped_column(String(20))
-    #: The intent's 32-byte on-chain id (indexed topic of every event).
-    onchain_id: Mapped[bytes] = mapped_column(LargeBinary(32))
+    #: The rail that observed it ("evm-contract", …).
+    rail: Mapped[str] = mapped_column(String(32))
+    #: What the contract, program or address observed is (the SluicePayments contract, …).
+    source: Mapped[str] = mapped_column(String(200))
+    #: sluice.ledger.entries.EntryKind: received | escrow_deposited | captured | refunded | released
+    kind: Mapped[str] = mapped_column(String(24))
+    #: For `released`: void | reclaimed.
+    reason: Mapped[str | None] = mapped_column(String(16))
+    #: The rail's key of the intent (the 32-byte on-chain id on EVM).
+    intent_ref: Mapped[bytes] = mapped_column(LargeBinary)
     payment_intent_id: Mapped[str | None] = mapped_column(ForeignKey("payment_intents.id"))
     merchant_id: Mapped[str | None] = mapped_column(ForeignKey("merchants.id"))
-    tx_hash: Mapped[str] = mapped_column(String(66))
+    #: The chain's transaction id (0x-hex hash, base58 signature, …).
+    tx_id: Mapped[str] = mapped_column(String(200))
     #: Position in the block (as the node reports it; changes when the transaction moves).
-    log_index: Mapped[int]
-    #: Position among the transaction's Sluice logs: stable across re-inclusion (part of the key).
-    tx_log_index: Mapped[int]
-    block_number: Mapped[int] = mapped_column(BigInteger)
-    block_hash: Mapped[str] = mapped_column(String(66))
+    block_index: Mapped[int]
+    #: Position among the transaction's entries: stable across re-inclusion (part of the key).
+    tx_index: Mapped[int]
+    #: Block number, slot, … of the block that holds it.
+    height: Mapped[int] = mapped_column(BigInteger)
+    block_id: Mapped[str] = mapped_column(String(200))
     block_time: Mapped[datetime]
-    payer: Mapped[str | None] = mapped_column(String(42))
-    #: Recipient of the remainder (Paid, Captured).
-    merchant: Mapped[str | None] = mapped_column(String(42))
-    #: Token paid; None for the native coin. Escrow events without a token field take the intent's.
-    token: Mapped[str | None] = mapped_column(String(42))
+    payer: Mapped[str | None] = mapped_column(String(200))
+    #: Recipient of the remainder (received, captured).
+    merchant: Mapped[str | None] = mapped_column(String(200))
+    #: Asset moved (token, mint, contract); None for the native coin.
+    asset: Mapped[str | None] = mapped_column(String(200))
     amount: Mapped[int] = mapped_column(Money)
     merchant_amount: Mapped[int | None] = mapped_column(Money)
-    #: [{"recipient": "0x…", "amount": "<base units>"}] in split order (Paid, Captured).
+    #: [{"recipient": "0x…", "amount": "<base units>"}] in split order (received, captured).
     fee_amounts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
-    #: The contract's running total where the event carries one (totalDeposited/Captured/Refunded).
+    #: The chain's running total where it reports one (escrow totals).
     total: Mapped[int | None] = mapped_column(Money)
     #: When the indexer stored it (no index: reports go by block time).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -41,6 +41,8 @@ class PaymentIntent(Base):
     livemode: Mapped[bool]
     status: Mapped[PaymentIntentStatus] = mapped_column(String(32))
     capture_method: Mapped[CaptureMethod] = mapped_column(String(16))
+    #: How it is paid (sluice.rails): "evm-contract", …
+    rail: Mapped[str] = mapped_column(String(32))
     network: Mapped[str] = mapped_column(String(40))
     chain_id: Mapped[int]
     asset: Mapped[str] = mapped_column(String(20))

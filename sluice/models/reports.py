@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sluice.db.base import Base, Money, TimestampMixin
 from sluice.ids import new_id
-from sluice.models.chain import OnchainEvent
+from sluice.models.chain import LedgerRow
 
 
 class ReconciliationRun(TimestampMixin, Base):
@@ -38,17 +38,25 @@ class ReconciliationRun(TimestampMixin, Base):
 #: Report pages: a merchant's events newest first, the id as keyset tie-breaker; the included columns
 #: let the payments page and the summary's scan skip the heap for filtering.
 REPORT_INDEX = Index(
-    "ix_onchain_events_report",
-    OnchainEvent.merchant_id,
-    OnchainEvent.block_time,
-    OnchainEvent.id,
-    postgresql_include=["name", "network", "token", "amount", "merchant_amount", "payment_intent_id"],
+    "ix_ledger_entries_report",
+    LedgerRow.merchant_id,
+    LedgerRow.block_time,
+    LedgerRow.id,
+    postgresql_include=[
+        "kind",
+        "reason",
+        "network",
+        "asset",
+        "amount",
+        "merchant_amount",
+        "payment_intent_id",
+    ],
 )
 
 
 class ReportDaily(Base):
     """Per merchant, network, token and UTC day of block time: the sums the summary and balance
-    reports read. Kept exact by statement-level triggers on `onchain_events` (insert adds, delete —
+    reports read. Kept exact by statement-level triggers on `ledger_entries` (insert adds, delete —
     a reorg's rollback — subtracts, update does both) in the indexer's own transaction."""
 
     __tablename__ = "report_daily"
@@ -56,15 +64,15 @@ class ReportDaily(Base):
     merchant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     network: Mapped[str] = mapped_column(String(40), primary_key=True)
     #: Token address, '' for the native coin (part of the key, so never NULL).
-    token: Mapped[str] = mapped_column(String(42), primary_key=True)
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    received: Mapped[int] = mapped_column(Money, default=0)  # Paid + Deposited
+    received: Mapped[int] = mapped_column(Money, default=0)  # received + escrow_deposited entries
     deposited: Mapped[int] = mapped_column(Money, default=0)
     captured: Mapped[int] = mapped_column(Money, default=0)
-    returned: Mapped[int] = mapped_column(Money, default=0)  # Refunded + Voided + Reclaimed
-    fees: Mapped[int] = mapped_column(Money, default=0)  # (Paid, Captured) amount - merchant_amount
-    net: Mapped[int] = mapped_column(Money, default=0)  # (Paid, Captured) merchant_amount
-    payments: Mapped[int] = mapped_column(BigInteger, default=0)  # count of Paid + Deposited
+    returned: Mapped[int] = mapped_column(Money, default=0)  # refunded + released
+    fees: Mapped[int] = mapped_column(Money, default=0)  # (received, captured) amount - merchant_amount
+    net: Mapped[int] = mapped_column(Money, default=0)  # (received, captured) merchant_amount
+    payments: Mapped[int] = mapped_column(BigInteger, default=0)  # count of received + escrow_deposited
     #: Payments of that day currently confirmed: seconds from block to the confirming event (summed).
     confirmation_seconds: Mapped[Decimal] = mapped_column(Numeric, default=0)
     confirmations: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -92,6 +100,6 @@ class ReportConfirmation(Base):
     payment_intent_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(String(40))
     network: Mapped[str] = mapped_column(String(40))
-    token: Mapped[str] = mapped_column(String(42))
+    token: Mapped[str] = mapped_column(String(200))
     day: Mapped[date] = mapped_column(Date)
     seconds: Mapped[Decimal] = mapped_column(Numeric)

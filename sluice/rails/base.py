@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from sluice.ledger.entries import LedgerEntry
@@ -25,6 +26,38 @@ class Finality:
     kind: FinalityKind
     confirmations: int = 1
     commitment: str | None = None
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an intent owes, as the rail signs or registers it (amounts in base units)."""
+
+    network: str
+    capture_method: str
+    #: The asset's token/mint/contract; None for the native coin.
+    token: str | None
+    amount: int
+    payer: str | None
+    payout_address: str
+    #: [{"recipient", "bps", "kind"}] after the merchant, in order.
+    splits: Sequence[Mapping[str, Any]]
+    deadline: datetime
+    reclaim_after: datetime | None
+    allow_partial: bool
+    #: The API's asyncpg pool (nonce blocks and the like).
+    pool: Any = None
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """How the chain will know the intent: the rail's reference for it (matched by every ledger
+    entry), the contract or address it is paid through, and the operator's signature and nonce where
+    the rail has them (empty and 0 otherwise)."""
+
+    intent_ref: bytes
+    source: str
+    nonce: int = 0
+    signature: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -50,12 +83,18 @@ class Rail(Protocol):
     #: The chain family it belongs to ("evm", "solana", "stacks", …).
     family: ClassVar[str]
 
-    def validate_address(self, address: str) -> str:
-        """The address in its canonical form (EIP-55, base58…); raises SluiceValueError when invalid."""
+    def validate_address(self, address: str, param: str = "address") -> str:
+        """The address in its canonical form (EIP-55, base58…); raises InvalidRequestError naming
+        `param` when it is not a valid address of the family (or nobody's, like the zero address)."""
         ...
 
     def finality(self, network: str) -> Finality:
         """The finality rule of `network` for this rail."""
+        ...
+
+    async def authorize(self, terms: Terms) -> Authorization:
+        """Binds a new intent to the chain: its reference, and the operator's signature where the
+        rail has one; raises SluiceError subclasses (HTTP 4xx) for terms the chain would refuse."""
         ...
 
     async def build(self, intent: Any, payer: str, **options: Any) -> PayerInstructions:

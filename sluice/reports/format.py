@@ -12,7 +12,7 @@ from typing import Any
 
 from sluice.models.reports import ReconciliationRun
 from sluice.reports.filters import AssetBook
-from sluice.reports.queries import TYPE_OF_EVENT, Balance, EventRow, Summary, row_id
+from sluice.reports.queries import SETTLED_KINDS, Balance, EventRow, Summary, report_type, row_id
 
 
 def display(amount: int, decimals: int) -> str:
@@ -42,20 +42,20 @@ def _fees(row: EventRow) -> list[dict[str, str]]:
 
 def payment_object(row: EventRow, assets: AssetBook) -> dict[str, Any]:
     e = row.event
-    ref = assets.ref(e.network, e.token)
+    ref = assets.ref(e.network, e.asset)
     fees = _fees(row)
-    settled = e.name in ("Paid", "Captured")
+    settled = e.kind in SETTLED_KINDS
     fee_total = sum(int(f["amount"]) for f in fees)
     net = e.merchant_amount if settled and e.merchant_amount is not None else 0
     return {
         "id": row_id(e.id),
         "object": "report.payment",
-        "type": TYPE_OF_EVENT[e.name],
+        "type": report_type(e),
         "payment_intent": e.payment_intent_id,
         "intent_status": row.intent_status,
         "network": e.network,
         "asset": ref.symbol,
-        "token": e.token,
+        "token": e.asset,
         "decimals": ref.decimals,
         "gross": str(e.amount),
         "gross_display": display(e.amount, ref.decimals),
@@ -66,9 +66,9 @@ def payment_object(row: EventRow, assets: AssetBook) -> dict[str, Any]:
         "net_display": display(net, ref.decimals),
         "payer": e.payer,
         "merchant_address": e.merchant,
-        "tx_hash": e.tx_hash,
-        "log_index": e.log_index,
-        "block_number": e.block_number,
+        "tx_hash": e.tx_id,
+        "log_index": e.block_index,
+        "block_number": e.height,
         "block_time": iso(e.block_time),
         "confirmations": row.confirmations,
     }
@@ -76,23 +76,23 @@ def payment_object(row: EventRow, assets: AssetBook) -> dict[str, Any]:
 
 def refund_object(row: EventRow, assets: AssetBook) -> dict[str, Any]:
     e = row.event
-    ref = assets.ref(e.network, e.token)
+    ref = assets.ref(e.network, e.asset)
     return {
         "id": row_id(e.id),
         "object": "report.refund",
-        "type": TYPE_OF_EVENT[e.name],
+        "type": report_type(e),
         "refund": row.refund_id,
         "payment_intent": e.payment_intent_id,
         "network": e.network,
         "asset": ref.symbol,
-        "token": e.token,
+        "token": e.asset,
         "decimals": ref.decimals,
         "amount": str(e.amount),
         "amount_display": display(e.amount, ref.decimals),
         "payer": e.payer,
-        "tx_hash": e.tx_hash,
-        "log_index": e.log_index,
-        "block_number": e.block_number,
+        "tx_hash": e.tx_id,
+        "log_index": e.block_index,
+        "block_number": e.height,
         "block_time": iso(e.block_time),
         "confirmations": row.confirmations,
     }

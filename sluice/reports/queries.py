@@ -1,5 +1,5 @@
-"""Report queries over the indexer's canonical events; every query is scoped to one merchant and to
-the networks of the caller's mode. Amounts stay integers (NUMERIC sums) end to end."""
+"""Report queries over the ledger's canonical entries, whatever the rail; every query is scoped to one
+merchant and to the networks of the caller's mode. Amounts stay integers (NUMERIC sums) end to end."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.pagination import cursor_page
-from sluice.models.chain import IndexerState, OnchainEvent
+from sluice.models.chain import IndexerState, LedgerRow
 from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
@@ -19,20 +19,42 @@ from sluice.models.refund import Refund
 from sluice.reports import rollup
 from sluice.reports.filters import ReportFilters
 
-#: Money in from the payer (Paid, Deposited) and money settled to the merchant (Paid, Captured).
-PAYMENT_EVENTS = ("Paid", "Deposited", "Captured")
-REFUND_EVENTS = ("Refunded", "Voided", "Reclaimed")
-ROW_PREFIX = "oce_"
-
-TYPE_OF_EVENT: dict[str, str] = {
-    "Paid": "payment",
-    "Deposited": "escrow_deposit",
-    "Captured": "capture",
-    "Refunded": "refund",
-    "Voided": "void",
-    "Reclaimed": "reclaim",
+#: Each report row type as the ledger entry kind (and a release's reason) it lists.
+KIND_OF_TYPE: dict[str, tuple[str, str | None]] = {
+    "payment": ("received", None),
+    "escrow_deposit": ("escrow_deposited", None),
+    "capture": ("captured", None),
+    "refund": ("refunded", None),
+    "void": ("released", "void"),
+    "reclaim": ("released", "reclaimed"),
 }
-EVENT_OF_TYPE = {v: k for k, v in TYPE_OF_EVENT.items()}
+TYPE_OF_KIND = {v: k for k, v in KIND_OF_TYPE.items()}
+#: Money in from the payer (received, deposited) and money settled to the merchant (received, captured).
+PAYMENT_TYPES = ("payment", "escrow_deposit", "capture")
+REFUND_TYPES = ("refund", "void", "reclaim")
+ROW_PREFIX = "oce_"
+#: Entry kinds: money in from the payer, money settled to the merchant, money returned to the payer.
+RECEIVED_KINDS = ("received", "escrow_deposited")
+SETTLED_KINDS = ("received", "captured")
+RETURNED_KINDS = ("refunded", "released")
+
+
+def report_type(entry: LedgerRow) -> str:
+    """The report row type of a stored entry (payment, escrow_deposit, capture, refund, void, reclaim)."""
+    return TYPE_OF_KIND[(entry.kind, entry.reason if entry.kind == "released" else None)]
+
+
+def _of_types(types: tuple[str, ...]) -> Any:
+    """The condition selecting entries of the report row `types`."""
+    kinds = {KIND_OF_TYPE[t][0] for t in types}
+    whole = [k for k in kinds if all(t in types for t, (kk, _) in KIND_OF_TYPE.items() if kk == k)]
+    parts = [
+        and_(LedgerRow.kind == kind, LedgerRow.reason == reason)
+        for t in types
+        for kind, reason in (KIND_OF_TYPE[t],)
+        if kind not in whole
+    ]
+    return or_(LedgerRow.kind.in_(sorted(whole)), *parts) if parts else LedgerRow.kind.in_(sorted(whole))
 
 
 def row_id(event_id: int) -> str:
@@ -40,25 +62,25 @@ def row_id(event_id: int) -> str:
 
 
 def _scoped(
-    stmt: Select[*tuple[Any, ...]], merchant_id: str, filters: ReportFilters, names: tuple[str, ...]
+    stmt: Select[*tuple[Any, ...]], merchant_id: str, filters: ReportFilters, types: tuple[str, ...]
 ) -> Select[*tuple[Any, ...]]:
     stmt = stmt.where(
-        OnchainEvent.merchant_id == merchant_id,
-        OnchainEvent.network.in_(filters.networks),
-        OnchainEvent.name.in_(names),
+        LedgerRow.merchant_id == merchant_id,
+        LedgerRow.network.in_(filters.networks),
+        _of_types(types),
     )
     if filters.asset is not None:
         token = filters.asset.token
         stmt = stmt.where(
-            OnchainEvent.token.is_(None) if token is None else func.lower(OnchainEvent.token) == token.lower()
+            LedgerRow.asset.is_(None) if token is None else func.lower(LedgerRow.asset) == token.lower()
         )
     if filters.created_gte is not None:
-        stmt = stmt.where(OnchainEvent.block_time >= filters.created_gte)
+        stmt = stmt.where(LedgerRow.block_time >= filters.created_gte)
     if filters.created_lte is not None:
-        stmt = stmt.where(OnchainEvent.block_time <= filters.created_lte)
+        stmt = stmt.where(LedgerRow.block_time <= filters.created_lte)
     if filters.status is not None:  # a semi-join: no intent columns needed, no join fan-out
         stmt = stmt.where(
-            OnchainEvent.payment_intent_id.in_(
+            LedgerRow.payment_intent_id.in_(
                 select(PaymentIntent.id).where(
                     PaymentIntent.merchant_id == merchant_id, PaymentIntent.status == filters.status
                 )
@@ -69,7 +91,7 @@ def _scoped(
 
 @dataclass(frozen=True)
 class EventRow:
-    event: OnchainEvent
+    event: LedgerRow
     intent_status: str | None
     head_block: int | None
     splits: list[dict[str, Any]] | None
@@ -79,44 +101,44 @@ class EventRow:
     def confirmations(self) -> int:
         if self.head_block is None:
             return 0
-        return max(0, self.head_block - self.event.block_number + 1)
+        return max(0, self.head_block - self.event.height + 1)
 
 
 async def event_page(
     session: AsyncSession,
     merchant_id: str,
     filters: ReportFilters,
-    names: tuple[str, ...],
+    types: tuple[str, ...],
     *,
     limit: int,
     starting_after: str | None = None,
     ending_before: str | None = None,
 ) -> tuple[list[EventRow], bool]:
-    """One page of the merchant's events of kinds `names`, newest block time first."""
+    """One page of the merchant's entries of the report row `types`, newest block time first."""
     stmt = (
-        select(OnchainEvent, PaymentIntent.status, IndexerState.head_block, PaymentIntent.splits, Refund.id)
-        .outerjoin(PaymentIntent, PaymentIntent.id == OnchainEvent.payment_intent_id)
-        .outerjoin(IndexerState, IndexerState.network == OnchainEvent.network)
+        select(LedgerRow, PaymentIntent.status, IndexerState.head_block, PaymentIntent.splits, Refund.id)
+        .outerjoin(PaymentIntent, PaymentIntent.id == LedgerRow.payment_intent_id)
+        .outerjoin(IndexerState, IndexerState.network == LedgerRow.network)
         .outerjoin(
             Refund,
             and_(
-                Refund.tx_hash == OnchainEvent.tx_hash,
-                Refund.payment_intent_id == OnchainEvent.payment_intent_id,
-                OnchainEvent.name == "Refunded",
+                Refund.tx_hash == LedgerRow.tx_id,
+                Refund.payment_intent_id == LedgerRow.payment_intent_id,
+                LedgerRow.kind == "refunded",
             ),
         )
     )
-    stmt = _scoped(stmt, merchant_id, filters, names)
+    stmt = _scoped(stmt, merchant_id, filters, types)
     rows, has_more = await cursor_page(
         session,
         stmt,
-        OnchainEvent,
+        LedgerRow,
         merchant_id=merchant_id,
         object_name="report row",
         limit=limit,
         starting_after=starting_after,
         ending_before=ending_before,
-        time_col=OnchainEvent.block_time,
+        time_col=LedgerRow.block_time,
         int_prefix=ROW_PREFIX,
     )
     return [EventRow(r[0], r[1], r[2], r[3], r[4]) for r in rows], has_more
@@ -138,7 +160,7 @@ class Balance:
     payments: int = 0
 
 
-def _sum(condition: Any, value: Any = OnchainEvent.amount) -> Any:
+def _sum(condition: Any, value: Any = LedgerRow.amount) -> Any:
     return func.coalesce(func.sum(case((condition, value), else_=literal(0))), 0)
 
 
@@ -148,25 +170,25 @@ async def balances(session: AsyncSession, merchant_id: str, filters: ReportFilte
     days = rollup.day_range(filters)
     if days is not None:
         return [Balance(*row) for row in await rollup.balance_rows(session, merchant_id, filters, days)]
-    name = OnchainEvent.name
-    settled = name.in_(("Paid", "Captured"))
-    fee = OnchainEvent.amount - func.coalesce(OnchainEvent.merchant_amount, 0)
+    kind = LedgerRow.kind
+    settled = kind.in_(SETTLED_KINDS)
+    fee = LedgerRow.amount - func.coalesce(LedgerRow.merchant_amount, 0)
     stmt = (
         select(
-            OnchainEvent.network,
-            OnchainEvent.token,
-            _sum(name.in_(("Paid", "Deposited"))),
-            _sum(name == "Captured"),
-            _sum(name == "Deposited") - _sum(name == "Captured") - _sum(name.in_(REFUND_EVENTS)),
-            _sum(name.in_(REFUND_EVENTS)),
+            LedgerRow.network,
+            LedgerRow.asset,
+            _sum(kind.in_(RECEIVED_KINDS)),
+            _sum(kind == "captured"),
+            _sum(kind == "escrow_deposited") - _sum(kind == "captured") - _sum(kind.in_(RETURNED_KINDS)),
+            _sum(kind.in_(RETURNED_KINDS)),
             _sum(settled, fee),
-            _sum(settled, func.coalesce(OnchainEvent.merchant_amount, 0)),
-            func.count().filter(name.in_(("Paid", "Deposited"))),
+            _sum(settled, func.coalesce(LedgerRow.merchant_amount, 0)),
+            func.count().filter(kind.in_(RECEIVED_KINDS)),
         )
-        .group_by(OnchainEvent.network, OnchainEvent.token)
-        .order_by(OnchainEvent.network, OnchainEvent.token)
+        .group_by(LedgerRow.network, LedgerRow.asset)
+        .order_by(LedgerRow.network, LedgerRow.asset)
     )
-    stmt = _scoped(stmt, merchant_id, filters, PAYMENT_EVENTS + REFUND_EVENTS)
+    stmt = _scoped(stmt, merchant_id, filters, PAYMENT_TYPES + REFUND_TYPES)
     return [
         Balance(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), int(r[7]), int(r[8]))
         for r in await session.execute(stmt)
@@ -230,24 +252,24 @@ async def summary(
         result.average_confirmation_seconds, result.confirmed_payments = stats
         result.status_counts = await _status_counts(session, merchant_id, filters)
         return result
-    name = OnchainEvent.name
-    bucket = func.date_trunc(interval, func.timezone("UTC", OnchainEvent.block_time)).label("bucket")
-    settled = name.in_(("Paid", "Captured"))
+    kind = LedgerRow.kind
+    bucket = func.date_trunc(interval, func.timezone("UTC", LedgerRow.block_time)).label("bucket")
+    settled = kind.in_(SETTLED_KINDS)
     stmt = (
         select(
             bucket,
-            OnchainEvent.network,
-            OnchainEvent.token,
-            _sum(name.in_(("Paid", "Deposited"))),
-            _sum(settled, OnchainEvent.amount - func.coalesce(OnchainEvent.merchant_amount, 0)),
-            _sum(settled, func.coalesce(OnchainEvent.merchant_amount, 0)),
-            _sum(name.in_(REFUND_EVENTS)),
-            func.count().filter(name.in_(("Paid", "Deposited"))),
+            LedgerRow.network,
+            LedgerRow.asset,
+            _sum(kind.in_(RECEIVED_KINDS)),
+            _sum(settled, LedgerRow.amount - func.coalesce(LedgerRow.merchant_amount, 0)),
+            _sum(settled, func.coalesce(LedgerRow.merchant_amount, 0)),
+            _sum(kind.in_(RETURNED_KINDS)),
+            func.count().filter(kind.in_(RECEIVED_KINDS)),
         )
-        .group_by(bucket, OnchainEvent.network, OnchainEvent.token)
-        .order_by(bucket, OnchainEvent.network, OnchainEvent.token)
+        .group_by(bucket, LedgerRow.network, LedgerRow.asset)
+        .order_by(bucket, LedgerRow.network, LedgerRow.asset)
     )
-    stmt = _scoped(stmt, merchant_id, filters, PAYMENT_EVENTS + REFUND_EVENTS)
+    stmt = _scoped(stmt, merchant_id, filters, PAYMENT_TYPES + REFUND_TYPES)
     for r in await session.execute(stmt):
         result.periods.append(Period(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]), int(r[7])))
 
@@ -257,13 +279,13 @@ async def summary(
     # Confirmation time: from the block of an intent's first payment event to the event that
     # announced it confirmed (payment_intent.succeeded or .requires_capture).
     firsts = select(
-        OnchainEvent.payment_intent_id.label("intent"), func.min(OnchainEvent.block_time).label("at")
-    ).group_by(OnchainEvent.payment_intent_id)
+        LedgerRow.payment_intent_id.label("intent"), func.min(LedgerRow.block_time).label("at")
+    ).group_by(LedgerRow.payment_intent_id)
     first_block = _scoped(
         firsts,
         merchant_id,
         filters,
-        ("Paid", "Deposited"),
+        ("payment", "escrow_deposit"),
     ).subquery()
     confirmed = (
         select(Event.object_id.label("intent"), func.min(Event.created_at).label("at"))
@@ -292,16 +314,16 @@ async def _fiat_from_events(
 ) -> list[FiatTotal]:
     """Each payment's share of its intent's quoted price, summed per period and currency (exact
     decimal arithmetic in SQL)."""
-    bucket = func.date_trunc(interval, func.timezone("UTC", OnchainEvent.block_time)).label("bucket")
-    fiat = func.sum(Quote.fiat_amount * OnchainEvent.amount / PaymentIntent.amount)
+    bucket = func.date_trunc(interval, func.timezone("UTC", LedgerRow.block_time)).label("bucket")
+    fiat = func.sum(Quote.fiat_amount * LedgerRow.amount / PaymentIntent.amount)
     stmt = (
         select(bucket, Quote.currency, fiat)
-        .join(PaymentIntent, PaymentIntent.id == OnchainEvent.payment_intent_id)
+        .join(PaymentIntent, PaymentIntent.id == LedgerRow.payment_intent_id)
         .join(Quote, Quote.id == PaymentIntent.quote_id)
         .group_by(bucket, Quote.currency)
         .order_by(bucket, Quote.currency)
     )
-    stmt = _scoped(stmt, merchant_id, filters, ("Paid", "Deposited"))
+    stmt = _scoped(stmt, merchant_id, filters, ("payment", "escrow_deposit"))
     return [FiatTotal(r[0].replace(tzinfo=UTC), r[1], r[2]) for r in await session.execute(stmt)]
 
 

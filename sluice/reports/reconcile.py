@@ -1,10 +1,11 @@
-"""Reconciliation: the contracts' events read straight from the chain, against the database.
+"""Reconciliation: what the chain reports, read straight from it, against the ledger.
 
 For one network and block range (up to the indexer's checkpoint, which is all the database can know),
-every Paid / Deposited / Captured / Refunded / Voided / Reclaimed log is fetched with eth_getLogs,
-decoded with the indexer's own decoder, and compared with `onchain_events` one by one (missing,
-extra, amount differs) and with the intents' amounts (received, refunded); sums per merchant, asset
-and event kind are stored beside the mismatches. A run is "clean" only when nothing differs.
+every Sluice contract log is fetched with eth_getLogs, turned into ledger entries by the rail's own
+decoder, and compared with `ledger_entries` one by one (missing, extra, amount differs) and with the
+intents' amounts (received, refunded); sums per merchant, asset and entry type (the report row types:
+payment, escrow_deposit, capture, refund, void, reclaim) are stored beside the mismatches. A run is
+"clean" only when nothing differs.
 """
 
 from __future__ import annotations
@@ -20,18 +21,26 @@ from web3 import AsyncWeb3
 from web3.exceptions import Web3RPCError
 
 from sluice.chain.deploy import read_manifest
-from sluice.chain.events import ContractEvent, decode_logs, log_filter
+from sluice.chain.events import log_filter
 from sluice.chain.intents import ContractKind
 from sluice.chain.network_config import NetworkConfig
 from sluice.chain.rpc import async_web3
 from sluice.clock import utcnow
 from sluice.errors import NetworkError
-from sluice.models.chain import IndexerState, OnchainEvent
+from sluice.ledger.entries import EntryKind, LedgerEntry
+from sluice.models.chain import IndexerState, LedgerRow
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.reports import ReconciliationRun
+from sluice.rails.evm_contract import entries_of
+from sluice.reports.queries import TYPE_OF_KIND
 
-RECEIVED = ("Paid", "Deposited")
-RETURNED = ("Refunded", "Voided", "Reclaimed")
+RECEIVED = (EntryKind.received, EntryKind.escrow_deposited)
+RETURNED = (EntryKind.refunded, EntryKind.released)
+
+
+def _type(kind: str, reason: str | None) -> str:
+    """An entry's report type (payment, escrow_deposit, capture, refund, void, reclaim)."""
+    return TYPE_OF_KIND[(str(kind), None if reason is None else str(reason))]
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,8 @@ class Intent:
     amount_refunded: int
 
 
-def _key(tx_hash: str, tx_log_index: int) -> tuple[str, int]:
-    return tx_hash.lower(), tx_log_index
+def _key(tx_id: str, tx_index: int) -> tuple[str, int]:
+    return tx_id.lower(), tx_index
 
 
 async def checkpoint(session: AsyncSession, network: str) -> int | None:
@@ -80,45 +89,50 @@ def _mismatch(kind: str, merchant_id: str | None, **fields: Any) -> dict[str, An
 async def reconcile(
     session: AsyncSession,
     network: str,
-    chain_events: Sequence[ContractEvent],
+    chain_events: Sequence[LedgerEntry],
     *,
     from_block: int,
     to_block: int,
 ) -> ReconciliationRun:
-    """Compares `chain_events` (every Sluice log of blocks from_block..to_block) with the database
-    and stores the run in the caller's transaction."""
+    """Compares `chain_events` (the entries of every Sluice log of blocks from_block..to_block) with
+    the ledger and stores the run in the caller's transaction."""
     db_rows = list(
         (
             await session.execute(
-                select(OnchainEvent).where(
-                    OnchainEvent.network == network,
-                    OnchainEvent.block_number >= from_block,
-                    OnchainEvent.block_number <= to_block,
+                select(LedgerRow).where(
+                    LedgerRow.network == network,
+                    LedgerRow.height >= from_block,
+                    LedgerRow.height <= to_block,
                 )
             )
         ).scalars()
     )
-    intents = await _intents(session, [e.onchain_id for e in chain_events])
-    stored = {_key(r.tx_hash, r.tx_log_index): r for r in db_rows}
-    on_chain = {_key(e.tx_hash, e.tx_log_index): e for e in chain_events}
+    intents = await _intents(session, [e.intent_ref for e in chain_events])
+    stored = {_key(r.tx_id, r.tx_index): r for r in db_rows}
+    on_chain = {_key(e.tx_id, e.position.tx_index): e for e in chain_events}
     mismatches: list[dict[str, Any]] = []
     totals: dict[tuple[str | None, str | None, str], list[int]] = defaultdict(lambda: [0, 0])
 
     for key, event in on_chain.items():
-        intent = intents.get(event.onchain_id)
+        intent = intents.get(event.intent_ref)
         merchant = intent.merchant_id if intent else None
-        totals[(merchant, intent.token if intent else None, event.name)][0] += event.amount
+        label = _type(event.kind, event.reason)
+        totals[(merchant, intent.token if intent else None, label)][0] += event.amount
         row = stored.get(key)
         common = {
-            "tx_hash": event.tx_hash,
-            "tx_log_index": event.tx_log_index,
-            "block_number": event.block_number,
-            "event": event.name,
+            "tx_hash": event.tx_id,
+            "tx_log_index": event.position.tx_index,
+            "block_number": event.position.height,
+            "event": label,
             "payment_intent": intent.id if intent else None,
         }
         if row is None:
             mismatches.append(_mismatch("missing", merchant, chain_amount=str(event.amount), **common))
-        elif (row.name, row.amount, row.merchant_amount) != (event.name, event.amount, event.merchant_amount):
+        elif (_type(row.kind, row.reason), row.amount, row.merchant_amount) != (
+            label,
+            event.amount,
+            event.merchant_amount,
+        ):
             mismatches.append(
                 _mismatch(
                     "amount_differs",
@@ -131,21 +145,21 @@ async def reconcile(
                     database_merchant_amount=None
                     if row.merchant_amount is None
                     else str(row.merchant_amount),
-                    database_event=row.name,
+                    database_event=_type(row.kind, row.reason),
                     **common,
                 )
             )
     for key, row in stored.items():
-        totals[(row.merchant_id, row.token, row.name)][1] += row.amount
+        totals[(row.merchant_id, row.asset, _type(row.kind, row.reason))][1] += row.amount
         if key not in on_chain:
             mismatches.append(
                 _mismatch(
                     "extra",
                     row.merchant_id,
-                    tx_hash=row.tx_hash,
-                    tx_log_index=row.tx_log_index,
-                    block_number=row.block_number,
-                    event=row.name,
+                    tx_hash=row.tx_id,
+                    tx_log_index=row.tx_index,
+                    block_number=row.height,
+                    event=_type(row.kind, row.reason),
                     payment_intent=row.payment_intent_id,
                     database_amount=str(row.amount),
                 )
@@ -157,10 +171,10 @@ async def reconcile(
         received: dict[bytes, int] = defaultdict(int)
         returned: dict[bytes, int] = defaultdict(int)
         for event in on_chain.values():
-            if event.name in RECEIVED:
-                received[event.onchain_id] += event.amount
-            elif event.name in RETURNED:
-                returned[event.onchain_id] += event.amount
+            if event.kind in RECEIVED:
+                received[event.intent_ref] += event.amount
+            elif event.kind in RETURNED:
+                returned[event.intent_ref] += event.amount
         for onchain_id, intent in intents.items():
             chain_in, chain_out = received.get(onchain_id, 0), returned.get(onchain_id, 0)
             if (intent.amount_received, intent.amount_refunded) != (chain_in, chain_out):
@@ -199,8 +213,8 @@ async def _whole_history(session: AsyncSession, network: str, from_block: int) -
     """True when no stored event of `network` lies before `from_block`."""
     earlier = await session.execute(
         select(func.count())
-        .select_from(OnchainEvent)
-        .where(OnchainEvent.network == network, OnchainEvent.block_number < from_block)
+        .select_from(LedgerRow)
+        .where(LedgerRow.network == network, LedgerRow.height < from_block)
     )
     return int(earlier.scalar_one()) == 0
 
@@ -227,9 +241,9 @@ LOG_WINDOW = 5_000
 
 
 async def fetch_chain_events(
-    w3: AsyncWeb3, contracts: Mapping[ContractKind, str], from_block: int, to_block: int
-) -> list[ContractEvent]:
-    """Every followed Sluice log of the contracts in [from_block, to_block], decoded in chain order."""
+    w3: AsyncWeb3, network: str, contracts: Mapping[ContractKind, str], from_block: int, to_block: int
+) -> list[LedgerEntry]:
+    """The ledger entries of every Sluice log of the contracts in [from_block, to_block], in chain order."""
     logs: list[Any] = []
     start, window = from_block, LOG_WINDOW
     while start <= to_block:
@@ -243,7 +257,7 @@ async def fetch_chain_events(
             continue
         logs.extend(chunk)
         start = end + 1
-    return decode_logs(logs)
+    return entries_of(network, logs)
 
 
 def start_block(network: NetworkConfig) -> int:
@@ -280,7 +294,7 @@ async def run_reconciliation(
             f"{network.name} has not been indexed yet: run `sluice indexer --network {network.name}`"
         )
     first = start_block(network) if from_block is None else from_block
-    events = await fetch_chain_events(w3 or async_web3(network), contracts, first, to_block)  # type: ignore[arg-type]
+    events = await fetch_chain_events(w3 or async_web3(network), network.name, contracts, first, to_block)  # type: ignore[arg-type]
     async with sessions() as session, session.begin():
         return await reconcile(session, network.name, events, from_block=first, to_block=to_block)
 

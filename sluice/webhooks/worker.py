@@ -23,6 +23,7 @@ from sluice.config import Settings
 from sluice.db.admin import resolve_database_url
 from sluice.db.session import make_engine, make_sessionmaker, transaction
 from sluice.events.views import event_body
+from sluice.jobs.scheduler import start_scheduler
 from sluice.webhooks.delivery import (
     Claimed,
     Jitter,
@@ -39,6 +40,9 @@ from sluice.webhooks.sender import SendResult, WebhookSender
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+
+#: Seconds between two passes that re-queue deliveries whose lease ran out (a scheduled job).
+REDRIVE_EVERY = 15
 
 
 class WebhookWorker:
@@ -263,12 +267,19 @@ async def run_worker(
     """Runs the webhook worker and the scheduled jobs until `stop_event` is set (`sluice worker`;
     `sluice dev` starts it as a task next to the API). `database_url` (asyncpg) overrides the
     configured database."""
-    from sluice.jobs.scheduler import start_scheduler
-
     engine = make_engine(database_url or resolve_database_url(settings), settings.db_pool_size)
     sessions = make_sessionmaker(engine)
     worker = WebhookWorker(sessions, settings)
-    scheduler = start_scheduler(sessions, settings, worker) if scheduled_jobs else None
+    scheduler = (
+        start_scheduler(
+            sessions,
+            settings,
+            worker.clock,
+            [("redrive_stuck_deliveries", worker.redrive_once, REDRIVE_EVERY)],
+        )
+        if scheduled_jobs
+        else None
+    )
     log.info("worker_started", concurrency=worker.concurrency, jobs=scheduled_jobs)
     try:
         await worker.run(stop_event)

@@ -40,6 +40,7 @@ def _intent(**overrides: Any) -> PaymentIntent:
         "livemode": False,
         "status": "requires_payment",
         "capture_method": "automatic",
+        "rail": "evm-contract",
         "network": "local",
         "chain_id": 31337,
         "asset": "USDC",

@@ -129,3 +129,15 @@ class TestOutage:
         assert response.json()["error"]["code"] == "pricing_unavailable"
         listed = await client.get("/v1/payment_intents", headers=auth(merchant.secret))
         assert listed.json()["data"] == []
+
+
+async def test_list_and_cancel_responses_carry_the_quote_like_get(client, merchant):
+    body = {"network": "local", "asset": "ETH", "price": {"amount": "25.00", "currency": "usd"}}
+    created = (await client.post("/v1/payment_intents", json=body, headers=auth(merchant.secret))).json()
+    got = (await client.get(f"/v1/payment_intents/{created['id']}", headers=auth(merchant.secret))).json()
+    listed = (await client.get("/v1/payment_intents", headers=auth(merchant.secret))).json()["data"]
+    assert got["quote"] is not None and got["quote"] == created["quote"]
+    assert [i["quote"] for i in listed if i["id"] == created["id"]] == [got["quote"]]
+    canceled = await client.post(f"/v1/payment_intents/{created['id']}/cancel", headers=auth(merchant.secret))
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["status"] == "canceled" and canceled.json()["quote"] == got["quote"]

@@ -11,10 +11,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
-from sluice.models.chain import IndexerState, OnchainEvent
+from sluice.models.chain import IndexerState, LedgerRow
 from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
+from sluice.rails.evm_contract import ENTRY_OF_EVENT
 
 from intents_fixtures import ESCROW, FEE_RECIPIENT, PAYMENTS, USDC_LOCAL, auth
 
@@ -38,25 +39,27 @@ async def intent(client, key: str, **body) -> dict:
     return response.json()
 
 
-def row(pi: dict, merchant_id: str, name: str, n: int, amount: int, **extra) -> OnchainEvent:
-    kind = "payments" if name == "Paid" else "escrow"
-    return OnchainEvent(
+def row(pi: dict, merchant_id: str, name: str, n: int, amount: int, **extra) -> LedgerRow:
+    """The ledger entry the EVM contract rail stores for the contract event `name`."""
+    kind, reason = ENTRY_OF_EVENT[name]
+    return LedgerRow(
         network="local",
         chain_id=31337,
-        contract_kind=kind,
-        contract_address=PAYMENTS if kind == "payments" else ESCROW,
-        name=name,
-        onchain_id=bytes.fromhex(pi["onchain"]["intent"]["id"][2:]),
+        rail="evm-contract",
+        source=PAYMENTS if name == "Paid" else ESCROW,
+        kind=str(kind),
+        reason=None if reason is None else str(reason),
+        intent_ref=bytes.fromhex(pi["onchain"]["intent"]["id"][2:]),
         payment_intent_id=pi["id"],
         merchant_id=merchant_id,
-        tx_hash="0x" + f"{n:064x}",
-        log_index=0,
-        tx_log_index=0,
-        block_number=n,
-        block_hash="0x" + f"{n + 1000:064x}",
+        tx_id="0x" + f"{n:064x}",
+        block_index=0,
+        tx_index=0,
+        height=n,
+        block_id="0x" + f"{n + 1000:064x}",
         block_time=T0 + timedelta(hours=n),
         payer=PAYER,
-        token=extra.pop("token", usdc()),
+        asset=extra.pop("token", usdc()),
         amount=amount,
         **extra,
     )
@@ -272,9 +275,14 @@ async def test_daily_rollups_equal_the_events_also_after_a_rollback(client, merc
     whole, finer = await both()
     assert whole["periods"] == finer["periods"] and whole["fiat"] == finer["fiat"]
     async with sessions() as s, s.begin():
-        await s.execute(OnchainEvent.__table__.delete().where(OnchainEvent.name.in_(["Captured", "Voided"])))
         await s.execute(
-            OnchainEvent.__table__.delete().where(OnchainEvent.payment_intent_id == books["paid"]["id"])
+            LedgerRow.__table__.delete().where(
+                (LedgerRow.kind == "captured")
+                | ((LedgerRow.kind == "released") & (LedgerRow.reason == "void"))
+            )
+        )
+        await s.execute(
+            LedgerRow.__table__.delete().where(LedgerRow.payment_intent_id == books["paid"]["id"])
         )
     whole, finer = await both()
     assert whole["periods"] == finer["periods"] and whole["fiat"] == finer["fiat"] == []

@@ -9,10 +9,10 @@ from eth_account import Account
 from typer.testing import CliRunner
 from web3 import Web3
 
+from launcher.cli import app
 from sluice.chain import create2
 from sluice.chain.deploy import DeployParams, LocalSender, deploy, ensure_factory, resolve_params, verify
 from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
-from sluice.cli import app
 from sluice.contracts import load_artifact
 from sluice.errors import DeploymentError, KeyConfigError, SluiceValueError
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 from web3 import Web3
 
-from sluice.cli import app
+from launcher.cli import app
 from sluice.contracts import load_artifact
 
 from chains import free_port
@@ -31,7 +31,7 @@ def test_dev_deploys_once_and_keeps_state(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "deployments" / "local.json").read_text()) == manifest
 
     # The saved state really holds the contracts and the funded accounts.
-    from sluice.dev import anvil
+    from launcher.dev import anvil
 
     with anvil(port, tmp_path / "data" / "anvil" / "state.json") as url:
         w3 = Web3(Web3.HTTPProvider(url))

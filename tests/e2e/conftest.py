@@ -39,8 +39,8 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     """`sluice dev`'s stack on free ports: yields its .sluice/dev.json facts (plus `database_url`)."""
     from eth_account import Account
 
-    from sluice.dev import setup_local_chain
-    from sluice.devstack import DevContext, DevStackThread
+    from launcher.dev import setup_local_chain
+    from launcher.devstack import DevContext, DevStackThread
 
     root = tmp_path_factory.mktemp("devstack")
     deployments = root / "deployments"

@@ -235,6 +235,7 @@ def make_intents(
             "livemode": False,
             "status": "requires_payment",
             "capture_method": "automatic" if kind == "payments" else "manual",
+            "rail": "evm-contract",
             "network": "local",
             "chain_id": env.chain_id,
             "asset": "ETH" if token == ZERO_ADDRESS else "USDC",
@@ -400,13 +401,14 @@ def checkpoint(db_url: str, network: str = "local") -> int:
 
 
 def snapshot(db_url: str) -> dict[str, Any]:
-    """The indexer's visible results: canonical events, intent states, outbox event counts, checkpoint."""
+    """The indexer's visible results: canonical ledger entries, intent states, outbox event counts,
+    checkpoint."""
     with psycopg.connect(db_url) as conn:
         events = conn.execute(
-            "SELECT network, contract_kind, contract_address, name, onchain_id, payment_intent_id, "
-            "merchant_id, tx_hash, log_index, tx_log_index, block_number, block_hash, block_time, payer, "
-            "merchant, token, amount, merchant_amount, fee_amounts, total FROM onchain_events "
-            "ORDER BY block_number, log_index"
+            "SELECT network, rail, source, kind, reason, intent_ref, payment_intent_id, "
+            "merchant_id, tx_id, block_index, tx_index, height, block_id, block_time, payer, "
+            "merchant, asset, amount, merchant_amount, fee_amounts, total FROM ledger_entries "
+            "ORDER BY height, block_index"
         ).fetchall()
         intents = conn.execute(
             "SELECT id, status, amount_received, amount_capturable, amount_refunded FROM payment_intents "
@@ -419,7 +421,7 @@ def snapshot(db_url: str) -> dict[str, Any]:
 def reset_index(db_url: str) -> None:
     """Forgets everything the indexer wrote (a fresh re-index starts from here)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM onchain_events")
+        conn.execute("DELETE FROM ledger_entries")
         conn.execute("DELETE FROM indexer_blocks")
         conn.execute("DELETE FROM indexer_state")
         conn.execute("DELETE FROM events WHERE type <> 'payment_intent.created'")

@@ -10,7 +10,7 @@ import pytest
 from indexer import batch
 from indexer.batch import chunks_of
 from indexer.lane import Lane, SkippedError
-from sluice.chain.events import ContractEvent
+from sluice.ledger.entries import ChainPosition, EntryKind, LedgerEntry
 
 from indexer_env import (
     ChainEnv,
@@ -26,25 +26,16 @@ from indexer_env import (
 )
 
 
-def _event(onchain: int, block: int, log_index: int) -> ContractEvent:
-    return ContractEvent(
-        kind="payments",
-        name="Paid",
-        contract_address="0x" + "11" * 20,
-        onchain_id=onchain.to_bytes(32, "big"),
-        tx_hash="0x" + f"{block:064x}",
-        log_index=log_index,
-        tx_log_index=0,
-        block_number=block,
-        block_hash="0x" + f"{block:064x}",
-        block_timestamp=None,
-        payer=None,
-        merchant=None,
-        token=None,
+def _event(onchain: int, block: int, log_index: int) -> LedgerEntry:
+    return LedgerEntry(
+        kind=EntryKind.received,
+        network="local",
+        rail="evm-contract",
+        intent_ref=onchain.to_bytes(32, "big"),
+        tx_id="0x" + f"{block:064x}",
+        position=ChainPosition(height=block, index=log_index, tx_index=0, block_id="0x" + f"{block:064x}"),
         amount=1,
-        merchant_amount=None,
-        fee_amounts=None,
-        total=None,
+        source="0x" + "11" * 20,
     )
 
 
@@ -53,10 +44,10 @@ def test_chunks_keep_each_intents_events_together_in_chain_order():
     events = [_event(1, 1, 0), _event(2, 2, 0), _event(2, 3, 0), _event(3, 4, 0), _event(4, 5, 0)]
     events += [_event(5, 6, 0), _event(1, 9, 0)]
     chunks = chunks_of(events, 3)
-    assert [[e.block_number for e in c] for c in chunks] == [[1, 9], [2, 3, 4], [5, 6]]
+    assert [[e.position.height for e in c] for c in chunks] == [[1, 9], [2, 3, 4], [5, 6]]
     # An intent with more events than a chunk holds gets a chunk of its own, whole.
     many = [_event(7, b, 0) for b in range(10, 15)] + [_event(8, 20, 0)]
-    assert [[e.block_number for e in c] for c in chunks_of(many, 3)] == [[10, 11, 12, 13, 14], [20]]
+    assert [[e.position.height for e in c] for c in chunks_of(many, 3)] == [[10, 11, 12, 13, 14], [20]]
     assert chunks_of([], 3) == []
 
 

@@ -103,7 +103,7 @@ def backfill_with_kills(
     # 0 lost, 0 duplicated: every payment stored once, every intent succeeded once.
     with psycopg.connect(db_url) as conn:
         stored, distinct = conn.execute(
-            "SELECT count(*), count(DISTINCT onchain_id) FROM onchain_events"
+            "SELECT count(*), count(DISTINCT intent_ref) FROM ledger_entries"
         ).fetchone()
         statuses = conn.execute("SELECT status, count(*) FROM payment_intents GROUP BY status").fetchall()
     assert (stored, distinct) == (events, events)
@@ -165,7 +165,7 @@ async def test_standby_indexer_takes_over_when_the_leader_dies(env, db_url, merc
         assert second.poll() is None
     with psycopg.connect(db_url) as conn:
         stored, distinct = conn.execute(
-            "SELECT count(*), count(DISTINCT onchain_id) FROM onchain_events"
+            "SELECT count(*), count(DISTINCT intent_ref) FROM ledger_entries"
         ).fetchone()
     assert (stored, distinct) == (1500, 1500)
     assert event_counts(db_url) == {"payment_intent.succeeded": 1500}

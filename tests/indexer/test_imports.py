@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
 import json, sys
-import indexer.runner, sluice.cli, sluice.logging
+import indexer.runner, launcher.cli, sluice.logging
 from indexer import apply, batch, follower, store
 heavy = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in (
     "sqlalchemy", "alembic", "web3", "eth_utils", "eth_account", "psycopg", "fastapi"

@@ -1,4 +1,4 @@
-"""Payments through both contracts land in onchain_events and move their intents, exactly once."""
+"""Payments through both contracts land in the ledger and move their intents, exactly once."""
 
 from __future__ import annotations
 
@@ -57,16 +57,16 @@ async def test_payments_are_indexed_with_amounts_and_fee_splits(env: ChainEnv, d
 
     events = rows(
         db_url,
-        "SELECT name, contract_kind, payment_intent_id, merchant_id, payer, merchant, token, amount, "
-        "merchant_amount, fee_amounts, block_time IS NOT NULL FROM onchain_events "
-        "ORDER BY block_number, log_index",
+        "SELECT kind, rail, payment_intent_id, merchant_id, payer, merchant, asset, amount, "
+        "merchant_amount, fee_amounts, block_time IS NOT NULL FROM ledger_entries "
+        "ORDER BY height, block_index",
     )
     assert len(events) == 4
     for intent, event in zip([*usdc, native], events, strict=True):
         name, kind, pi, mid, payer, merchant, token, amount, merchant_amount, fees, has_time = event
         assert (name, kind, pi, mid, payer, merchant) == (
-            "Paid",
-            "payments",
+            "received",
+            "evm-contract",
             intent.id,
             merchant_id,
             PAYER,
@@ -116,8 +116,8 @@ async def test_escrow_deposit_capture_refund_and_void(env: ChainEnv, db_url, mer
 
     captured = rows(
         db_url,
-        "SELECT amount, merchant_amount, fee_amounts, token, merchant FROM onchain_events "
-        "WHERE name = 'Captured' ORDER BY block_number",
+        "SELECT amount, merchant_amount, fee_amounts, asset, merchant FROM ledger_entries "
+        "WHERE kind = 'captured' ORDER BY height",
     )
     assert [int(c[0]) for c in captured] == [10_000_000, 15_000_000]
     assert captured[0][2] == [
@@ -126,8 +126,18 @@ async def test_escrow_deposit_capture_refund_and_void(env: ChainEnv, db_url, mer
     ]
     assert int(captured[0][1]) == 10_000_000 - 150_000
     assert captured[0][3] == env.usdc.address and captured[0][4] == MERCHANT
-    names = [r[0] for r in rows(db_url, "SELECT name FROM onchain_events ORDER BY block_number, log_index")]
-    assert names == ["Deposited", "Deposited", "Captured", "Refunded", "Voided", "Captured"]
+    names = [
+        (r[0], r[1])
+        for r in rows(db_url, "SELECT kind, reason FROM ledger_entries ORDER BY height, block_index")
+    ]
+    assert names == [
+        ("escrow_deposited", None),
+        ("escrow_deposited", None),
+        ("captured", None),
+        ("refunded", None),
+        ("released", "void"),
+        ("captured", None),
+    ]
     counts = event_counts(db_url)
     assert counts["payment_intent.requires_capture"] == 2
     assert counts["payment_intent.canceled"] == 1 and counts["payment_intent.succeeded"] == 1
@@ -143,7 +153,7 @@ async def test_partial_deposits_fund_the_intent_step_by_step(env: ChainEnv, db_u
     send(env, deposit_tx(env, intent, 20_000_000))
     await index_until(env, db_url)
     assert intent_state(db_url, intent.id) == ("requires_capture", 30_000_000, 30_000_000, 0)
-    totals = rows(db_url, "SELECT total FROM onchain_events ORDER BY block_number")
+    totals = rows(db_url, "SELECT total FROM ledger_entries ORDER BY height")
     assert [int(t[0]) for t in totals] == [10_000_000, 30_000_000]
     counts = event_counts(db_url)
     assert counts["payment_intent.partially_funded"] == 1
@@ -174,7 +184,7 @@ async def test_events_of_unknown_intents_are_stored_unlinked(env: ChainEnv, db_u
     send(env, pay_tx(env, intent))
     await index_until(env, db_url)
     [(pi, mid, onchain_id)] = rows(
-        db_url, "SELECT payment_intent_id, merchant_id, onchain_id FROM onchain_events"
+        db_url, "SELECT payment_intent_id, merchant_id, intent_ref FROM ledger_entries"
     )
     assert pi is None and mid is None and bytes(onchain_id) == intent.onchain.id
 
@@ -186,5 +196,5 @@ async def test_metrics_are_served_when_a_port_is_set(env: ChainEnv, db_url, merc
     await index_until(env, db_url, settings=indexer_settings(db_url, indexer_metrics_port=port))
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert f'sluice_indexer_last_block{{network="local"}} {float(env.rpc.head())}' in text
-    assert 'sluice_indexer_events_total{name="Paid",network="local"}' in text
+    assert 'sluice_indexer_events_total{kind="received",network="local"}' in text
     assert "sluice_indexer_head_lag_blocks" in text

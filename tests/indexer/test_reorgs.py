@@ -36,7 +36,7 @@ def intent_status(db_url: str, intent_id: str) -> tuple[str, int]:
 def paid_block(db_url: str, intent_id: str) -> str | None:
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
-            "SELECT block_hash FROM onchain_events WHERE payment_intent_id = %s", (intent_id,)
+            "SELECT block_id FROM ledger_entries WHERE payment_intent_id = %s", (intent_id,)
         ).fetchone()
     return None if row is None else row[0]
 

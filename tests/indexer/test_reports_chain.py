@@ -90,7 +90,7 @@ def reconcile_cli(env: ChainEnv, db_url: str) -> subprocess.CompletedProcess[str
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "sluice.cli", "reconcile", "--network", "local"],
+        [sys.executable, "-m", "launcher.cli", "reconcile", "--network", "local"],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -164,8 +164,8 @@ async def test_reconciliation_finds_deleted_altered_and_unseen_events(
     # Tamper with the books: delete one payment, alter another; and let one event go unseen (the
     # checkpoint moves past a block the indexer never read).
     deleted, altered = intents[0], intents[1]
-    execute(db_url, "DELETE FROM onchain_events WHERE payment_intent_id = %s", deleted.id)
-    execute(db_url, "UPDATE onchain_events SET amount = amount - 1 WHERE payment_intent_id = %s", altered.id)
+    execute(db_url, "DELETE FROM ledger_entries WHERE payment_intent_id = %s", deleted.id)
+    execute(db_url, "UPDATE ledger_entries SET amount = amount - 1 WHERE payment_intent_id = %s", altered.id)
     unseen = send(env, pay_tx(env, intents[3]))
     execute(
         db_url,
@@ -189,8 +189,8 @@ async def test_reconciliation_finds_deleted_altered_and_unseen_events(
     assert (differs["chain_amount"], differs["database_amount"]) == ("25000000", "24999999")
     assert run.chain_events == 4 and run.db_events == 2
     totals = {(t["event"], t["merchant_id"]): t for t in run.totals}
-    assert totals[("Paid", merchant_id)]["chain"] == "100000000"
-    assert totals[("Paid", merchant_id)]["database"] == str(50_000_000 - 1)
+    assert totals[("payment", merchant_id)]["chain"] == "100000000"
+    assert totals[("payment", merchant_id)]["database"] == str(50_000_000 - 1)
 
     view = (await api.get("/v1/reports/reconciliation")).json()["data"]
     assert [v["status"] for v in view] == ["mismatch"] and len(view[0]["mismatches"]) == 4

@@ -135,7 +135,7 @@ async def test_a_worker_killed_mid_delivery_is_redelivered_with_the_same_webhook
         "SLUICE_WEBHOOK_TIMEOUT": "30",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "sluice.cli", "worker", "--no-jobs"],
+        [sys.executable, "-m", "launcher.cli", "worker", "--no-jobs"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

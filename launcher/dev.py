@@ -116,11 +116,11 @@ def prepare_database(directory: Path) -> tuple[str, bool]:
 
 
 def run_stack(ctx: Any, info_file: Path, on_ready: Any) -> None:
-    """Runs `sluice.devstack.DevStack` until SIGINT/SIGTERM; `on_ready(info)` once it is up."""
+    """Runs `launcher.devstack.DevStack` until SIGINT/SIGTERM; `on_ready(info)` once it is up."""
     import asyncio
     import signal
 
-    from sluice.devstack import DevStack, write_info
+    from launcher.devstack import DevStack, write_info
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -18,7 +18,7 @@ from sluice.errors import SluiceError
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
 
-# Named here, not by `add_typer`: sluice.cli.LazyGroup imports this module only when one of the two
+# Named here, not by `add_typer`: launcher.cli.LazyGroup imports this module only when one of the two
 # groups runs, and builds their commands itself.
 merchants_app = typer.Typer(
     name="merchants", help="Create merchants and manage their API keys.", no_args_is_help=True

@@ -1,22 +1,21 @@
 """Everything `sluice dev` runs in one process: the API (with the hosted checkout and the demo shop),
 the indexer and the webhook worker, for a demo merchant that survives restarts.
 
-The chain (anvil) and the database are started by the caller (`sluice.cli.dev`, or a test) and
-handed over in a `DevContext`. api/ and indexer/ are loaded by module name, as `sluice api` does:
-sluice/ imports neither.
+The chain (anvil) and the database are started by the caller (`launcher.cli.dev`, or a test) and
+handed over in a `DevContext`. This module lives in launcher/, not sluice/, because it imports api/
+and indexer/ (sluice/ imports neither; pyproject.toml's import contracts check it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import os
 import shlex
 import socket
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +25,8 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.app import create_app
+from indexer.runner import run as run_indexer
 from sluice.chain.network_config import rpc_env
 from sluice.chain.registry import Registry, get_registry
 from sluice.config import Environment, Settings, to_asyncpg_url
@@ -34,20 +35,18 @@ from sluice.demo import DemoConfig
 from sluice.errors import AuthenticationError, SluiceError
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
+from sluice.webhooks.worker import run_worker
 
 log = structlog.get_logger(__name__)
 
 #: anvil's well-known accounts 7 and 8 (mnemonic "test test … junk"): the demo merchant's payout
-#: address and the platform fee recipient. Accounts 1-5 are the funded payers (sluice.dev).
+#: address and the platform fee recipient. Accounts 1-5 are the funded payers (launcher.dev).
 PAYOUT_ADDRESS = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"
 FEE_RECIPIENT = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"
 DEMO_MERCHANT = "Sluice Demo Shop"
 #: Fiat prices of the demo shop need an ETH rate; stablecoins are quoted 1:1.
 DEV_FIXED_RATES = {"ETH/usd": Decimal("3000")}
 NETWORK = "local"
-#: Where the entry points of the components built elsewhere live: (module, function).
-INDEXER_ENTRY = ("indexer.runner", "run")
-WORKER_ENTRY = ("sluice.webhooks.worker", "run_worker")
 
 
 class DevStackError(SluiceError, RuntimeError):
@@ -64,7 +63,7 @@ class DevContext:
     #: postgresql:// URL of a migrated database.
     database_url: str
     rpc_url: str
-    #: deployments/local.json as `sluice.dev.setup_local_chain` wrote it.
+    #: deployments/local.json as `launcher.dev.setup_local_chain` wrote it.
     manifest: dict[str, Any]
     deployments_dir: Path
     host: str = "127.0.0.1"
@@ -171,19 +170,6 @@ async def ensure_webhook_endpoint(
     return str(body["id"]), str(body["secret"])
 
 
-def _entry(spec: tuple[str, str]) -> Callable[..., Coroutine[Any, Any, None]] | None:
-    """An async entry point of a component, or None when this build does not have it yet."""
-    module_name, name = spec
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    entry = getattr(module, name, None)
-    return entry if callable(entry) else None
-
-
 def _check_port_free(host: str, port: int) -> None:
     """Fails with a clear message before anything starts when the API's port is taken."""
     with socket.socket() as probe:
@@ -236,7 +222,6 @@ class DevStack:
             self.demo = DemoConfig(
                 secret_key=merchant.secret_key, api_url=ctx.api_url, state_dir=ctx.data_dir / "demo"
             )
-            create_app = importlib.import_module("api.app").create_app
             app = create_app(
                 settings, database_url=to_asyncpg_url(ctx.database_url), registry=registry, demo=self.demo
             )
@@ -246,18 +231,8 @@ class DevStack:
             server = uvicorn.Server(config)
             tasks["api"] = asyncio.create_task(server.serve(), name="api")
             await self._wait_started(server, tasks["api"])
-            components = {"indexer": False, "worker": False}
-            indexer = _entry(INDEXER_ENTRY)
-            if indexer is not None:
-                tasks["indexer"] = asyncio.create_task(indexer(settings, [NETWORK], stop), name="indexer")
-                components["indexer"] = True
-            worker = _entry(WORKER_ENTRY)
-            if worker is not None:
-                tasks["worker"] = asyncio.create_task(worker(settings, stop), name="worker")
-                components["worker"] = True
-            for name, present in components.items():
-                if not present:
-                    log.warning("dev_component_missing", component=name)
+            tasks["indexer"] = asyncio.create_task(run_indexer(settings, [NETWORK], stop), name="indexer")
+            tasks["worker"] = asyncio.create_task(run_worker(settings, stop), name="worker")
             async with httpx.AsyncClient(
                 base_url=ctx.api_url, headers={"Authorization": f"Bearer {merchant.secret_key}"}, timeout=30
             ) as client:
@@ -279,7 +254,7 @@ class DevStack:
                 )
                 if demo_intent.status_code != 200:
                     raise DevStackError(f"cannot create the demo intent: {demo_intent.text[:300]}")
-            self.info = self._describe(merchant, demo_intent.json(), components)
+            self.info = self._describe(merchant, demo_intent.json())
             if on_ready is not None:
                 on_ready(self.info)
             stopper = asyncio.create_task(stop.wait(), name="stop")
@@ -316,9 +291,7 @@ class DevStack:
             await asyncio.sleep(0.05)
         raise DevStackError("the API did not start within 30 s")
 
-    def _describe(
-        self, merchant: DevMerchant, demo_intent: dict[str, Any], components: dict[str, bool]
-    ) -> dict[str, Any]:
+    def _describe(self, merchant: DevMerchant, demo_intent: dict[str, Any]) -> dict[str, Any]:
         """The facts `sluice dev` prints and writes to .sluice/dev.json."""
         ctx = self.ctx
         manifest = ctx.manifest
@@ -343,7 +316,7 @@ class DevStack:
             "accounts": list(ctx.funded_accounts),
             "demo_intent": {"id": demo_intent["id"], "checkout_url": demo_intent["checkout_url"]},
             "curl": curl_command(ctx.api_url, merchant.secret_key),
-            "components": {"api": True, **components},
+            "components": {"api": True, "indexer": True, "worker": True},
         }
 
 

@@ -1,4 +1,10 @@
-"""The `sluice` command line."""
+"""The `sluice` command line: the one place that starts the API, the indexer and the worker.
+
+It lives outside `sluice/` because it imports `api/` and `indexer/` (sluice/ is the core both of
+them import; the import contracts in pyproject.toml keep it that way). Those imports sit inside the
+commands that need them: `sluice indexer` must not pay for FastAPI, nor `sluice api` for the
+indexer, at start-up (tests/indexer/test_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from sluice.commands.reconcile import reconcile_cmd
+from launcher.commands.reconcile import reconcile_cmd
 from sluice.errors import SluiceError
 
 if TYPE_CHECKING:
@@ -20,6 +26,8 @@ if TYPE_CHECKING:
     # web3 is imported where used: it costs ~0.5 s of start-up that `sluice indexer` and `sluice
     # worker` never need.
     from web3 import Web3
+
+    from sluice.chain.network_config import NetworkConfig
 
 
 class LazyGroup(TyperGroup):
@@ -33,8 +41,8 @@ class LazyGroup(TyperGroup):
 
     #: Command name -> "module:Typer app"; each app carries its command name (`typer.Typer(name=...)`).
     lazy: ClassVar[dict[str, str]] = {
-        "merchants": "sluice.commands.merchants:merchants_app",
-        "db": "sluice.commands.merchants:db_app",
+        "merchants": "launcher.commands.merchants:merchants_app",
+        "db": "launcher.commands.merchants:db_app",
     }
 
     def list_commands(self, ctx: Context) -> list[str]:
@@ -98,22 +106,32 @@ def contracts_build(
         console.print(f"wrote {path.relative_to(path.parents[2])}")
 
 
-def _web3(network: str, rpc_url: str | None) -> Web3:
+def _network(name: str) -> NetworkConfig:
+    """The network called `name` from the registry (built-in, deployments, $SLUICE_NETWORKS_FILE),
+    read afresh: a command is one process, and tests run several in one."""
+    from sluice.chain.registry import Registry
+
+    return Registry.load().network(name)
+
+
+def _web3(network: NetworkConfig, rpc_url: str | None) -> Web3:
     from web3 import Web3
 
-    from sluice.chain.networks import get_network
     from sluice.errors import NetworkError
 
-    url = get_network(network).rpc_url(rpc_url)
+    url = rpc_url or (network.rpc_urls[0] if network.rpc_urls else None)
+    if url is None:
+        raise NetworkError(
+            f"no RPC URL for network {network.name!r}: set {network.rpc_env} or pass --rpc-url"
+        )
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
     try:
         w3.eth.chain_id  # noqa: B018 (connectivity check)
     except Exception as exc:
-        raise NetworkError(f"cannot reach the RPC endpoint of {network!r}: {exc}") from exc
-    expected = get_network(network).chain_id
-    if int(w3.eth.chain_id) != expected:
+        raise NetworkError(f"cannot reach the RPC endpoint of {network.name!r}: {exc}") from exc
+    if int(w3.eth.chain_id) != network.chain_id:
         raise NetworkError(
-            f"the RPC endpoint serves chain id {w3.eth.chain_id}, but {network!r} is {expected}"
+            f"the RPC endpoint serves chain id {w3.eth.chain_id}, but {network.name!r} is {network.chain_id}"
         )
     return w3
 
@@ -154,10 +172,15 @@ def deploy_cmd(
         err.print("error: --network is required (for example: sluice deploy --network local)")
         raise typer.Exit(code=2)
     from sluice.chain.deploy import LocalSender, deploy, resolve_params
+    from sluice.chain.evm_features import check_network
     from sluice.chain.keys import load_deployer
 
     try:
-        w3 = _web3(network, rpc_url)
+        config = _network(network)
+        # Before any RPC call: a network whose EVM cannot run the contracts gets nothing sent at all
+        # (deploy() then asks the node itself to run the same opcodes before its first transaction).
+        check_network(config)
+        w3 = _web3(config, rpc_url)
         chain_id = int(w3.eth.chain_id)
         deployer = load_deployer(keystore, chain_id)
         params = resolve_params(
@@ -187,7 +210,7 @@ def deploy_verify(network: NetworkOpt, rpc_url: RpcOpt = None) -> None:
     from sluice.chain.deploy import verify
 
     try:
-        result = verify(_web3(network, rpc_url), network)
+        result = verify(_web3(_network(network), rpc_url), network)
     except SluiceError as exc:
         raise _fail(exc) from exc
     table = Table(title=f"verify {network}")
@@ -220,7 +243,7 @@ def dev(
 ) -> None:
     """Run everything locally: PostgreSQL, anvil with the contracts and dev tokens, a demo merchant,
     and the API + indexer + webhook worker. Ctrl-C stops it all; the next run resumes the same data."""
-    from sluice.dev import (
+    from launcher.dev import (
         FUNDED_ACCOUNTS,
         anvil,
         data_dir,
@@ -230,7 +253,7 @@ def dev(
         run_stack,
         setup_local_chain,
     )
-    from sluice.devstack import DevContext
+    from launcher.devstack import DevContext
     from sluice.paths import deployments_dir
 
     directory = data_dir()
@@ -279,9 +302,6 @@ def dev(
 
 def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
     """What a newcomer needs, one fact a line (plain echo: long lines must not wrap)."""
-    components = info["components"]
-    assert isinstance(components, dict)
-    missing = [name for name, running in components.items() if not running]
     lines = [
         "",
         "Sluice dev is running",
@@ -294,7 +314,6 @@ def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
         f"  Publishable  {info['publishable_key']}",
         f"  Webhooks     {info['webhook_endpoint_id'] or 'not available in this build'}"
         f" -> {info['webhook_receiver_url']} (verified deliveries are printed below)",
-        *([f"  Not running  {', '.join(missing)} (not in this build yet)"] if missing else []),
         "",
         "Create a payment intent:",
         f"  {info['curl']}",
@@ -313,7 +332,12 @@ def api(
     """Run the merchant API (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="warning", factory=False)
+    import api.main
+
+    # By import string: uvicorn imports it again in each worker process when workers > 1.
+    uvicorn.run(
+        f"{api.main.__name__}:app", host=host, port=port, workers=workers, log_level="warning", factory=False
+    )
 
 
 @app.command()
@@ -331,11 +355,9 @@ def indexer(
     ] = None,
 ) -> None:
     """Follow the contracts' events into PostgreSQL and move payment intents (one leader per network)."""
-    import importlib
-
+    from indexer import runner
     from sluice.config import get_settings
 
-    runner = importlib.import_module("indexer.runner")  # sluice/ never imports indexer/ directly
     if reindex_from is not None and not network:
         err.print("error: --reindex-from needs --network")
         raise typer.Exit(code=2)
