@@ -330,18 +330,20 @@ abstract contract SluiceBase is EIP712, Ownable2Step, ReentrancyGuardTransient {
         );
     }
 
-    /// @dev Checks an intent for first use (its struct hash and splits total given) and consumes its nonce.
+    /// @dev Checks an intent for first use by `sender` (the paying address; its struct hash and splits
+    ///      total given) and consumes its nonce.
     function _verifyIntent(
         PaymentIntent calldata intent,
         bytes calldata signature,
         bytes32 structHash,
-        uint256 totalBps
+        uint256 totalBps,
+        address sender
     ) internal {
         // Check
         uint256 deadline = intent.deadline;
         if (block.timestamp > deadline) revert IntentExpired(intent.id, deadline, block.timestamp);
         address payer = intent.payer;
-        if (payer != address(0) && payer != msg.sender) revert WrongPayer(intent.id, payer, msg.sender);
+        if (payer != address(0) && payer != sender) revert WrongPayer(intent.id, payer, sender);
         if (intent.amount == 0) revert ZeroAmount();
         if (intent.merchant == address(0)) revert ZeroAddress();
         uint256 splitCount = intent.splits.length;

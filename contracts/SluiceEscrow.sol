@@ -374,7 +374,7 @@ contract SluiceEscrow is SluiceBase {
             if (intent.reclaimAfter <= intent.deadline) {
                 revert InvalidReclaimTime(intent.id, intent.deadline, intent.reclaimAfter);
             }
-            _verifyIntent(intent, signature, signedHash, totalBps);
+            _verifyIntent(intent, signature, signedHash, totalBps, msg.sender);
             if (intent.allowPartial ? amount > intent.amount : amount != intent.amount) {
                 revert WrongAmount(intent.id, intent.amount, amount);
             }
@@ -384,7 +384,10 @@ contract SluiceEscrow is SluiceBase {
             e.status = Status.Open;
         } else {
             if (status != Status.Open) revert EscrowNotOpen(intent.id, status);
-            if (msg.sender != signedPayer) revert WrongPayer(intent.id, signedPayer, msg.sender);
+            // An intent naming no payer keys its escrow by the sender, so only a named payer needs checking.
+            if (signedPayer != address(0) && msg.sender != signedPayer) {
+                revert WrongPayer(intent.id, signedPayer, msg.sender);
+            }
             if (block.timestamp > intent.deadline) revert IntentExpired(intent.id, intent.deadline, block.timestamp);
             uint256 deposited = uint256(e.balance) + e.captured + _refunded[key];
             total = deposited + amount;

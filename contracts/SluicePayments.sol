@@ -1,7 +1,24 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SluiceBase} from "./SluiceBase.sol";
+
+/// @notice EIP-3009 (USDC): a transfer to the caller authorized by the payer's signature.
+interface IERC3009 {
+    /// @notice Moves `value` from `from` to the caller (`to`) with `from`'s EIP-712 signature.
+    function receiveWithAuthorization(
+        address from,
+        address to,
+        uint256 value,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external;
+}
 
 /// @title SluicePayments
 /// @notice Fee-splitting payments: the payer pays an operator-signed intent once, for its exact amount,
@@ -62,6 +79,51 @@ contract SluicePayments is SluiceBase {
         _pay(intent, signature);
     }
 
+    /// @notice Pays an ERC-20 intent with the payer's EIP-3009 authorization (USDC's
+    ///         `receiveWithAuthorization`), sent by anyone (the gateway relays it): the payer needs no
+    ///         approve and no native coin. The authorization pays this contract, which only the contract
+    ///         itself can redeem, and its nonce must be the intent's EIP-712 digest (`hashIntent`), so it
+    ///         pays this intent and nothing else; the split happens in the same transaction.
+    /// @param intent The signed intent.
+    /// @param signature An operator signer's EIP-712 signature of the intent.
+    /// @param payer The authorization's signer (`from`); must be the intent's payer when it names one.
+    /// @param validAfter The authorization is valid after this time.
+    /// @param validBefore The authorization is valid before this time.
+    /// @param v Authorization signature v.
+    /// @param r Authorization signature r.
+    /// @param s Authorization signature s.
+    function payWithAuthorization(
+        PaymentIntent calldata intent,
+        bytes calldata signature,
+        address payer,
+        uint256 validAfter,
+        uint256 validBefore,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant whenNotPaused {
+        // Check
+        if (intent.reclaimAfter != 0 || intent.allowPartial) revert EscrowOnlyIntent(intent.id);
+        address token = intent.token;
+        if (token == address(0)) revert ZeroAddress(); // the native coin has no authorization
+        uint256 amount = intent.amount;
+        (bytes32 structHash, uint256 totalBps) = _intentStructHash(intent);
+        _verifyIntent(intent, signature, structHash, totalBps, payer);
+        // Update
+        Split[] calldata splits = intent.splits;
+        address merchant = intent.merchant;
+        (uint256 merchantAmount, uint256[] memory fees) = _shares(splits, amount);
+        emit Paid(intent.id, payer, merchant, token, amount, merchantAmount, fees);
+        // Transfer: in by the authorization (balance-delta checked), then out to the merchant and splits.
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC3009(token).receiveWithAuthorization(
+            payer, address(this), amount, validAfter, validBefore, _hashTypedDataV4(structHash), v, r, s
+        );
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        if (received != amount) revert TransferShortfall(token, address(this), amount, received);
+        _distribute(token, address(this), merchant, splits, merchantAmount, fees);
+    }
+
     /// @dev Verifies, consumes the nonce, emits, then moves the funds (checks, effects, interactions).
     function _pay(PaymentIntent calldata intent, bytes calldata signature) private {
         // Check
@@ -70,7 +132,7 @@ contract SluicePayments is SluiceBase {
         uint256 amount = intent.amount;
         _checkValue(token, amount);
         (bytes32 structHash, uint256 totalBps) = _intentStructHash(intent);
-        _verifyIntent(intent, signature, structHash, totalBps);
+        _verifyIntent(intent, signature, structHash, totalBps, msg.sender);
         // Update
         Split[] calldata splits = intent.splits;
         address merchant = intent.merchant;

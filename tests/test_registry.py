@@ -192,6 +192,10 @@ def test_json_file_from_the_environment_variable(tmp_path: Path) -> None:
     assert bsc.fee_model == "eip1559" and bsc.min_priority_fee == 10**8
 
 
+REBASING_FLAGGED = {"address": "0x" + "77" * 20, "decimals": 18, "rebasing": True}
+STETH = {"address": "0xae7ab96520de3a18e5e111b5eaab095312d7fe84", "decimals": 18}
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
@@ -200,6 +204,8 @@ def test_json_file_from_the_environment_variable(tmp_path: Path) -> None:
         ({"ethereum": {"fee_model": "eip4844"}}, "fee_model"),
         ({"ethereum": {"confirmation": 3}}, "confirmation"),
         ({"newnet": {"chain_id": 5}}, "needs chain_id and testnet"),
+        ({"ethereum": {"assets": {"X": REBASING_FLAGGED}}}, "rebasing tokens are refused"),
+        ({"ethereum": {"assets": {"STETH": STETH}}}, "STETH is Lido stETH; rebasing tokens are refused"),
     ],
 )  # fmt: skip
 def test_invalid_networks_file_is_refused_with_the_reason(tmp_path: Path, entry: dict, message: str) -> None:

@@ -38,7 +38,7 @@ async def escrow_depositor(w3: AsyncWeb3, network: NetworkConfig, onchain_id: by
     logs = await w3.eth.get_logs(
         {
             "address": network.contract("escrow"),  # type: ignore[typeddict-item]
-            "topics": [topic0, "0x" + onchain_id.hex()],  # type: ignore[list-item]
+            "topics": [topic0, "0x" + onchain_id.hex()],
             "fromBlock": "earliest",
             "toBlock": "latest",
         }

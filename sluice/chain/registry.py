@@ -41,6 +41,17 @@ NETWORKS_FILE_ENV = "SLUICE_NETWORKS_FILE"
 GWEI = 10**9
 #: Symbols treated as USD stablecoins when a manifest's token entry does not say.
 STABLECOIN_SYMBOLS = frozenset({"USDC", "USDT", "DAI", "PYUSD", "USDS", "FDUSD"})
+#: Well-known rebasing tokens (chain id -> lower-case address -> name), refused as assets: their
+#: balances change without transfers, so an escrow holding one would owe more or less than it holds
+#: and a payment would not be worth what the intent says. Other rebasing tokens: `rebasing = true`.
+REBASING_TOKENS: dict[int, dict[str, str]] = {
+    1: {
+        "0xae7ab96520de3a18e5e111b5eaab095312d7fe84": "Lido stETH",
+        "0xd46ba6d942050d489dbd938a2c909a5d5039a161": "Ampleforth AMPL",
+        "0x2a8e1e676ec238d8a992307b495b45b3feaa5e86": "Origin Dollar OUSD",
+        "0x98c23e9d8f34fefb1b7bd6a91b7ff122f4e16f5c": "Aave v3 aEthUSDC",
+    },
+}
 
 __all__ = [
     "CONTRACT_NAMES",
@@ -212,11 +223,32 @@ class _AssetEntry(BaseModel):
     address: str
     decimals: int = Field(ge=0, le=77)
     stablecoin: bool = False
+    #: Declares a rebasing token, only to have it refused with the reason (see REBASING_TOKENS).
+    rebasing: bool = False
 
     @field_validator("address")
     @classmethod
     def _check_address(cls, value: str) -> str | None:
         return _checksum(value)
+
+    @field_validator("rebasing")
+    @classmethod
+    def _refuse_rebasing(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(_REBASING_REASON)
+        return value
+
+
+_REBASING_REASON = (
+    "rebasing tokens are refused: their balances change without transfers, so escrowed and paid "
+    "amounts would not add up (see docs/contracts.md)"
+)
+
+
+def _refuse_known_rebasing(network: NetworkConfig, symbol: str, address: str | None) -> None:
+    name = REBASING_TOKENS.get(network.chain_id, {}).get((address or "").lower())
+    if name is not None:
+        raise NetworkConfigError(f"{network.name}: asset {symbol} is {name}; {_REBASING_REASON}")
 
 
 class _ContractsEntry(BaseModel):
@@ -312,6 +344,7 @@ def _apply_manifest(network: NetworkConfig, manifest: dict[str, Any] | None) -> 
     addresses = {kind: (entries.get(name) or {}).get("address") for kind, name in CONTRACT_NAMES.items()}
     assets = dict(network.assets)
     for symbol, token in (manifest.get("tokens") or {}).items():
+        _refuse_known_rebasing(network, symbol, token["address"])
         assets[symbol] = Asset(
             symbol,
             checksum(token["address"]),
@@ -347,6 +380,7 @@ def _apply_override(network: NetworkConfig, entry: _NetworkEntry) -> NetworkConf
     assets = {s: a for s, a in network.assets.items() if not a.native}
     assets = {network.native_symbol: network.native_asset, **assets}
     for symbol, asset in entry.assets.items():
+        _refuse_known_rebasing(network, symbol, asset.address)
         assets[symbol] = Asset(symbol, asset.address, asset.decimals, asset.stablecoin)
     contracts = network.contracts
     if entry.contracts is not None:

@@ -92,7 +92,7 @@ async def read_escrow(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentInte
 
 
 def escrow_totals(state: EscrowState) -> Totals:
-    """The escrow's state as the sums of its ledger entries (read after the operator's own call was
+    """The escrow's state as the sums of its ledger entries (read after the relayer's own call was
     mined, so taken as final): the transitions decide from it as from the indexer's entries."""
     return Totals.settled(
         Sums(

@@ -224,7 +224,7 @@ def test_deploy_refuses_a_node_that_cannot_run_the_opcodes_and_sends_nothing(
         from eth_account import Account
 
         sender = LocalSender(Account.from_key(ANVIL_DEPLOYER_KEY))
-        params = DeployParams(owner=deployer, operator=deployer, relayer="0x" + "22" * 20)
+        params = DeployParams(owner=deployer, operator=deployer, relayer=w3.eth.accounts[1])
         with pytest.raises(UnsupportedEvmError) as refused:
             deploy(w3, "local", sender, params, directory=tmp_path)
         assert set(refused.value.missing) == {"TLOAD", "TSTORE", "MCOPY"}

@@ -197,6 +197,13 @@ def test_second_deposit_into_a_full_escrow_reverts_wrong_amount(system):
         deposit(system, intent, 1)
 
 
+def test_second_deposit_of_an_intent_naming_no_payer_by_its_depositor_reverts_wrong_amount(system):
+    intent = system.intent("escrow")  # as signed: payer = zero address
+    deposit(system, intent)
+    with reverts("WrongAmount", intent.id, 0, 1):
+        deposit(system, intent, 1)
+
+
 def test_second_deposit_by_a_different_address_reverts_wrong_payer(system):
     intent = system.intent("escrow", amount=1_000_000, allow_partial=True, payer=system.payer)
     deposit(system, intent, 400_000)

@@ -218,7 +218,7 @@ def make_intents(
             nonce=start + i,
             token=token,
             amount=amount,
-            payer=ZERO_ADDRESS,
+            payer=PAYER if allow_partial else ZERO_ADDRESS,  # partial escrows must name their payer
             deadline=deadline,
             merchant=MERCHANT,
             splits=splits,
@@ -248,7 +248,7 @@ def make_intents(
             "onchain_id": onchain.id,
             "nonce": onchain.nonce,
             "contract_address": contract,
-            "payer": None,
+            "payer": PAYER if allow_partial else None,
             "payout_address": MERCHANT,
             "splits": json.dumps(SPLITS),
             "deadline": datetime.fromtimestamp(deadline, UTC),
@@ -301,9 +301,12 @@ def deposit_tx(
     return _tx(payer, env.escrow.address, data, value)
 
 
-def escrow_call_tx(env: ChainEnv, intent: Intent, action: str, amount: int | None = None) -> dict[str, Any]:
-    """capture/refund (with amount), void, by the merchant; reclaim by the payer."""
-    args: list[Any] = [intent.onchain.as_tuple()]
+def escrow_call_tx(
+    env: ChainEnv, intent: Intent, action: str, amount: int | None = None, payer: str = PAYER
+) -> dict[str, Any]:
+    """capture/refund (with amount), void, by the merchant; reclaim by the payer. The escrow keys the
+    intent completed with its depositor, `payer`."""
+    args: list[Any] = [replace(intent.onchain, payer=payer).as_tuple()]
     if amount is not None:
         args.append(amount)
     sender = PAYER if action == "reclaim" else MERCHANT
