@@ -145,17 +145,13 @@ class InputGuardMiddleware:
         if principal is None:
             await self.app(scope, receive, send)
             return
-        status = 0
-
         async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # Recorded before the answer goes out, so a client that reads its audit log next finds it.
+            if message["type"] == "http.response.start" and message["status"] in REFUSED:
+                await _audit_refused(scope, principal, message["status"])
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status in REFUSED:
-            await _audit_refused(scope, principal, status)
 
 
 async def _authenticate(scope: Scope) -> Principal:
