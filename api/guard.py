@@ -145,6 +145,7 @@ class InputGuardMiddleware:
         if principal is None:
             await self.app(scope, receive, send)
             return
+
         async def watch(message: Message) -> None:
             # Recorded before the answer goes out, so a client that reads its audit log next finds it.
             if message["type"] == "http.response.start" and message["status"] in REFUSED:
