@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -75,6 +75,18 @@ def _check_url(scope: Scope) -> None:
             raise InvalidRequestError(
                 "the query string contains a NUL character or a lone surrogate", code="invalid_text"
             )
+        if is_v1(scope):
+            _check_repeated(query)
+
+
+def _check_repeated(query: bytes) -> None:
+    """Only list parameters (`types[]`) may be given more than once: for any other, which of the
+    values counts would be a guess."""
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen and not name.endswith("[]"):
+            raise InvalidRequestError(f"{name} is given more than once", param=name)
+        seen.add(name)
 
 
 def _check_json(body: bytes) -> None:
