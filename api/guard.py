@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -76,6 +76,18 @@ def _check_url(scope: Scope) -> None:
             raise InvalidRequestError(
                 "the query string contains a NUL character or a lone surrogate", code="invalid_text"
             )
+        if is_v1(scope):
+            _check_repeated(query)
+
+
+def _check_repeated(query: bytes) -> None:
+    """Only list parameters (`types[]`) may be given more than once: for any other, which of the
+    values counts would be a guess."""
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen and not name.endswith("[]"):
+            raise InvalidRequestError(f"{name} is given more than once", param=name)
+        seen.add(name)
 
 
 def _check_json(body: bytes) -> None:
@@ -146,17 +158,14 @@ class InputGuardMiddleware:
         if principal is None:
             await self.app(scope, receive, send)
             return
-        status = 0
 
         async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # Recorded before the answer goes out, so a client that reads its audit log next finds it.
+            if message["type"] == "http.response.start" and message["status"] in REFUSED:
+                await _audit_refused(scope, principal, message["status"])
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status in REFUSED:
-            await _audit_refused(scope, principal, status)
 
 
 async def _authenticate(scope: Scope) -> Principal | None:

@@ -45,7 +45,16 @@ def _decimal(value: Any) -> Decimal:
         raise ValueError(str(exc)) from None
 
 
-BaseUnits = Annotated[int, BeforeValidator(_base_units)]
+BaseUnits = Annotated[
+    int,
+    BeforeValidator(_base_units),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]+$"}],
+            "examples": ["25000000"],
+        }
+    ),
+]
 DecimalString = Annotated[
     Decimal,
     BeforeValidator(_decimal),

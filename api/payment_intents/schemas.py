@@ -8,11 +8,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import BaseUnits, DecimalString, Strict
 from sluice.intents.schemas import METADATA_KEY_MAX, METADATA_MAX_KEYS, METADATA_VALUE_MAX
+from sluice.intents.service import MAX_EXPIRES_IN, MIN_EXPIRES_IN
 from sluice.models.payment_intent import CaptureMethod
+
+#: Documents what sluice.merchants.service.check_address enforces (the service checks; this tells).
+ADDRESS_SCHEMA: dict[str, Any] = {"pattern": "^(0[xX])?[0-9a-fA-F]{40}$"}
 
 
 class SplitIn(Strict):
-    recipient: str = Field(description="EVM address (EIP-55 checksum checked when mixed case).")
+    recipient: str = Field(
+        description="EVM address (EIP-55 checksum checked when mixed case), not the zero address.",
+        json_schema_extra=ADDRESS_SCHEMA,
+    )
     bps: int = Field(ge=1, le=10_000, description="Share in basis points.")
 
 
@@ -31,12 +38,18 @@ class PaymentIntentCreate(Strict):
     quote: str | None = Field(default=None, description="Id of a quote from GET /v1/quotes (qt_…).")
     capture_method: CaptureMethod = CaptureMethod.automatic
     expires_in: int | None = Field(
-        default=None, description="Seconds until the intent expires (default 900)."
+        default=None,
+        description="Seconds until the intent expires (default 900).",
+        json_schema_extra={"minimum": MIN_EXPIRES_IN, "maximum": MAX_EXPIRES_IN},
     )
     splits: list[SplitIn] = Field(default_factory=list, max_length=4)
     metadata: dict[str, str] = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=1000)
-    payer: str | None = Field(default=None, description="Only this address may pay.")
+    payer: str | None = Field(
+        default=None,
+        description="Only this address may pay (not the zero address).",
+        json_schema_extra=ADDRESS_SCHEMA,
+    )
     allow_partial: bool = Field(
         default=False,
         description="Escrow only: several deposits may add up; needs `payer` (every deposit comes from it).",
@@ -67,7 +80,10 @@ class CancelIn(Strict):
 
 
 class TransactionsIn(Strict):
-    payer: str = Field(description="The wallet address that will sign and send the transactions.")
+    payer: str = Field(
+        description="The wallet address that will sign and send the transactions.",
+        json_schema_extra=ADDRESS_SCHEMA,
+    )
     method: Literal["approve", "permit", "native"] | None = Field(
         default=None,
         description="approve + pay (ERC-20), permit (EIP-2612 signature, then one transaction) or native; "

@@ -8,9 +8,26 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.pagination import cursor_page
-from sluice.errors import NotFoundError
+from sluice.errors import InvalidRequestError, NotFoundError
+from sluice.events.outbox import EventType
 from sluice.merchants.service import Principal
 from sluice.models.event import Event
+
+
+def check_type_filter(types: list[str]) -> None:
+    """Each entry is a known event type or `<object>.*` for a known object: a misspelt type is a 400
+    (`unknown_event_type`), not an empty list that looks like "no such events"."""
+    known = {str(t) for t in EventType}
+    prefixes = {t.split(".", 1)[0] for t in known}
+    for entry in types:
+        if entry in known or (entry.endswith(".*") and entry[:-2] in prefixes):
+            continue
+        raise InvalidRequestError(
+            f"unknown event type {entry!r}: give a type such as 'payment_intent.succeeded', or "
+            f"'<object>.*' for one of: {', '.join(sorted(prefixes))}",
+            param="type",
+            code="unknown_event_type",
+        )
 
 
 class EventRepository:
@@ -46,6 +63,7 @@ class EventRepository:
             Event.merchant_id == principal.merchant_id, Event.livemode == principal.livemode
         )
         if types:
+            check_type_filter(types)
             exact = [t for t in types if not t.endswith(".*")]
             prefixes = [t[:-1] for t in types if t.endswith(".*")]
             conditions: list[ColumnElement[bool]] = []

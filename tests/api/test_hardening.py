@@ -412,3 +412,24 @@ def _read_response(conn) -> bytes:
         assert chunk, "the server closed the connection"
         body += chunk
     return head + b"\r\n\r\n" + body
+
+
+@pytest.mark.parametrize(
+    "query", ["types[]=false", "type=payment_intent.succeded", "type=*", "type=nothing.*"]
+)
+async def test_an_unknown_event_type_filter_is_a_400_not_an_empty_list(client, merchant, query):
+    response = await client.get(f"/v1/events?{query}", headers=auth(merchant.secret))
+    assert_error(response, 400, "unknown_event_type", "type")
+    fine = await client.get(
+        "/v1/events?types[]=refund.*&type=payment_intent.succeeded", headers=auth(merchant.secret)
+    )
+    assert fine.status_code == 200
+
+
+async def test_a_scalar_query_parameter_given_twice_is_a_400(client, merchant):
+    response = await client.get("/v1/audit_logs?object_id=a&object_id=b", headers=auth(merchant.secret))
+    assert_error(response, 400, "parameter_invalid", "object_id")
+    listed = await client.get(
+        "/v1/events?types[]=refund.*&types[]=payment_intent.*", headers=auth(merchant.secret)
+    )
+    assert listed.status_code == 200
