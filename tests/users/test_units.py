@@ -84,7 +84,7 @@ def test_a_link_is_bound_to_user_purpose_expiry_and_password():
 
 def test_passwords_hash_with_argon2id_and_verify():
     stored = passwords.hash_password("a long enough password")
-    assert stored.startswith("$argon2id$")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106 low-memory profile
     assert passwords.verify_password(stored, "a long enough password")
     assert not passwords.verify_password(stored, "a long enough passwore")
     assert not passwords.verify_password(None, "a long enough password")

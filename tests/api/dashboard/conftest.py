@@ -21,6 +21,19 @@ from sluice.users.mailer import MemoryMailer
 from intents_fixtures import make_registry, make_settings
 
 
+@pytest.fixture(autouse=True)
+def light_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with the smallest cost: the production profile (64 MiB, 4 lanes) would take both
+    cores from the other test worker for every sign-in (tests/users checks the real profile)."""
+    from argon2 import PasswordHasher
+
+    from sluice.users import passwords
+
+    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", light)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", light.hash("not a password of anyone"))
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {}
