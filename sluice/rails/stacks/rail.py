@@ -8,18 +8,19 @@ serialized unsigned transaction when the payer's nonce and the fee are known.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from sluice.errors import SluiceValueError
 from sluice.ledger.entries import LedgerEntry
-from sluice.rails.base import Finality, PayerInstructions
+from sluice.rails.base import Authorization, Finality, PayerInstructions, Terms
 from sluice.rails.stacks.api import StacksApi
 from sluice.rails.stacks.c32 import address_from_public_key, parse_address, parse_principal
 from sluice.rails.stacks.clarity import Buffer, ClarityValue, Principal, UInt, optional
 from sluice.rails.stacks.events import RAIL_NAME, contract_events, ledger_entries
 from sluice.rails.stacks.networks import StacksNetwork, get_stacks_network
-from sluice.rails.stacks.sip018 import StacksIntent, public_key
+from sluice.rails.stacks.sip018 import Split, StacksIntent, public_key, sign_intent
 from sluice.rails.stacks.transactions import ContractCall, PostCondition, unsigned_transaction
 
 #: A contract call's serialized size is close to this for a `pay` with five splits; the fee
@@ -44,10 +45,13 @@ class StacksRail:
         contracts: Mapping[str, str],
         assets: Mapping[str, str] | None = None,
         apis: Mapping[str, StacksApi] | None = None,
+        operator_key: bytes | None = None,
     ) -> None:
         self.contracts = dict(contracts)
         self.assets = dict(assets or {})
         self.apis = dict(apis or {})
+        #: The intent signer's secp256k1 key (the same operator key as on EVM).
+        self.operator_key = operator_key
 
     def _network(self, network: str) -> StacksNetwork:
         return get_stacks_network(network)
@@ -64,6 +68,29 @@ class StacksRail:
         """The address itself when it is a valid SP…/SM…/ST…/SN… address (of `network`'s chain)."""
         chain = self._network(network).chain if network else None
         return str(parse_address(address, chain))
+
+    async def authorize(self, terms: Terms) -> Authorization:
+        """Signs the intent per SIP-018 for the network's sluice-payments contract: a random 32-byte
+        id and a random 128-bit nonce (the contract keeps a map of used nonces, so any unused value
+        is good and a cancelled intent's nonce can be burnt with `invalidate-nonce`)."""
+        if self.operator_key is None:
+            raise SluiceValueError("the Stacks rail has no operator key to sign intents with")
+        net = self._network(terms.network)
+        contract = self.contract(terms.network)
+        intent = StacksIntent(
+            id=os.urandom(32),
+            nonce=int.from_bytes(os.urandom(16), "big"),
+            token=terms.token,
+            amount=terms.amount,
+            payer=terms.payer,
+            deadline=int(terms.deadline.timestamp()),
+            merchant=terms.payout_address,
+            splits=tuple(Split(str(s["recipient"]), int(s["bps"])) for s in terms.splits),
+            reclaim_after=int(terms.reclaim_after.timestamp()) if terms.reclaim_after else 0,
+            allow_partial=terms.allow_partial,
+        )
+        signature = sign_intent(intent, net.chain_id, contract, self.operator_key)
+        return Authorization(intent_ref=intent.id, source=contract, nonce=intent.nonce, signature=signature)
 
     def finality(self, network: str) -> Finality:
         return Finality(kind="confirmations", confirmations=self._network(network).confirmations)

@@ -51,7 +51,11 @@ async def test_create_update_and_list_accounts(client, platform, sessions, maile
     async with sessions() as session:
         merchant = await session.get(Merchant, body["id"])
         assert merchant is not None and merchant.fee_bps is None
-        actions = (await session.execute(select(AuditLog.action).order_by(AuditLog.id))).scalars().all()
+        actions = (
+            (await session.execute(select(AuditLog.action).order_by(AuditLog.created_at, AuditLog.id)))
+            .scalars()
+            .all()
+        )
     assert actions == ["account.create", "account.update"]
 
 

@@ -40,7 +40,11 @@ async def test_the_operator_lands_on_the_platform_page_and_manages_accounts(brow
     assert suspended.status_code == 303
     async with sessions() as session:
         rows = {m.name: (m.fee_bps, m.status) for m in (await session.execute(select(Merchant))).scalars()}
-        audit = (await session.execute(select(AuditLog.action, AuditLog.user_id).order_by(AuditLog.id))).all()
+        audit = (
+            await session.execute(
+                select(AuditLog.action, AuditLog.user_id).order_by(AuditLog.created_at, AuditLog.id)
+            )
+        ).all()
     assert rows == {"Acme": (None, MerchantStatus.suspended), "Newco": (250, MerchantStatus.active)}
     assert [tuple(a) for a in audit] == [("account.create", person.id), ("account.suspend", person.id)]
 

@@ -35,7 +35,9 @@ async def as_role(browser, sessions, merchant, role: Role):
 
 async def audit_rows(sessions) -> list[AuditLog]:
     async with sessions() as session:
-        return list((await session.execute(select(AuditLog).order_by(AuditLog.id))).scalars())
+        return list(
+            (await session.execute(select(AuditLog).order_by(AuditLog.created_at, AuditLog.id))).scalars()
+        )
 
 
 async def test_an_analysts_forged_refund_cancel_and_capture_are_refused(browser, client, sessions, merchant):
@@ -224,7 +226,10 @@ async def test_webhook_page_shows_each_delivery_with_its_request_body(browser, s
     assert "webhook_endpoint.test" in page.text
     async with sessions() as session:
         actions = [
-            a for a in (await session.execute(select(AuditLog.action).order_by(AuditLog.id))).scalars()
+            a
+            for a in (
+                await session.execute(select(AuditLog.action).order_by(AuditLog.created_at, AuditLog.id))
+            ).scalars()
         ]
     assert actions == ["webhook_endpoint.create", "webhook_endpoint.test"]
 

@@ -193,3 +193,40 @@ def test_operator_calls_are_signed_by_the_operator_and_checked() -> None:
         )
     with pytest.raises(SluiceValueError, match="take an amount"):
         rail.operator_call("stacks-local", "pause", b"\1" * 32, None, operator_key=key, nonce=0, fee=1)
+
+
+async def test_authorize_signs_the_terms_per_sip018_for_the_networks_contract() -> None:
+    from datetime import UTC, datetime
+
+    from coincurve import PublicKey
+
+    from sluice.rails.base import Terms
+    from sluice.rails.stacks.networks import get_stacks_network
+    from sluice.rails.stacks.sip018 import intent_hash, public_key
+
+    key = secrets.token_bytes(32)
+    signer = StacksRail({"stacks-local": CONTRACT}, operator_key=key)
+    terms = Terms(
+        network="stacks-local",
+        capture_method="automatic",
+        token=None,
+        amount=1_000,
+        payer=None,
+        payout_address=MERCHANT,
+        splits=({"recipient": FEE_RECIPIENT, "bps": 100, "kind": "platform"},),
+        deadline=datetime.fromtimestamp(2_000_000_000, UTC),
+        reclaim_after=None,
+        allow_partial=False,
+    )
+    first, second = await signer.authorize(terms), await signer.authorize(terms)
+    assert first.source == CONTRACT and len(first.intent_ref) == 32 and len(first.signature) == 65
+    assert first.intent_ref != second.intent_ref and first.nonce != second.nonce
+    signed = StacksIntent(
+        id=first.intent_ref, nonce=first.nonce, token=None, amount=1_000, payer=None,
+        deadline=2_000_000_000, merchant=MERCHANT, splits=(Split(FEE_RECIPIENT, 100),),
+    )  # fmt: skip
+    digest = intent_hash(signed, get_stacks_network("stacks-local").chain_id, CONTRACT)
+    recovered = PublicKey.from_signature_and_message(first.signature, digest, hasher=None)
+    assert recovered.format(compressed=True) == public_key(key)
+    with pytest.raises(SluiceValueError):
+        await rail.authorize(terms)  # no operator key
