@@ -124,10 +124,17 @@ def api_schema(served: Served) -> schemathesis.BaseSchema:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-def _fuzz(case: schemathesis.Case, served: Served, key: str) -> None:
+#: The long run leaves out negative_data_rejection: with thousands of examples schemathesis 4.32 turns
+#: a string query parameter into `[false]` or `false`, sends it as `action=false` (a valid string on
+#: the wire) and reports it accepted. Found twice, both that false positive; the two real finds of
+#: this check (`types[]=false` and a repeated `object_id`, both accepted) are fixed and tested.
+LONG_RUN_CHECKS = [check for check in CHECKS if check is not negative_data_rejection]
+
+
+def _fuzz(case: schemathesis.Case, served: Served, key: str, checks: list = CHECKS) -> None:
     value = served.keys[key]
     headers = auth(value) if value else {}
-    response = case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
+    response = case.call_and_validate(headers=headers, checks=checks, timeout=30)
     SENT[(case.operation.label, key)] += 1
     STATUSES[response.status_code] += 1
 
@@ -167,4 +174,4 @@ def test_every_operation_answers_as_documented_without_a_key(case: schemathesis.
 @SLOW
 def test_every_operation_answers_as_documented_long_run(case: schemathesis.Case, served: Served) -> None:
     for key in ("secret", "publishable", "none"):
-        _fuzz(case, served, key)
+        _fuzz(case, served, key, LONG_RUN_CHECKS)
