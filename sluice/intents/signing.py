@@ -15,6 +15,7 @@ import hashlib
 from collections import deque
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import coincurve
@@ -25,6 +26,7 @@ from eth_keys.backends import get_backend
 from eth_keys.backends.coincurve import CoinCurveECCBackend
 from eth_keys.datatypes import PrivateKey as EcPrivateKey
 from eth_keys.exceptions import ValidationError as EcKeyError
+from pydantic import SecretStr
 
 from sluice.chain.hashing import keccak
 from sluice.chain.intents import (
@@ -42,46 +44,45 @@ from sluice.errors import KeyConfigError
 
 
 def operator_account(settings: Settings, *, live: bool) -> LocalAccount:
-    """The operator key from settings (value or file). Outside production and for test networks only,
-    anvil's well-known account 9 (the `sluice dev` operator) stands in when none is configured."""
-    key: str | None = None
-    if settings.operator_key is not None:
-        key = settings.operator_key.get_secret_value()
-    elif settings.operator_key_file is not None:
-        try:
-            key = settings.operator_key_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise KeyConfigError(f"cannot read SLUICE_OPERATOR_KEY_FILE: {exc}") from exc
-    elif settings.env != Environment.production and not live:
-        key = ANVIL_OPERATOR_KEY
-    if key is None:
-        raise KeyConfigError("no operator key: set SLUICE_OPERATOR_KEY or SLUICE_OPERATOR_KEY_FILE")
-    try:
-        return _account(key)
-    except (ValueError, TypeError) as exc:
-        raise KeyConfigError("the operator key is not a valid private key") from exc
+    """The operator key (the intent signer) from settings (value or file). Outside production and for
+    test networks only, anvil's well-known account 9 (the `sluice dev` operator) stands in when none
+    is configured."""
+    return _role_account(
+        "operator", settings.operator_key, settings.operator_key_file, ANVIL_OPERATOR_KEY, settings, live
+    )
 
 
 def relayer_account(settings: Settings, *, live: bool) -> LocalAccount:
     """The relayer key (escrow captures, refunds, voids, nonce cancellation) from settings, a role apart
     from the intent signer. Outside production and for test networks only, anvil's account 8 (the
     `sluice dev` relayer) stands in when none is configured."""
+    return _role_account(
+        "relayer", settings.relayer_key, settings.relayer_key_file, ANVIL_RELAYER_KEY, settings, live
+    )
+
+
+def _role_account(
+    role: str, value: SecretStr | None, file: Path | None, dev_key: str, settings: Settings, live: bool
+) -> LocalAccount:
+    """A role's key: the setting's value, else its file, else (test networks outside production) the
+    dev key; KeyConfigError naming SLUICE_<ROLE>_KEY otherwise."""
+    env = f"SLUICE_{role.upper()}_KEY"
     key: str | None = None
-    if settings.relayer_key is not None:
-        key = settings.relayer_key.get_secret_value()
-    elif settings.relayer_key_file is not None:
+    if value is not None:
+        key = value.get_secret_value()
+    elif file is not None:
         try:
-            key = settings.relayer_key_file.read_text(encoding="utf-8").strip()
+            key = file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise KeyConfigError(f"cannot read SLUICE_RELAYER_KEY_FILE: {exc}") from exc
+            raise KeyConfigError(f"cannot read {env}_FILE: {exc}") from exc
     elif settings.env != Environment.production and not live:
-        key = ANVIL_RELAYER_KEY
+        key = dev_key
     if key is None:
-        raise KeyConfigError("no relayer key: set SLUICE_RELAYER_KEY or SLUICE_RELAYER_KEY_FILE")
+        raise KeyConfigError(f"no {role} key: set {env} or {env}_FILE")
     try:
         return _account(key)
     except (ValueError, TypeError) as exc:
-        raise KeyConfigError("the relayer key is not a valid private key") from exc
+        raise KeyConfigError(f"the {role} key is not a valid private key") from exc
 
 
 @lru_cache(maxsize=8)
