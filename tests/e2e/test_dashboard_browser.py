@@ -191,8 +191,8 @@ def test_capture_and_refund_move_funds_on_anvil_and_fire_webhooks(dev_stack, own
     wait_until(lambda: demo.delivered(refund_id, "refund.succeeded"), "refund.succeeded")
     actions = db_one(
         dev_stack,
-        "SELECT array_agg(a.action ORDER BY a.id) FROM audit_logs a JOIN users u ON u.id = a.user_id "
-        "WHERE a.object_id IN (%s, %s) AND u.email = %s",
+        "SELECT array_agg(a.action ORDER BY a.created_at, a.id) FROM audit_logs a "
+        "JOIN users u ON u.id = a.user_id WHERE a.object_id IN (%s, %s) AND u.email = %s",
         intent["id"], refund_id, dev_stack["dashboard_email"],
     )[0]  # fmt: skip
     assert actions == ["payment_intent.capture", "refund.create"]
