@@ -84,7 +84,7 @@ class NetworkConfig:
     min_priority_fee: int = 0
     #: The chain family and the rails (sluice.rails) this network offers, the default first.
     family: str = "evm"
-    rails: tuple[str, ...] = ("evm-contract",)
+    rails: tuple[str, ...] = ("evm-contract", "evm-deposit")
 
     @property
     def live(self) -> bool:
