@@ -71,20 +71,30 @@ def make_deposit_intents(
     return out
 
 
-def transfer_tx(token: str, sender: str, to: str, amount: int) -> dict[str, Any]:
+def transfer_tx(token: str, sender: str, to: str, amount: int, nonce: int) -> dict[str, Any]:
     data = TRANSFER + to[2:].lower().rjust(64, "0") + format(amount, "064x")
-    return {"from": sender, "to": token, "data": data, "gas": hex(GAS)}
+    return {"from": sender, "to": token, "data": data, "gas": hex(GAS), "nonce": hex(nonce)}
 
 
 def mine_block(env: ChainEnv, noise: int, deposits: list[tuple[str, int]]) -> float:
     """Queues `noise` unrelated USDC transfers and the `deposits` (address, amount), mines them in one
     block; returns the monotonic time the block was mined."""
     usdc = env.usdc.address
+    # Explicit nonces: anvil answers a batch's sends concurrently.
+    owner, payer = (
+        int(n, 16)
+        for n in env.rpc.batch(
+            [("eth_getTransactionCount", [OWNER, "pending"]), ("eth_getTransactionCount", [PAYER, "pending"])]
+        )
+    )
     calls = [
-        ("eth_sendTransaction", [transfer_tx(usdc, OWNER, "0x" + os.urandom(20).hex(), 1 + i)])
+        ("eth_sendTransaction", [transfer_tx(usdc, OWNER, "0x" + os.urandom(20).hex(), 1 + i, owner + i)])
         for i in range(noise)
     ]
-    calls += [("eth_sendTransaction", [transfer_tx(usdc, PAYER, a, amount)]) for a, amount in deposits]
+    calls += [
+        ("eth_sendTransaction", [transfer_tx(usdc, PAYER, a, amount, payer + i)])
+        for i, (a, amount) in enumerate(deposits)
+    ]
     env.rpc.batch(calls)
     env.rpc.call("evm_mine")
     return time.monotonic()
