@@ -113,7 +113,8 @@ def main() -> None:
         f"{args.addresses} open addresses watched"
     )
     print(
-        f"block → succeeded (1 confirmation): p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, max {lat['max']:.0f} ms"
+        f"block → succeeded (1 confirmation): p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, "
+        f"max {lat['max']:.0f} ms"
     )
     print(
         f"indexer RPC per block: {result['rpc_calls_per_block']:.2f} JSON-RPC calls in "

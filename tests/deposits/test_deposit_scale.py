@@ -9,11 +9,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from watch_env import RpcCounter, make_deposit_intents, mine_block, prepare_chain, wait_succeeded
+
+from sluice.chain.multicall import install_on_dev_chain
 
 from chains import run_anvil
 from indexer_env import create_merchant, deploy_env, indexer_settings
-from sluice.chain.multicall import install_on_dev_chain
-from watch_env import RpcCounter, make_deposit_intents, mine_block, prepare_chain, wait_succeeded
 
 pytestmark = [pytest.mark.db, pytest.mark.chain, pytest.mark.slow]
 
@@ -42,7 +43,7 @@ async def test_ten_thousand_addresses_and_a_busy_token(db_url: str, tmp_path: Pa
         try:
             mine_block(env, 200, [(intents[0].address, intents[0].amount)])
             await wait_succeeded(db_url, intents[0].id, timeout=60)
-            requests, calls = counter.snapshot()
+            _requests, calls = counter.snapshot()
             head = env.rpc.head()
             # Three deposits (one paid twice over two blocks) among 3 x 200 unrelated transfers.
             picked = [intents[9_999], intents[5_000], intents[1]]
@@ -53,7 +54,7 @@ async def test_ten_thousand_addresses_and_a_busy_token(db_url: str, tmp_path: Pa
                 await wait_succeeded(db_url, intent.id)
             await asyncio.sleep(0.5)
             blocks = env.rpc.head() - head
-            requests2, calls2 = counter.snapshot()
+            _requests2, calls2 = counter.snapshot()
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)

@@ -155,7 +155,7 @@ class RpcCounter:
 
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"p50": ordered[len(ordered) // 2], "p95": p95, "max": ordered[-1]}
 
 

@@ -322,9 +322,7 @@ def test_deposit_tab_shows_address_amount_qr_and_live_progress(dev_stack, chromi
     anvil account (no browser wallet involved) move the page live, partial payment first."""
     from web3 import Web3
 
-    intent = create_intent(
-        dev_stack, asset="USDT", payment_method_types=["contract_call", "deposit_address"]
-    )
+    intent = create_intent(dev_stack, asset="USDT", payment_method_types=["contract_call", "deposit_address"])
     deposit = intent["deposit"]
     page = open_checkout(chromium, None, intent["checkout_url"])
     page.click("#tab-deposit")
@@ -339,7 +337,7 @@ def test_deposit_tab_shows_address_amount_qr_and_live_progress(dev_stack, chromi
 
     w3 = Web3(Web3.HTTPProvider(dev_stack["rpc_url"]))
     sender = w3.eth.account.from_key(ANVIL_KEYS[3])
-    manifest_tokens = {t["symbol"] if "symbol" in t else s: t for s, t in dev_stack.get("tokens", {}).items()}
+    manifest_tokens = {t.get("symbol", s): t for s, t in dev_stack.get("tokens", {}).items()}
     usdt = intent["deposit"]["token"] or manifest_tokens["USDT"]["address"]
     abi = [
         {
@@ -364,7 +362,8 @@ def test_deposit_tab_shows_address_amount_qr_and_live_progress(dev_stack, chromi
 
     send(20_000_000)
     page.wait_for_function(
-        "document.getElementById('deposit-progress').textContent.includes('send 5 more')", timeout=PAID_TIMEOUT_MS
+        "document.getElementById('deposit-progress').textContent.includes('send 5 more')",
+        timeout=PAID_TIMEOUT_MS,
     )
     assert page.locator("#deposit-progress").inner_text() == "Received 20 of 25 USDT, send 5 more."
     assert page.locator("#deposit-amount").inner_text() == "5"
