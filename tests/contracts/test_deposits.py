@@ -269,3 +269,23 @@ def test_refund_to_an_address_the_merchant_did_not_sign_reverts(system: System) 
     )
     with reverts("InvalidMerchantSignature", system.merchant):
         send_as(fn, system.chain.relayer)
+
+
+# ------------------------------------------------------------------------- the rejected design
+
+
+def test_a_forwarder_that_keeps_its_account_strands_a_later_payment(system: System) -> None:
+    """Why SluiceDeposits' forwarder self-destructs (docs/contracts.md): without it the account keeps
+    nonce 1 after the first sweep, CREATE2 can never run there again, and a second payment is stuck."""
+    keep = system.chain.deploy(
+        "SluiceDepositsKeep", system.owner, system.chain.operator.address, system.chain.relayer.address, 3000
+    )
+    terms = terms_for(system)
+    deposit = keep.functions.depositAddress(terms.as_abi()).call()
+    send(system.usdc.functions.transfer(deposit, AMOUNT), system.payer)
+    assert len(events(keep, "Swept", send(keep.functions.sweep([terms.as_abi()]), system.other))) == 1
+    send(system.usdc.functions.transfer(deposit, AMOUNT), system.payer)
+    receipt = send(keep.functions.sweep([terms.as_abi()]), system.other)
+    assert events(keep, "Swept", receipt) == []
+    assert event(keep, "SweepSkipped", receipt)["balance"] == AMOUNT
+    assert system.balance(system.usdc, deposit) == AMOUNT  # stranded for good
