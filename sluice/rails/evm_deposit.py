@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sluice.errors import InvalidRequestError
+from sluice.errors import InvalidRequestError, SluiceError
 from sluice.ledger.entries import ChainPosition, EntryKind, LedgerEntry
 from sluice.rails.base import Authorization, Finality, PayerInstructions, Terms
 
@@ -80,29 +80,22 @@ class BalanceSeen:
 
 
 def deposit_address(network: NetworkConfig, terms: Terms, intent_ref: bytes) -> str:
-    """LOCAL STAND-IN until issue 18's contracts land (branch i18c: `deposit_address(network, terms)`):
-    a CREATE2 address through the deterministic deployer with a salt committing to the terms and the
-    intent's reference. Replaced by the factory's derivation when i18c is merged."""
-    from eth_abi import encode
-    from eth_utils import keccak
+    """The intent's counterfactual deposit address: CREATE2 through the network's SluiceDeposits with a
+    salt committing to the terms (sluice.deposits, the contracts' side of issue 18)."""
+    from sluice.deposits import DepositTerms
+    from sluice.deposits import deposit_address as derive
 
-    from sluice.chain.create2 import create2_address
-
-    salt = keccak(
-        encode(
-            ["uint256", "bytes32", "address", "uint256", "address", "address[]", "uint256[]"],
-            [
-                network.chain_id,
-                intent_ref,
-                terms.token or "0x" + "00" * 20,
-                terms.amount,
-                terms.payout_address,
-                [s["recipient"] for s in terms.splits],
-                [int(s["bps"]) for s in terms.splits],
-            ],
-        )
+    return derive(
+        network,
+        DepositTerms.of(
+            intent_ref=intent_ref,
+            chain_id=network.chain_id,
+            merchant=terms.payout_address,
+            token=terms.token,
+            amount=terms.amount,
+            splits=terms.splits,
+        ),
     )
-    return create2_address(salt, b"sluice-deposit-stand-in")
 
 
 def transfer_uri(chain_id: int, token: str | None, address: str, amount: int) -> str:
@@ -218,7 +211,11 @@ class EvmDepositRail:
             )
         network = self.registry.network(terms.network)
         ref = terms.intent_ref or os.urandom(32)
-        return Authorization(intent_ref=ref, source=deposit_address(network, terms, ref))
+        try:
+            address = deposit_address(network, terms, ref)
+        except SluiceError as exc:
+            raise InvalidRequestError(str(exc), param="network", code="contract_not_deployed") from exc
+        return Authorization(intent_ref=ref, source=address)
 
     async def build(self, intent: AnyIntent, payer: str, **options: Any) -> PayerInstructions:
         """The plain transfer to the deposit address, its EIP-681 URI and QR code."""

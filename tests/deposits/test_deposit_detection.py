@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from deposit_env import DepositEnv
 from eth_abi import encode
 
 from sluice.chain.multicall import ADDRESS as MULTICALL3
 from sluice.clock import utcnow
 
-from conftest import DepositEnv
 from indexer_env import OWNER, PAYER, PAYER2
 
 pytestmark = [pytest.mark.db, pytest.mark.chain, pytest.mark.e2e]
