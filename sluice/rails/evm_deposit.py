@@ -117,7 +117,7 @@ def transfer_transaction(chain_id: int, token: str | None, address: str, amount:
 def transfer_entry(network: str, seen: TransferSeen) -> LedgerEntry | None:
     """The entry of one Transfer log to a watched address (None for a malformed or removed log)."""
     lg = seen.log
-    topics = lg.get("topics") or ()
+    topics: Sequence[Any] = lg.get("topics") or ()
     if lg.get("removed") or len(topics) != 3 or str(topics[0]).lower() != TRANSFER_TOPIC:
         return None
     data = str(lg.get("data") or "0x")
