@@ -361,10 +361,8 @@ def test_deposit_tab_shows_address_amount_qr_and_live_progress(dev_stack, chromi
         w3.provider.make_request("anvil_mine", ["0x2"])  # the confirmations the stack asks for
 
     send(20_000_000)
-    page.wait_for_function(
-        "document.getElementById('deposit-progress').textContent.includes('send 5 more')",
-        timeout=PAID_TIMEOUT_MS,
-    )
+    # A selector, not wait_for_function: the page's CSP forbids the eval that would need.
+    page.wait_for_selector("#deposit-progress:has-text('send 5 more')", timeout=PAID_TIMEOUT_MS)
     assert page.locator("#deposit-progress").inner_text() == "Received 20 of 25 USDT, send 5 more."
     assert page.locator("#deposit-amount").inner_text() == "5"
     screenshot(page, "deposit-partial")
