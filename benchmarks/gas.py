@@ -39,6 +39,7 @@ from sluice.chain.intents import ZERO_ADDRESS, PaymentIntent, Split, new_intent_
 from sluice.chain.node import run_anvil
 from sluice.chain.permit import PermitRequest, sign_permit
 from sluice.contracts.artifacts import load_artifact
+from sluice.deposits import DepositTerms, deposit_address_at
 
 REPETITIONS = 5
 WARMUP_ROUNDS = 1
@@ -54,6 +55,16 @@ NATIVE_AMOUNT = 10**16  # 0.01 of the native coin
 ONE_FEE_BPS = (250,)
 THREE_SPLITS_BPS = (250, 100, 50)
 INTRINSIC_GAS = 21_000
+#: Deposit-address sweeps: batch sizes, and the goal per address in a batch of 10 (issue 18).
+SWEEP_BATCHES = (1, 10, 50)
+DEPOSIT_SWEEP_GOAL = 80_000
+#: The designs measured against each other (docs/contracts.md): SluiceDeposits' self-destructing
+#: forwarder, an EIP-1167 clone flushed by the factory, a constructor-only forwarder that keeps its account.
+SWEEP_VARIANTS = {
+    "selfdestruct": "SluiceDeposits",
+    "clone": "SluiceDepositsClone",
+    "keep": "SluiceDepositsKeep",
+}
 
 # Private keys of anvil's default ("test test ... junk") accounts 0 and 2, needed to sign intents and
 # the permit; checked against the node's accounts at start-up.
@@ -103,6 +114,7 @@ class Bench:
     transfer_from: str
     transfer_to: str
     chain_id: int
+    deposits: dict[str, Contract] = field(default_factory=dict)
     nonces: dict[str, int] = field(default_factory=lambda: {"payments": 0, "escrow": 0})
     samples: dict[str, list[int]] = field(default_factory=dict)
 
@@ -282,6 +294,66 @@ class Bench:
         check(self.escrow.functions.getEscrow(intent.as_tuple()).call()[2] == 3, "reclaim: status")
         self.record("escrow_reclaim", receipt, keep)
 
+    def sweep_batch(self, variant: str, native: bool, n: int, keep: bool, again: bool = False) -> None:
+        """Pays n fresh deposit addresses by plain transfer (one fee each), then sweeps them in one
+        transaction; records gasUsed / n. With `again`, the same addresses are paid and swept twice and
+        the second sweep is recorded (a clone already deployed there)."""
+        factory = self.deposits[variant]
+        token = ZERO_ADDRESS if native else self.token.address
+        amount = NATIVE_AMOUNT if native else TOKEN_AMOUNT
+        terms = [
+            DepositTerms(
+                id=new_intent_id(),
+                chain_id=self.chain_id,
+                merchant=self.merchant,
+                token=None if native else token,
+                amount=amount,
+                splits=(Split(self.fee_recipients[0], ONE_FEE_BPS[0]),),
+            )
+            for _ in range(n)
+        ]
+        fee = amount * ONE_FEE_BPS[0] // 10_000
+        for round_no in range(2 if again else 1):
+            for t in terms:
+                address = factory.functions.depositAddress(t.as_abi()).call()
+                if variant == "selfdestruct":
+                    check(address == deposit_address_at(factory.address, t), "deposit address derivation")
+                if native:
+                    self.w3.eth.wait_for_transaction_receipt(
+                        self.w3.eth.send_transaction({"from": self.payer, "to": address, "value": amount})
+                    )
+                else:
+                    self.send(self.token.functions.transfer(address, amount), self.payer)
+            before = (
+                self.w3.eth.get_balance(self.fee_recipients[0])
+                if native
+                else self.balance(self.fee_recipients[0])
+            )
+            receipt = self.send(factory.functions.sweep([t.as_abi() for t in terms]), self.operator)
+            after = (
+                self.w3.eth.get_balance(self.fee_recipients[0])
+                if native
+                else self.balance(self.fee_recipients[0])
+            )
+            check(after - before == n * fee, f"sweep {variant}: fee recipient paid {after - before}")
+            swept = factory.events.Swept().process_receipt(receipt)
+            check(len(swept) == n, f"sweep {variant}: {len(swept)} of {n} swept")
+            if round_no == (1 if again else 0):
+                kind = "native" if native else "erc20"
+                key = f"deposit_sweep_{variant}_{kind}{'_again' if again else ''}_per_address_{n}"
+                if keep:
+                    self.samples.setdefault(key, []).append(int(receipt["gasUsed"]) // n)
+
+    def run_sweeps(self) -> None:
+        for round_no in range(WARMUP_ROUNDS + REPETITIONS):
+            keep = round_no >= WARMUP_ROUNDS
+            for n in SWEEP_BATCHES:
+                self.sweep_batch("selfdestruct", False, n, keep)
+                self.sweep_batch("selfdestruct", True, n, keep)
+            for variant in ("clone", "keep"):
+                self.sweep_batch(variant, False, 10, keep)
+            self.sweep_batch("clone", False, 10, keep, again=True)
+
     def run(self) -> None:
         # A standing escrow that stays open, so captures, voids and refunds never empty the contract.
         self.deposit(keep=False, key=None)
@@ -329,6 +401,10 @@ def setup(url: str) -> Bench:
     payments = deploy(w3, "SluicePayments", operator, operator, operator, MAX_FEE_BPS, sender=operator)
     escrow = deploy(w3, "SluiceEscrow", operator, operator, operator, MAX_FEE_BPS, sender=operator)
     token = deploy(w3, "DevUSDC", sender=operator)
+    deposits = {
+        variant: deploy(w3, name, operator, operator, operator, MAX_FEE_BPS, sender=operator)
+        for variant, name in SWEEP_VARIANTS.items()
+    }
     bench = Bench(
         w3=w3,
         payments=payments,
@@ -344,6 +420,7 @@ def setup(url: str) -> Bench:
         transfer_from=accounts[7],
         transfer_to=accounts[8],
         chain_id=int(w3.eth.chain_id),
+        deposits=deposits,
     )
     # Everyone involved already holds the token (anvil's accounts all hold native coin).
     for holder in accounts[1:9]:
@@ -368,7 +445,7 @@ def report(bench: Bench, node_info: dict[str, Any]) -> dict[str, int]:
         f"[bold]Sluice gas benchmark[/]  anvil hardfork {node_info.get('hardFork', '?')}, chain id "
         f"{bench.chain_id}; median of {REPETITIONS} fresh intents after {WARMUP_ROUNDS} warm-up round"
     )
-    for name in ("SluicePayments", "SluiceEscrow", "DevUSDC"):
+    for name in ("SluicePayments", "SluiceEscrow", "SluiceDeposits", "DepositForwarder", "DevUSDC"):
         console.print(f"  artifact {name}: {load_artifact(name).hash}")
     console.print(
         "Floor, measured in this run:\n"
@@ -404,6 +481,36 @@ def report(bench: Bench, node_info: dict[str, Any]) -> dict[str, int]:
         delta = f"{med[key] - floor:+,}" if vs_floor else ""
         table.add_row(label, key, f"{med[key]:,}", f"{min(values):,}..{max(values):,}", delta)
     console.print(table)
+    sweeps = Table(
+        title="deposit-address sweeps: gasUsed per address (one fee split; same merchant in a batch)",
+        caption="floor per address = 2 x transfer execution + 21,000 / batch",
+    )
+    sweeps.add_column("design")
+    sweeps.add_column("asset")
+    sweeps.add_column("batch", justify="right")
+    sweeps.add_column("gas / address", justify="right")
+    sweeps.add_column("floor / address", justify="right")
+    sweeps.add_column("vs floor", justify="right")
+    sweep_figures: dict[str, int] = {}
+    for key in sorted(k for k in med if k.startswith("deposit_sweep_")):
+        n = int(key.rsplit("_", 1)[1])
+        per_floor = 2 * execution + INTRINSIC_GAS // n
+        parts = key.removeprefix("deposit_sweep_").split("_")
+        sweeps.add_row(
+            parts[0] + (" (2nd sweep)" if "again" in parts else ""),
+            parts[1],
+            str(n),
+            f"{med[key]:,}",
+            f"{per_floor:,}",
+            f"{med[key] - per_floor:+,}",
+        )
+        sweep_figures[key] = med[key]
+        sweep_figures[f"deposit_floor_per_address_{n}"] = per_floor
+    console.print(sweeps)
+    chosen = med["deposit_sweep_selfdestruct_erc20_per_address_10"]
+    over = chosen - DEPOSIT_SWEEP_GOAL
+    verdict = "[green]meets[/]" if over <= 0 else f"[red]misses[/] by {over:,}"
+    console.print(f"deposit_sweep_per_address_10 {chosen:,} vs goal {DEPOSIT_SWEEP_GOAL:,}: {verdict}")
     for key, goal in GOALS.items():
         over = med[key] - goal
         verdict = "[green]meets[/]" if over <= 0 else f"[red]misses[/] by {over:,}"
@@ -415,6 +522,10 @@ def report(bench: Bench, node_info: dict[str, Any]) -> dict[str, int]:
         "floor_two_transfers": floor,
         **{key: med[key] for key, _, _ in OPERATIONS},
         **{f"{key}_goal": goal for key, goal in GOALS.items()},
+        **sweep_figures,
+        "deposit_sweep_per_address_10_goal": DEPOSIT_SWEEP_GOAL,
+        # Last: the headline figure of issue 18 (ERC-20, one fee, batch of 10, the chosen design).
+        "deposit_sweep_per_address_10": chosen,
     }
     return figures
 
@@ -426,6 +537,7 @@ def main() -> int:
         bench = setup(url)
         node_info = bench.w3.provider.make_request("anvil_nodeInfo", []).get("result") or {}  # type: ignore[arg-type]
         bench.run()
+        bench.run_sweeps()
         figures = report(bench, node_info)
     sys.stdout.flush()
     print(json.dumps(figures))

@@ -37,7 +37,8 @@ SELECT payment_intent_id AS id,
   coalesce(bool_or(kind = 'released'), false) AS closed,
   coalesce(bool_or(kind = 'released' AND height <= $2), false) AS closed_c,
   coalesce(bool_or(reason = 'reclaimed'), false) AS reclaimed,
-  coalesce(bool_or(reason = 'reclaimed' AND height <= $2), false) AS reclaimed_c
+  coalesce(bool_or(reason = 'reclaimed' AND height <= $2), false) AS reclaimed_c,
+  count(*) FILTER (WHERE kind = 'stray') AS strays
 FROM ledger_entries WHERE payment_intent_id = ANY($1::varchar[]) GROUP BY payment_intent_id
 """
 
@@ -49,9 +50,10 @@ FROM ledger_entries WHERE payment_intent_id = ANY($1::varchar[]) GROUP BY paymen
 _UPDATE = """
 UPDATE payment_intents AS p SET status = v.status, amount_received = v.received,
     amount_capturable = v.capturable, amount_refunded = v.refunded,
-    canceled_at = v.canceled_at, cancellation_reason = v.reason, updated_at = now()
+    canceled_at = v.canceled_at, cancellation_reason = v.reason, stray_deposits = v.strays,
+    updated_at = now()
 FROM json_to_recordset($1::json) AS v(id varchar, status varchar, received numeric, capturable numeric,
-    refunded numeric, canceled_at timestamptz, reason varchar)
+    refunded numeric, canceled_at timestamptz, reason varchar, strays int)
 WHERE p.id = v.id
 """
 
@@ -65,7 +67,9 @@ def totals_of(agg: Mapping[str, Any] | None) -> Totals:
         return int(agg[key] or 0)
 
     return Totals(
-        seen=Sums(g("rec"), g("dep"), g("cap"), g("ref"), g("rel"), agg["closed"], agg["reclaimed"]),
+        seen=Sums(
+            g("rec"), g("dep"), g("cap"), g("ref"), g("rel"), agg["closed"], agg["reclaimed"], g("strays")
+        ),
         final=Sums(
             g("rec_c"), g("dep_c"), g("cap_c"), g("ref_c"), g("rel_c"), agg["closed_c"], agg["reclaimed_c"]
         ),
@@ -144,6 +148,7 @@ def writes_of(
                 "refunded": str(intent.amount_refunded),
                 "canceled_at": intent.canceled_at,
                 "reason": intent.cancellation_reason,
+                "strays": intent.stray_deposits,
             }
         )
         if decision.events:

@@ -24,6 +24,7 @@ import structlog
 
 from indexer import metrics
 from indexer.batch import BatchTarget, index_batch
+from indexer.deposits import DepositConfig, DepositWatch
 from indexer.leader import Leadership
 from indexer.progress import ProgressReporter
 from indexer.ranges import AdaptiveRange
@@ -68,6 +69,8 @@ class FollowerConfig:
     max_range: int
     target_events: int
     checkout_base_url: str
+    #: Deposit addresses (the evm-deposit rail) to watch, or None.
+    deposits: DepositConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class NetworkFollower:
         self.finalized_supported: bool | None = None
         self.network = config.network
         self._prefetch: tuple[list[tuple[str, list[Any]]], asyncio.Future[Fetched]] | None = None
+        self.deposits = DepositWatch(config.network, config.deposits) if config.deposits else None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -203,6 +207,8 @@ class NetworkFollower:
             calls.append(("eth_getBlockByNumber", [hex(last_block), False]))
         if end >= start:
             calls.append(("eth_getLogs", [log_filter(self.config.contracts, start, end)]))
+            if self.deposits is not None:
+                calls.extend(self.deposits.calls(start, end))
             calls.extend(
                 ("eth_getBlockByNumber", [hex(n), False]) for n in self._header_numbers(start, end, head)
             )
@@ -218,7 +224,7 @@ class NetworkFollower:
         results = await self.rpc.batch(calls)
         events: list[LedgerEntry] | Exception | None = None
         for (method, _), result in zip(calls, results, strict=True):
-            if method == "eth_getLogs":
+            if method == "eth_getLogs" and events is None:  # the contracts' (deposits' come after)
                 try:
                     # In a thread: ~14 µs of Python a log would otherwise hold the event loop, and
                     # the batch committing on it, for a tenth of a second per 10,000 logs.
@@ -251,6 +257,9 @@ class NetworkFollower:
         assert cp is not None
         start = cp.last_block + 1
         end = min(self.head, start + self.range.size - 1)
+        if self.deposits is not None:
+            async with self.pool.acquire() as conn:
+                await self.deposits.refresh(conn)
         calls = self._calls(cp.last_block, cp.last_hash, self.head)
         began = time.monotonic()
         try:
@@ -283,13 +292,23 @@ class NetworkFollower:
             await self._commit(cp, [], [], cp.last_block, cp.last_hash, head, confirmed)
             return StepResult(caught_up=True)
         raw_logs = next(it)
-        headers = [Header.of(h) if h else None for h in it]
+        rest = list(it)
+        deposit_calls = calls[len(calls) - len(rest) :]
+        n_deposit = sum(1 for method, _ in deposit_calls if method != "eth_getBlockByNumber")
+        deposit_calls, deposit_results = deposit_calls[:n_deposit], rest[:n_deposit]
+        headers = [Header.of(h) if h else None for h in rest[n_deposit:]]
         if any(h is None for h in headers):
             raise InconsistentStepError("the node does not have every header of the range yet")
-        checked = self._check(cp, [h for h in headers if h is not None], raw_logs)
+        deposit_logs = self.deposits.logs_of(deposit_calls, deposit_results) if self.deposits else []
+        checked = self._check(cp, [h for h in headers if h is not None], [*raw_logs, *deposit_logs])
         if isinstance(fetch.events, Exception):
             raise fetch.events
         events = fetch.events or []
+        if self.deposits is not None and deposit_calls:
+            last_header = checked[-1]
+            events = events + self.deposits.entries(
+                deposit_calls, deposit_results, end, last_header.hash, last_header.timestamp
+            )
         block_times = {h.number: h.timestamp for h in checked}
         missing = sorted({e.position.height for e in events if e.position.time is None} - set(block_times))
         if missing:
@@ -302,6 +321,8 @@ class NetworkFollower:
             following = self._calls(end, last.hash, self.head)
             self._prefetch = (following, asyncio.ensure_future(self._fetch(following)))
         await self._commit(cp, events, checked, end, last.hash, head, confirmed, block_times=block_times)
+        if self.deposits is not None:
+            self.deposits.committed(events)
         elapsed = max(time.monotonic() - began, 1e-6)
         metrics.BATCH_SECONDS.labels(self.network).observe(elapsed)
         metrics.EVENTS_PER_SECOND.labels(self.network).set(len(events) / elapsed)
@@ -448,6 +469,8 @@ class NetworkFollower:
                 after_reorg=True,
             )
             events = await index_batch(conn, target, [], {}, touched)
+            if self.deposits is not None:
+                await self.deposits.reload(conn)
         self.checkpoint = new
         return len(events)
 

@@ -17,11 +17,13 @@ import asyncpg
 import structlog
 
 from indexer import metrics
+from indexer.deposits import DepositConfig
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
 from indexer.leader import Leadership
 from indexer.rpc import RpcClient
 from sluice.chain.intents import ContractKind
 from sluice.chain.manifest import read_manifest
+from sluice.chain.multicall import ADDRESS as MULTICALL3
 from sluice.chain.network_config import CONTRACT_NAMES
 from sluice.chain.registry import NetworkConfig, Registry, get_registry
 from sluice.config import Settings
@@ -72,7 +74,16 @@ def follower_config(
         max_range=settings.indexer_max_block_range,
         target_events=settings.indexer_target_events,
         checkout_base_url=str(settings.checkout_base_url),
+        deposits=deposit_config(network),
     )
+
+
+def deposit_config(network: NetworkConfig) -> DepositConfig | None:
+    """What to watch for the evm-deposit rail: the network's tokens, native coin through Multicall3."""
+    if "evm-deposit" not in network.rails:
+        return None
+    tokens = tuple(a.address for a in network.assets.values() if a.address is not None)
+    return DepositConfig(tokens=tokens, multicall=MULTICALL3)
 
 
 def indexed_networks(registry: Registry, names: Sequence[str] | None) -> list[NetworkConfig]:

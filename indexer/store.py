@@ -15,6 +15,7 @@ import asyncpg
 from sluice import jsoncodec
 from sluice.intents.record import IntentRecord
 from sluice.ledger.entries import LedgerEntry
+from sluice.rails.evm_deposit import DEPOSIT_RAIL
 
 
 class LostLeadershipError(RuntimeError):
@@ -142,6 +143,18 @@ WHERE ledger_entries.block_id <> excluded.block_id
 _ASSET_FROM_INTENT = frozenset({"captured", "refunded", "released"})
 
 
+def _routed(link: IntentRecord, e: LedgerEntry) -> bool:
+    """Whether the entry came the way the intent is paid: its deposit address (evm-deposit, which an
+    intent may offer beside its own rail), else its rail and the contract or address it names."""
+    if e.rail == DEPOSIT_RAIL:
+        return (
+            link.deposit_address is not None
+            and e.source is not None
+            and link.deposit_address.lower() == e.source.lower()
+        )
+    return link.rail == e.rail and (e.source is None or link.contract_address.lower() == e.source.lower())
+
+
 def event_rows(
     network: str,
     entries: Sequence[LedgerEntry],
@@ -155,11 +168,7 @@ def event_rows(
     touched: dict[str, None] = {}
     for e in entries:
         link = links.get(e.intent_ref)
-        if link is not None and (
-            link.network != network
-            or link.rail != e.rail
-            or (e.source is not None and link.contract_address.lower() != e.source.lower())
-        ):
+        if link is not None and (link.network != network or not _routed(link, e)):
             link = None  # same reference on another rail, contract or network: not this intent's
         asset = e.asset
         if e.kind in _ASSET_FROM_INTENT and asset is None:

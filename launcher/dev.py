@@ -23,6 +23,7 @@ from sluice.chain.deploy import (
     write_manifest,
 )
 from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
+from sluice.chain.multicall import install_on_dev_chain as install_multicall3
 from sluice.chain.node import run_anvil
 from sluice.contracts import load_artifact
 from sluice.paths import PROJECT_ROOT
@@ -62,6 +63,8 @@ def setup_local_chain(url: str, *, salt: bytes = DEFAULT_SALT) -> DevChain:
     result = deploy(w3, "local", sender, params)
     manifest = dict(result.manifest)
     ensure_factory(w3, sender)
+    # Native-coin deposit addresses are watched through Multicall3 (indexer/deposits.py).
+    install_multicall3(w3.provider)
     tokens: dict[str, Any] = {}
     for symbol, (contract, decimals) in DEV_TOKENS.items():
         artifact = load_artifact(contract)

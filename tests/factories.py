@@ -23,6 +23,7 @@ class System:
     chain: Chain
     payments: Contract
     escrow: Contract
+    deposits: Contract  # SluiceDeposits, the deposit-address factory
     usdc: Contract  # 6 decimals, EIP-2612 permit
     usdt: Contract  # transfer/transferFrom return nothing
     owner: str
@@ -84,6 +85,7 @@ def deploy_system(chain: Chain) -> System:
     operator, relayer = chain.operator.address, chain.relayer.address
     payments = chain.deploy("SluicePayments", owner, operator, relayer, MAX_FEE_BPS)
     escrow = chain.deploy("SluiceEscrow", owner, operator, relayer, MAX_FEE_BPS)
+    deposits = chain.deploy("SluiceDeposits", owner, operator, relayer, MAX_FEE_BPS)
     usdc = chain.deploy("DevUSDC")
     usdt = chain.deploy("DevUSDT")
     # The operator and the relayer send transactions in some tests: give them gas money.
@@ -92,7 +94,7 @@ def deploy_system(chain: Chain) -> System:
     for token in (usdc, usdt):
         for account in (payer, merchant, fee_recipient, other):
             token.functions.mint(account, MINT).transact({"from": owner})
-    return System(chain, payments, escrow, usdc, usdt, owner, payer, merchant, fee_recipient, other)
+    return System(chain, payments, escrow, deposits, usdc, usdt, owner, payer, merchant, fee_recipient, other)
 
 
 def with_fields(intent: PaymentIntent, **changes: Any) -> PaymentIntent:

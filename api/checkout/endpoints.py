@@ -28,6 +28,7 @@ from sluice.chain.payment_uri import qr_svg
 from sluice.checkout.service import CheckoutIntent, CheckoutService, checkout_link, format_units
 from sluice.intents.operations import ChainOperations
 from sluice.intents.views import QuotePublic
+from sluice.rails.evm_deposit import deposit_view
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -103,6 +104,8 @@ def _page_data(request: Request, checkout: CheckoutIntent, secret: str) -> dict[
         "return_url": _return_url(checkout),
         "checkout_url": checkout_link(base, intent.id, secret),
         "status": checkout.status(),
+        "deposit": deposit_view(intent),
+        "wallet": "contract_call" in (intent.payment_method_types or ()),
         "endpoints": {
             "status": f"/pay/{intent.id}/status",
             "events": f"/pay/{intent.id}/events",
@@ -131,6 +134,13 @@ async def checkout_page(
         "chain_id": checkout.network.chain_id,
         "status": data["status"]["status"],
         "qr": Markup(qr_svg(data["checkout_url"], scale=4)),  # noqa: S704 (segno's own SVG)
+        "deposit": data["deposit"],
+        "wallet": data["wallet"],
+        "deposit_qr": (
+            Markup(qr_svg(data["deposit"]["uri"], scale=4))  # noqa: S704 (segno's own SVG)
+            if data["deposit"] is not None
+            else None
+        ),
         "data_json": json.dumps(data).replace("</", "<\\/"),
         "return_url": data["return_url"],
         # Checkout branding (api/checkout/branding.py): a stylesheet and a logo from this origin.

@@ -66,6 +66,7 @@ async def create_payment_intent(
         payer=body.payer,
         allow_partial=body.allow_partial,
         rail=body.rail,
+        payment_method_types=tuple(body.payment_method_types) if body.payment_method_types else None,
     )
     audit = audit_context(request)
     service: PaymentIntentService = request.app.state.intents

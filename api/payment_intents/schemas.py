@@ -59,6 +59,15 @@ class PaymentIntentCreate(Strict):
         max_length=32,
         description="How the payer pays (GET /v1/networks lists each network's rails); its first by default.",
     )
+    payment_method_types: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4,
+        description="How the payer may pay, the first is the intent's rail: `contract_call` (the payer's "
+        "wallet calls the Sluice contract) and/or `deposit_address` (a plain transfer from any wallet or "
+        "exchange to the intent's own deposit address); on other chain families, their rail's name. "
+        'Default: `rail` alone (EVM: ["contract_call"]).',
+    )
 
     @field_validator("metadata")
     @classmethod

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # web3 and eth_account cost ~0.5 s to import; planning a depl
 log = structlog.get_logger(__name__)
 
 #: The contracts `sluice deploy` puts on every network, in order.
-CORE_CONTRACTS = ("SluicePayments", "SluiceEscrow")
+CORE_CONTRACTS = ("SluicePayments", "SluiceEscrow", "SluiceDeposits")
 #: Salt of the deterministic deployment: with the same owner, signer, relayer and fee bound, every
 #: chain gets the same addresses.
 DEFAULT_SALT = keccak(text="sluice.v1")

@@ -17,6 +17,8 @@ RPC_ENV_PREFIX = "SLUICE_RPC_URL_"
 NATIVE_DECIMALS = 18
 #: Manifest contract names for each contract kind.
 CONTRACT_NAMES: dict[ContractKind, str] = {"payments": "SluicePayments", "escrow": "SluiceEscrow"}
+#: The deposit-address factory, deployed beside them (the `evm-deposit` rail; not a `ContractKind`).
+DEPOSITS_CONTRACT = "SluiceDeposits"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class DeployedContracts:
 
     payments: str | None = None
     escrow: str | None = None
+    #: SluiceDeposits, the factory of keyless deposit addresses (sluice.deposits).
+    deposits: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class NetworkConfig:
     min_priority_fee: int = 0
     #: The chain family and the rails (sluice.rails) this network offers, the default first.
     family: str = "evm"
-    rails: tuple[str, ...] = ("evm-contract",)
+    rails: tuple[str, ...] = ("evm-contract", "evm-deposit")
 
     @property
     def live(self) -> bool:

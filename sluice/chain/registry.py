@@ -25,6 +25,7 @@ from sluice.chain.hashing import checksum
 from sluice.chain.manifest import read_manifest
 from sluice.chain.network_config import (
     CONTRACT_NAMES,
+    DEPOSITS_CONTRACT,
     NATIVE_DECIMALS,
     Asset,
     DeployedContracts,
@@ -256,8 +257,9 @@ class _ContractsEntry(BaseModel):
 
     payments: str | None = None
     escrow: str | None = None
+    deposits: str | None = None
 
-    @field_validator("payments", "escrow")
+    @field_validator("payments", "escrow", "deposits")
     @classmethod
     def _check_address(cls, value: str | None) -> str | None:
         return _checksum(value)
@@ -342,6 +344,7 @@ def _apply_manifest(network: NetworkConfig, manifest: dict[str, Any] | None) -> 
         )
     entries = manifest.get("contracts", {})
     addresses = {kind: (entries.get(name) or {}).get("address") for kind, name in CONTRACT_NAMES.items()}
+    deposits = (entries.get(DEPOSITS_CONTRACT) or {}).get("address")
     assets = dict(network.assets)
     for symbol, token in (manifest.get("tokens") or {}).items():
         _refuse_known_rebasing(network, symbol, token["address"])
@@ -356,6 +359,7 @@ def _apply_manifest(network: NetworkConfig, manifest: dict[str, Any] | None) -> 
         contracts=DeployedContracts(
             payments=checksum(addresses["payments"]) if addresses["payments"] else None,
             escrow=checksum(addresses["escrow"]) if addresses["escrow"] else None,
+            deposits=checksum(deposits) if deposits else None,
         ),
         assets=assets,
     )
@@ -387,5 +391,6 @@ def _apply_override(network: NetworkConfig, entry: _NetworkEntry) -> NetworkConf
         contracts = DeployedContracts(
             payments=entry.contracts.payments or contracts.payments,
             escrow=entry.contracts.escrow or contracts.escrow,
+            deposits=entry.contracts.deposits or contracts.deposits,
         )
     return replace(network, assets=assets, contracts=contracts)

@@ -21,6 +21,9 @@ class EventType(StrEnum):
     payment_intent_underpaid = "payment_intent.underpaid"
     #: Funds arrived for an intent that was already canceled or expired.
     payment_intent_late_payment = "payment_intent.late_payment"
+    #: An asset the intent did not ask for reached its deposit address (a wrong token); the merchant
+    #: can rescue it.
+    payment_intent_stray_deposit = "payment_intent.stray_deposit"
     refund_created = "refund.created"
     refund_succeeded = "refund.succeeded"
     refund_failed = "refund.failed"

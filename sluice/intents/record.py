@@ -30,6 +30,9 @@ class IntentRecord:
     status: str
     capture_method: str
     rail: str
+    payment_method_types: list[str]
+    deposit_address: str | None
+    stray_deposits: int
     network: str
     chain_id: int
     asset: str
@@ -70,6 +73,9 @@ RECORD_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("status", None),
     ("capture_method", None),
     ("rail", None),
+    ("payment_method_types", "json"),
+    ("deposit_address", None),
+    ("stray_deposits", None),
     ("network", None),
     ("chain_id", None),
     ("asset", None),

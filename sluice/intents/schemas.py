@@ -41,3 +41,6 @@ class CreateIntent:
     allow_partial: bool = False
     #: The rail to pay through (sluice.rails); the network's first by default.
     rail: str | None = None
+    #: How the payer may pay ("contract_call", "deposit_address"; other families: their rail's name),
+    #: the first is the intent's rail; None: the `rail` (or the network's default) alone.
+    payment_method_types: tuple[str, ...] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -42,6 +42,7 @@ from sluice.pricing.base import PriceSource
 from sluice.pricing.quotes import make_quote
 from sluice.rails.base import Rail, Terms
 from sluice.rails.defaults import default_rails
+from sluice.rails.evm_deposit import DEPOSIT_RAIL, METHOD_RAILS, RAIL_METHODS
 from sluice.rails.registry import Rails
 
 MAX_SPLITS = 5
@@ -148,7 +149,7 @@ class PaymentIntentService:
                 param="network",
                 code="payout_address_missing",
             )
-        rail = self.rails.for_network(network.rails, params.rail)
+        rail, methods = self._methods(network, params)
         amount, quote, new_quote = await self._amount(store.pool, principal, params, network, asset)
         if params.allow_partial and params.capture_method != CaptureMethod.manual:
             raise InvalidRequestError(
@@ -178,21 +179,25 @@ class PaymentIntentService:
             deadline = quote.locked_until  # the price lock bounds how long the amount stays payable
         manual = params.capture_method == CaptureMethod.manual
         reclaim_after = deadline + timedelta(seconds=self.settings.escrow_reclaim_seconds) if manual else None
-        bound = await rail.authorize(
-            Terms(
-                network=network.name,
-                capture_method=params.capture_method,
-                token=asset.address,
-                amount=amount,
-                payer=payer,
-                payout_address=payout_address,
-                splits=splits,
-                deadline=deadline,
-                reclaim_after=reclaim_after,
-                allow_partial=params.allow_partial,
-                pool=store.pool,
-            )
+        terms = Terms(
+            network=network.name,
+            capture_method=params.capture_method,
+            token=asset.address,
+            amount=amount,
+            payer=payer,
+            payout_address=payout_address,
+            splits=splits,
+            deadline=deadline,
+            reclaim_after=reclaim_after,
+            allow_partial=params.allow_partial,
+            pool=store.pool,
         )
+        bound = await rail.authorize(terms)
+        deposit_address = bound.source if rail.name == DEPOSIT_RAIL else None
+        if rail.name != DEPOSIT_RAIL and "deposit_address" in methods:
+            # The same intent, known by the same reference, also payable at its deposit address.
+            deposit = self.rails.get(DEPOSIT_RAIL)
+            deposit_address = (await deposit.authorize(replace(terms, intent_ref=bound.intent_ref))).source
         intent_id = new_id("pi")
         # Built as the stored row it is about to be (detached; sluice.intents.store writes it).
         intent = detached(
@@ -203,6 +208,9 @@ class PaymentIntentService:
             status=PaymentIntentStatus.requires_payment,
             capture_method=params.capture_method,
             rail=rail.name,
+            payment_method_types=list(methods),
+            deposit_address=deposit_address,
+            stray_deposits=0,
             network=network.name,
             chain_id=network.chain_id,
             asset=asset.symbol,
@@ -348,6 +356,35 @@ class PaymentIntentService:
             locked_until=priced.locked_until,
             created_at=priced.created_at,
         )
+
+    def _methods(self, network: NetworkConfig, params: CreateIntent) -> tuple[Rail, tuple[str, ...]]:
+        """The intent's rail and the payment methods it offers (`payment_method_types`, the first is
+        the rail; without them, `rail` or the network's default alone)."""
+        if params.payment_method_types is None:
+            rail = self.rails.for_network(network.rails, params.rail)
+            return rail, (RAIL_METHODS.get(rail.name, rail.name),)
+        methods = tuple(params.payment_method_types)
+        if not methods or len(set(methods)) != len(methods):
+            raise InvalidRequestError(
+                "payment_method_types lists one or more distinct methods",
+                param="payment_method_types",
+                code="parameter_invalid",
+            )
+        rails = [self.rails.for_network(network.rails, METHOD_RAILS.get(m, m)) for m in methods]
+        if params.rail is not None and params.rail != rails[0].name:
+            raise InvalidRequestError(
+                f"rail {params.rail!r} is not the first of payment_method_types",
+                param="rail",
+                code="parameter_invalid",
+            )
+        others = {r.name for r in rails[1:]}
+        if others - {DEPOSIT_RAIL} or (others and rails[0].family != "evm"):
+            raise InvalidRequestError(
+                "only a deposit address can be offered beside an EVM network's first payment method",
+                param="payment_method_types",
+                code="parameter_invalid",
+            )
+        return rails[0], methods
 
     def _splits(
         self, fee_bps: int | None, params: CreateIntent, network: NetworkConfig, rail: Rail

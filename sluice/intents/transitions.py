@@ -60,20 +60,26 @@ class Sums:
     closed: bool = False
     #: The release was the payer's reclaim.
     reclaimed: bool = False
+    #: How many entries brought an asset the intent did not ask for (`stray`; they count toward nothing).
+    strays: int = 0
 
     @classmethod
     def of(cls, entries: Iterable[Any]) -> Sums:
         """The sums of entries with `kind`, `amount` and `reason` (LedgerEntry or stored rows)."""
         totals = dict.fromkeys(("received", "deposited", "captured", "refunded", "released"), 0)
         closed = reclaimed = False
+        strays = 0
         for e in entries:
             kind = EntryKind(e.kind)
+            if kind == EntryKind.stray:
+                strays += 1
+                continue
             key = "deposited" if kind == EntryKind.escrow_deposited else kind.value
             totals[key] += int(e.amount)
             if kind == EntryKind.released:
                 closed = True
                 reclaimed = reclaimed or e.reason == ReleaseReason.reclaimed
-        return cls(**totals, closed=closed, reclaimed=reclaimed)
+        return cls(**totals, closed=closed, reclaimed=reclaimed, strays=strays)
 
 
 @dataclass(slots=True)
@@ -115,6 +121,8 @@ class Decision:
     cancellation_reason: str | None
     events: tuple[EventType, ...]
     previous: dict[str, str]
+    #: The stray deposits counted (None: unchanged).
+    stray_deposits: int | None = None
 
     def apply(self, intent: AnyIntent) -> None:
         """Writes the decision into the intent (an ORM instance or a plain record)."""
@@ -124,6 +132,8 @@ class Decision:
         intent.amount_refunded = self.amount_refunded
         intent.canceled_at = self.canceled_at
         intent.cancellation_reason = self.cancellation_reason
+        if self.stray_deposits is not None:
+            intent.stray_deposits = self.stray_deposits
 
 
 @dataclass(slots=True)
@@ -246,8 +256,13 @@ def decide(intent: AnyIntent, totals: Totals, *, now: datetime, after_reorg: boo
             events.append(EventType.payment_intent_amount_capturable_updated)
     if more and received > int(intent.amount):
         events.append(EventType.payment_intent_overpaid)
+    old_strays = int(intent.stray_deposits or 0)
+    strays = totals.seen.strays
+    if strays > old_strays:
+        events.append(EventType.payment_intent_stray_deposit)
     if (
-        status == current
+        strays == old_strays
+        and status == current
         and (received, capturable, refunded) == (old_received, old_capturable, old_refunded)
         and canceled_at == intent.canceled_at
         and reason == intent.cancellation_reason
@@ -262,7 +277,17 @@ def decide(intent: AnyIntent, totals: Totals, *, now: datetime, after_reorg: boo
         previous["amount_capturable"] = str(old_capturable)
     if refunded != old_refunded:
         previous["amount_refunded"] = str(old_refunded)
-    return Decision(status, received, capturable, refunded, canceled_at, reason, tuple(events), previous)
+    return Decision(
+        status,
+        received,
+        capturable,
+        refunded,
+        canceled_at,
+        reason,
+        tuple(events),
+        previous,
+        strays if strays != old_strays else None,
+    )
 
 
 def cancel(intent: AnyIntent, reason: str | None, *, now: datetime, totals: Totals | None = None) -> Decision:

@@ -12,6 +12,7 @@ from sluice.checkout.links import checkout_link
 from sluice.intents.onchain import onchain_json, onchain_view
 from sluice.intents.status import CaptureMethod, PaymentIntentStatus
 from sluice.pricing.currencies import minor_units
+from sluice.rails.evm_deposit import deposit_view
 
 if TYPE_CHECKING:  # the indexer presents plain records and does not load the ORM
     from sluice.intents.record import AnyIntent, AnyQuote
@@ -60,6 +61,22 @@ class OnchainPublic(BaseModel):
 SIGNED_RAIL = "evm-contract"
 
 
+class DepositPublic(BaseModel):
+    """The intent's deposit address (payment method `deposit_address`)."""
+
+    address: str
+    #: The exact amount in base units, and what is still to send.
+    amount: str
+    amount_remaining: str
+    asset: str
+    #: The token contract; null for the native coin.
+    token: str | None
+    chain_id: int
+    #: EIP-681 URI of the plain transfer (`ethereum:<token>@<chainId>/transfer?address=…&uint256=…`,
+    #: `ethereum:<address>@<chainId>?value=…` for the native coin); the QR code encodes it.
+    uri: str
+
+
 class PaymentIntentPublic(BaseModel):
     id: str
     object: Literal["payment_intent"] = "payment_intent"
@@ -74,6 +91,10 @@ class PaymentIntentPublic(BaseModel):
     capture_method: CaptureMethod
     #: How it is paid (sluice.rails).
     rail: str
+    #: How the payer may pay: contract_call, deposit_address (EVM); the rail's name elsewhere.
+    payment_method_types: list[str]
+    #: The deposit address, exact amount and EIP-681 URI when `deposit_address` is offered.
+    deposit: DepositPublic | None
     client_secret: str
     created: int
     expires_at: int
@@ -118,6 +139,8 @@ def present(
         network=intent.network,
         capture_method=CaptureMethod(intent.capture_method),
         rail=intent.rail,
+        payment_method_types=list(intent.payment_method_types),
+        deposit=DepositPublic(**deposit) if (deposit := deposit_view(intent)) is not None else None,
         client_secret=intent.client_secret,
         created=created,
         expires_at=expires,
@@ -157,6 +180,8 @@ def present_json(intent: AnyIntent, checkout_base_url: str, quote: AnyQuote | No
         "network": intent.network,
         "capture_method": CaptureMethod(intent.capture_method).value,
         "rail": intent.rail,
+        "payment_method_types": list(intent.payment_method_types),
+        "deposit": deposit_view(intent),
         "client_secret": intent.client_secret,
         "created": created,
         "expires_at": expires,

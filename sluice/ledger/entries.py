@@ -26,6 +26,9 @@ class EntryKind(StrEnum):
     refunded = "refunded"
     #: The rest of an escrow returned to the payer and the escrow closed (void, or reclaim by the payer).
     released = "released"
+    #: An asset the intent did not ask for reached its deposit address (a wrong token). Counts toward
+    #: none of the intent's amounts; kept so the merchant can rescue it, announced once.
+    stray = "stray"
 
 
 class ReleaseReason(StrEnum):

@@ -30,6 +30,19 @@ class PaymentIntent(Base):
         # The expiry job: open intents past their deadline, oldest first. Partial, so the indexer's
         # and the API's status changes away from requires_payment leave it alone.
         Index(
+            "ix_payment_intents_deposit_address",
+            "deposit_address",
+            unique=True,
+            postgresql_where=text("deposit_address IS NOT NULL"),
+        ),
+        # The indexer's watch list of a network's deposit addresses, by creation time.
+        Index(
+            "ix_payment_intents_deposit_watch",
+            "network",
+            "created_at",
+            postgresql_where=text("deposit_address IS NOT NULL"),
+        ),
+        Index(
             "ix_payment_intents_open_expiry",
             "expires_at",
             postgresql_where=text("status = 'requires_payment'"),
@@ -41,8 +54,16 @@ class PaymentIntent(Base):
     livemode: Mapped[bool]
     status: Mapped[PaymentIntentStatus] = mapped_column(String(32))
     capture_method: Mapped[CaptureMethod] = mapped_column(String(16))
-    #: How it is paid (sluice.rails): "evm-contract", …
+    #: How it is paid (sluice.rails): "evm-contract", … (the first of `payment_method_types`).
     rail: Mapped[str] = mapped_column(String(32))
+    #: How the payer may pay: "contract_call", "deposit_address" (sluice.rails.evm_deposit.METHOD_RAILS).
+    payment_method_types: Mapped[list[str]] = mapped_column(
+        JSONB, default=lambda: ["contract_call"], server_default=text("'[\"contract_call\"]'::jsonb")
+    )
+    #: The counterfactual CREATE2 address a plain transfer pays (the evm-deposit rail), or None.
+    deposit_address: Mapped[str | None] = mapped_column(String(64))
+    #: Transfers of an asset the intent did not ask for seen at its deposit address (announced once each).
+    stray_deposits: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     network: Mapped[str] = mapped_column(String(40))
     chain_id: Mapped[int]
     asset: Mapped[str] = mapped_column(String(20))

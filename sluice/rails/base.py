@@ -46,6 +46,9 @@ class Terms:
     allow_partial: bool
     #: The API's asyncpg pool (nonce blocks and the like).
     pool: Any = None
+    #: The intent's reference when another rail of the same intent chose it already (an intent that
+    #: offers both the contract call and a deposit address is known by one reference on both).
+    intent_ref: bytes | None = None
 
 
 @dataclass(frozen=True)

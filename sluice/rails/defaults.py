@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sluice.rails.evm_contract import EvmContractRail
+from sluice.rails.evm_deposit import EvmDepositRail
 from sluice.rails.registry import Rails
 
 if TYPE_CHECKING:
@@ -14,4 +15,4 @@ if TYPE_CHECKING:
 
 
 def default_rails(registry: Registry, settings: Settings, nonces: NonceAllocator) -> Rails:
-    return Rails([EvmContractRail(registry, settings, nonces)])
+    return Rails([EvmContractRail(registry, settings, nonces), EvmDepositRail(registry)])

@@ -41,6 +41,9 @@ def _intent(**overrides: Any) -> PaymentIntent:
         "status": "requires_payment",
         "capture_method": "automatic",
         "rail": "evm-contract",
+        "payment_method_types": ["contract_call"],
+        "deposit_address": None,
+        "stray_deposits": 0,
         "network": "local",
         "chain_id": 31337,
         "asset": "USDC",
@@ -124,6 +127,12 @@ CASES: dict[str, dict[str, Any]] = {
         "reclaim_after": BASE + timedelta(days=7),
         "canceled_at": BASE + timedelta(minutes=30),
         "cancellation_reason": "reclaimed",
+    },
+    "deposit_address_partly_paid": {
+        "rail": "evm-deposit",
+        "payment_method_types": ["deposit_address", "contract_call"],
+        "deposit_address": "0x1111111111111111111111111111111111111111",
+        "amount_received": 5_000_000,
     },
     "native_no_splits_huge_amount": {
         "asset": "ETH",

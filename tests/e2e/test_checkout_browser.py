@@ -314,3 +314,59 @@ def test_phone_sized_page_works_with_the_keyboard(dev_stack, chromium, screensho
     screenshot(page, "phone-paid")
     data = json.loads(page.locator("#checkout-data").inner_text())
     assert data["id"] == intent["id"]
+
+
+def test_deposit_tab_shows_address_amount_qr_and_live_progress(dev_stack, chromium, screenshot):
+    """A payer with no dapp wallet: the "send from any wallet or exchange" tab shows the network
+    warning, the address and amount with copy buttons and the QR; plain ERC-20 transfers from an
+    anvil account (no browser wallet involved) move the page live, partial payment first."""
+    from web3 import Web3
+
+    intent = create_intent(dev_stack, asset="USDT", payment_method_types=["contract_call", "deposit_address"])
+    deposit = intent["deposit"]
+    page = open_checkout(chromium, None, intent["checkout_url"])
+    page.click("#tab-deposit")
+    assert page.locator("#pay-deposit").is_visible() and not page.locator("#pay-wallet").is_visible()
+    assert page.locator("#deposit-address").inner_text() == deposit["address"]
+    assert page.locator("#deposit-amount").inner_text() == "25"
+    assert "Send only USDT on local" in page.locator("#deposit-warning").inner_text()
+    assert page.locator("#pay-deposit .qr-code svg").count() == 1
+    assert page.locator("#pay-deposit button.copy").count() == 2
+    assert page.locator("#deposit-progress").inner_text() == "Nothing received yet."
+    screenshot(page, "deposit-tab")
+
+    w3 = Web3(Web3.HTTPProvider(dev_stack["rpc_url"]))
+    sender = w3.eth.account.from_key(ANVIL_KEYS[3])
+    manifest_tokens = {t.get("symbol", s): t for s, t in dev_stack.get("tokens", {}).items()}
+    usdt = intent["deposit"]["token"] or manifest_tokens["USDT"]["address"]
+    abi = [
+        {
+            "name": "transfer",
+            "type": "function",
+            "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+            "outputs": [{"name": "", "type": "bool"}],
+            "stateMutability": "nonpayable",
+        }
+    ]
+    token = w3.eth.contract(address=usdt, abi=abi)
+
+    def send(amount: int) -> None:
+        tx = token.functions.transfer(deposit["address"], amount).build_transaction(
+            {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address)}
+        )
+        receipt = w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
+        )
+        assert receipt["status"] == 1
+        w3.provider.make_request("anvil_mine", ["0x2"])  # the confirmations the stack asks for
+
+    send(20_000_000)
+    # A selector, not wait_for_function: the page's CSP forbids the eval that would need.
+    page.wait_for_selector("#deposit-progress:has-text('send 5 more')", timeout=PAID_TIMEOUT_MS)
+    assert page.locator("#deposit-progress").inner_text() == "Received 20 of 25 USDT, send 5 more."
+    assert page.locator("#deposit-amount").inner_text() == "5"
+    screenshot(page, "deposit-partial")
+    send(5_000_000)
+    wait_state(page, "paid", PAID_TIMEOUT_MS)
+    assert db_status(dev_stack, intent["id"]) == "succeeded"
+    screenshot(page, "deposit-paid")

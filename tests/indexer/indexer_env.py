@@ -135,7 +135,11 @@ def deploy_env(url: str, deployments: Path) -> ChainEnv:
     network = replace(
         BUILTIN["local"],
         rpc_urls=(url,),
-        contracts=DeployedContracts(payments=payments.address, escrow=escrow.address),
+        contracts=DeployedContracts(
+            payments=payments.address,
+            escrow=escrow.address,
+            deposits=(contracts.get("SluiceDeposits") or {}).get("address"),
+        ),
         assets={"ETH": Asset("ETH", None, 18), "USDC": Asset("USDC", usdc.address, 6, stablecoin=True)},
     )
     deploy_block = min(int(c["block_number"]) for c in contracts.values())

@@ -31,6 +31,7 @@ class Intent:
     amount_refunded: int = 0
     canceled_at: datetime | None = None
     cancellation_reason: str | None = None
+    stray_deposits: int = 0
 
     def state(self) -> tuple[object, ...]:
         return (self.status, self.amount_received, self.amount_capturable, self.amount_refunded)
@@ -191,6 +192,20 @@ def test_over_partial_and_late_payments_are_announced():
     late = replay(expired, [Entry(EntryKind.received, 30, 1), Entry(EntryKind.received, 70, 5)], 5)
     assert late == ["payment_intent.late_payment"]
     assert expired.state() == ("expired", 100, 0, 0)
+
+
+def test_a_stray_deposit_counts_toward_nothing_and_is_announced_once():
+    intent = Intent("automatic", 100)
+    stray = Entry(EntryKind.stray, 500, 1)
+    assert replay(intent, [stray], 1) == ["payment_intent.stray_deposit"]
+    assert intent.state() == ("requires_payment", 0, 0, 0) and intent.stray_deposits == 1
+    assert replay(intent, [stray], 1) == []
+    paid = replay(intent, [stray, Entry(EntryKind.received, 100, 2)], 2)
+    assert paid == ["payment_intent.succeeded"] and intent.amount_received == 100
+    assert replay(intent, [stray, Entry(EntryKind.received, 100, 2), Entry(EntryKind.stray, 1, 3)], 3) == [
+        "payment_intent.stray_deposit"
+    ]
+    assert intent.stray_deposits == 2
 
 
 def test_a_merchant_cancel_is_final_but_a_voided_escrow_reopens_after_a_reorg():

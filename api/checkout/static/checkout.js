@@ -323,6 +323,61 @@ function handleError(error) {
   if (!$("retry").hidden) $("retry").focus();
 }
 
+// ------------------------------------------------------------------------------ deposit address
+
+/** Base units as a decimal string with the asset's decimals (exact: BigInt, never a float). */
+function formatUnits(units, decimals) {
+  const value = BigInt(units);
+  const base = 10n ** BigInt(decimals);
+  const whole = value / base;
+  const fraction = (value % base).toString().padStart(decimals, "0").replace(/0+$/, "");
+  return fraction ? `${whole}.${fraction}` : `${whole}`;
+}
+
+function renderDeposit(status) {
+  if (!data.deposit || !$("deposit-progress")) return;
+  const amount = BigInt(status.amount);
+  const received = BigInt(status.amount_received);
+  const remaining = received < amount ? amount - received : 0n;
+  $("deposit-amount").textContent = formatUnits(remaining > 0n ? remaining : amount, data.decimals);
+  let text = "";
+  if (received === 0n) text = "Nothing received yet.";
+  else if (remaining > 0n)
+    text = `Received ${formatUnits(received, data.decimals)} of ${data.amount_display} ${data.asset}, send ${formatUnits(remaining, data.decimals)} more.`;
+  else if (received > amount)
+    text = `Received ${formatUnits(received, data.decimals)} ${data.asset}: more than the ${data.amount_display} due; the merchant can refund the difference.`;
+  else text = `Received ${data.amount_display} ${data.asset}.`;
+  $("deposit-progress").textContent = text;
+}
+
+function selectTab(name) {
+  for (const tab of ["wallet", "deposit"]) {
+    const selected = tab === name;
+    const button = $(`tab-${tab}`);
+    if (!button) continue;
+    button.setAttribute("aria-selected", String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    $(`pay-${tab}`).hidden = !selected;
+  }
+}
+
+for (const tab of ["wallet", "deposit"]) {
+  const button = $(`tab-${tab}`);
+  if (button) button.addEventListener("click", () => selectTab(tab));
+}
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  button.addEventListener("click", async () => {
+    const text = $(button.dataset.copy).textContent.trim();
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch (_) {
+      window.getSelection().selectAllChildren($(button.dataset.copy)); // select it for a manual copy
+    }
+    setTimeout(() => (button.textContent = "Copy"), 2000);
+  });
+}
+
 // ---------------------------------------------------------------------------------------- status
 
 function isFinal() {
@@ -349,6 +404,7 @@ async function showProcessing() {
 
 function applyStatus(status) {
   state.status = status;
+  renderDeposit(status);
   const name = status.status;
   if (PAID.has(name)) {
     setState("paid");
