@@ -1,7 +1,7 @@
 """deposit addresses: an intent may be paid by a plain transfer to its own deposit address
 
 Revision ID: i18_deposit_addresses
-Revises: i19_address_widths
+Revises: core_payout_addresses
 Create Date: 2026-12-07 21:45:00
 
 `payment_method_types` lists how the payer may pay (`contract_call`, `deposit_address`); intents
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "i18_deposit_addresses"
-down_revision: str | Sequence[str] | None = "i19_address_widths"
+down_revision: str | Sequence[str] | None = "core_payout_addresses"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
