@@ -186,7 +186,7 @@ class EvmDepositRail:
 
     def validate_address(self, address: str, param: str = "address") -> str:
         """EIP-55; the zero address is nobody's and is refused."""
-        from sluice.merchants.service import check_address
+        from sluice.merchants.payout import check_address
 
         return check_address(address, param)
 
