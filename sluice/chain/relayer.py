@@ -123,6 +123,7 @@ class RelayerNonceManager:
 
     async def send(self, call: dict[str, Any], gas: int, *, label: str = "relay") -> PendingRelay:
         """Signs `call` (from the relayer) with the next nonce and current fees and broadcasts it."""
+        call = {**call, "from": self.account.address}
         fees = await suggest_fees(self.w3, self.network)
         async with self._lock:
             for attempt in (1, 2):

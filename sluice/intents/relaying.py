@@ -82,7 +82,6 @@ class Relayers:
         (with the gas paid once mined) in relay_transactions. A relay still pending after the wait
         keeps being watched (and replaced if stuck); its row is completed when it is mined."""
         manager = self.manager(network)
-        call = {**call, "from": manager.account.address}
         pending = await manager.send(call, gas, label=f"{action}:{intent.id}")
         row = RelayTransaction(
             merchant_id=intent.merchant_id,

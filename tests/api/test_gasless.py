@@ -7,6 +7,8 @@ for DevUSDC, Permit2 (the canonical code at its canonical address) for DevUSDT."
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -22,6 +24,7 @@ from test_payments_onchain import (  # noqa: F401  (fixtures)
     new_intent,
     sign_and_send,
 )
+from test_reports import row as ledger_row
 
 from sluice.chain.permit2 import PERMIT2_ADDRESS
 from sluice.models.relay import RelayTransaction
@@ -92,6 +95,17 @@ async def test_eip3009_payment_is_relayed_and_its_gas_recorded(client, merchant,
         result["tx_hash"],
         paid,
     )
+
+    # The payments report shows what the relayer paid beside the payment the indexer records for the
+    # same transaction (its ledger entry, written here as the indexer writes it).
+    entry = ledger_row(intent, merchant.id, "Paid", 1, 25_000_000, merchant_amount=24_750_000)
+    entry.tx_id = result["tx_hash"]
+    async with sessions() as session, session.begin():
+        session.add(entry)
+    report = await client.get("/v1/reports/payments", headers=auth(merchant.secret))
+    assert report.status_code == 200, report.text
+    (line,) = [r for r in report.json()["data"] if r["payment_intent"] == intent["id"]]
+    assert line["relayer_fee"] == str(paid)
 
 
 async def test_permit2_payment_with_publishable_key_after_the_one_time_approval(client, merchant, chain_env):
@@ -206,3 +220,33 @@ async def test_bound_payer_and_malformed_signature_are_4xx(client, merchant, cha
         client, merchant.secret, intent["id"], payer=PAYER.address, method="eip3009", signature="0x1234"
     )
     assert 400 <= response.status_code < 500 and response.json()["error"]["code"]
+
+
+async def test_concurrent_relays_are_in_flight_together_with_consecutive_nonces(
+    client, merchant, chain_env, sessions
+):
+    """With a block every second (not one per transaction), two relays sent at once both go out
+    before either is mined: the nonce manager hands them consecutive nonces, neither waits."""
+    chain, _, _, _ = chain_env
+    intents = [await new_intent(client, merchant.secret, asset="USDC") for _ in range(2)]
+    bodies = []
+    for intent in intents:
+        typed = (await gasless(client, merchant.secret, intent["id"], payer=PAYER.address)).json()[
+            "typed_data"
+        ]
+        bodies.append({"payer": PAYER.address, "method": "eip3009", "signature": sign(PAYER, typed)})
+    w3 = chain.w3
+    w3.provider.make_request("evm_setAutomine", [False])
+    w3.provider.make_request("evm_setIntervalMining", [2])
+    try:
+        responses = await asyncio.gather(
+            *(relay(client, merchant.secret, i["id"], **b) for i, b in zip(intents, bodies, strict=True))
+        )
+    finally:
+        w3.provider.make_request("evm_setIntervalMining", [0])
+        w3.provider.make_request("evm_setAutomine", [True])
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    rows = [(await relay_rows(sessions, i["id"]))[0] for i in intents]
+    assert sorted(int(r.nonce) for r in rows) == [min(int(r.nonce) for r in rows) + k for k in range(2)]
+    blocks = {w3.eth.get_transaction_receipt(r.tx_hash)["blockNumber"] for r in rows}
+    assert len(blocks) == 1  # mined together: the second did not wait for the first's block
