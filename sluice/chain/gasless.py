@@ -29,6 +29,7 @@ from sluice.chain._utils import (
     check_chain,
     checksum_address,
     sluice_contract,
+    unsigned_transaction,
 )
 from sluice.chain.authorization import ReceiveAuthorization, authorization_for_intent
 from sluice.chain.fees import suggest_fees
@@ -201,8 +202,6 @@ async def build_gasless_request(
         call = call_params(
             payer, token.address, str(token.encode_abi("approve", args=[PERMIT2_ADDRESS, 2**256 - 1]))
         )
-        from sluice.chain._utils import unsigned_transaction
-
         gas = await estimate_gas(w3, call)
         fees = await suggest_fees(w3, network)
         nonce = int(await w3.eth.get_transaction_count(to_checksum_address(payer), "pending"))

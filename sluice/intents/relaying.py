@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sluice.chain.network_config import NetworkConfig
-from sluice.chain.relayer import PendingRelay, RelayerNonceManager, RelayOutcome
+from sluice.chain.relayer import RelayerNonceManager, RelayOutcome
 from sluice.chain.rpc import async_web3
 from sluice.config import Settings
 from sluice.intents.signing import relayer_account
@@ -116,9 +116,6 @@ class Relayers:
                 )
 
         return record
-
-    async def wait(self, network: NetworkConfig, pending: PendingRelay, timeout: float) -> RelayOutcome:
-        return await self.manager(network).wait(pending, timeout)
 
 
 def _values(outcome: RelayOutcome) -> dict[str, Any]:
