@@ -26,6 +26,7 @@ from sluice.db.pool import make_driver_pool
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.demo import DemoConfig
 from sluice.intents.operations import ChainOperations
+from sluice.intents.relaying import Relayers
 from sluice.intents.service import PaymentIntentService
 from sluice.intents.store import CreatedWriter
 from sluice.logging import configure_logging
@@ -68,7 +69,7 @@ def create_app(
             settings,
             prices if prices is not None else build_price_source(settings),
         )
-        app.state.operations = ChainOperations(app.state.intents)
+        app.state.operations = ChainOperations(app.state.intents, Relayers(settings, app.state.sessions))
         app.state.refunds = RefundService(app.state.operations)
         app.state.checkout = CheckoutService(app.state.intents.registry)
         # What is loaded by now (modules, settings, registry, ~200k objects) lives as long as the

@@ -38,6 +38,7 @@ from sluice.chain.authorization import authorization_for_intent, sign_authorizat
 from sluice.chain.intents import ZERO_ADDRESS, PaymentIntent, Split, new_intent_id, sign_intent
 from sluice.chain.node import run_anvil
 from sluice.chain.permit import PermitRequest, sign_permit
+from sluice.chain.permit2 import PERMIT2_ADDRESS, install_permit2, permit2_transfer, sign_permit2
 from sluice.contracts.artifacts import load_artifact
 from sluice.deposits import DepositTerms, deposit_address_at
 
@@ -78,6 +79,7 @@ OPERATIONS: list[tuple[str, str, bool]] = [
     ("erc20_pay_three_splits", "pay, ERC-20, 3 splits", False),
     ("erc20_pay_with_permit_one_fee", "payWithPermit, ERC-20, 1 fee", True),
     ("erc20_pay_with_authorization_one_fee", "payWithAuthorization (EIP-3009, relayed), 1 fee", True),
+    ("erc20_pay_with_permit2_one_fee", "payWithPermit2 (Permit2 witness, relayed), 1 fee", True),
     ("escrow_deposit_erc20", "escrow deposit, ERC-20", False),
     ("escrow_capture_full_one_fee", "escrow capture, full, 1 fee", True),
     ("escrow_void", "escrow void", False),
@@ -258,6 +260,25 @@ class Bench:
         check(self.balance(self.merchant) - before == TOKEN_AMOUNT - fee, "authorization pay: merchant")
         self.record("erc20_pay_with_authorization_one_fee", receipt, keep)
 
+    def permit2_pay(self, keep: bool) -> None:
+        """A gasless payment through the canonical Permit2 (the permit payer approved it once): the
+        payer signs a PermitWitnessTransferFrom with the intent as witness, the operator relays it."""
+        intent, sig = self.intent(
+            "payments", self.token.address, TOKEN_AMOUNT, self.permit_payer, ONE_FEE_BPS
+        )
+        transfer = permit2_transfer(
+            intent, payer=self.permit_payer, chain_id=self.chain_id, contract=self.payments.address
+        )
+        signature = sign_permit2(transfer, self.permit_payer_key)
+        before = self.balance(self.merchant)
+        fn = self.payments.functions.payWithPermit2(
+            intent.as_tuple(), sig, self.permit_payer, transfer.nonce, signature
+        )
+        receipt = self.send(fn, self.operator)
+        fee = TOKEN_AMOUNT * ONE_FEE_BPS[0] // 10_000
+        check(self.balance(self.merchant) - before == TOKEN_AMOUNT - fee, "permit2 pay: merchant")
+        self.record("erc20_pay_with_permit2_one_fee", receipt, keep)
+
     def deposit(self, keep: bool, key: str | None = "escrow_deposit_erc20") -> PaymentIntent:
         intent, sig = self.intent("escrow", self.token.address, TOKEN_AMOUNT, self.payer, ONE_FEE_BPS)
         receipt = self.send(self.escrow.functions.deposit(intent.as_tuple(), sig, TOKEN_AMOUNT), self.payer)
@@ -366,6 +387,7 @@ class Bench:
             self.erc20_pay("erc20_pay_three_splits", THREE_SPLITS_BPS, keep)
             self.permit_pay(keep)
             self.authorization_pay(keep)
+            self.permit2_pay(keep)
             to_reclaim.append((self.escrow_round(keep), keep))
         # Past every reclaimAfter, then reclaim (in the same warm-up/measured split).
         latest_reclaim = max(intent.reclaim_after for intent, _ in to_reclaim)
@@ -427,6 +449,8 @@ def setup(url: str) -> Bench:
         bench.send(token.functions.mint(holder, 1_000_000 * 10**6), operator)
     for spender in (payments.address, escrow.address):
         bench.send(token.functions.approve(spender, 2**256 - 1), bench.payer)
+    install_permit2(w3)  # Uniswap's code at its canonical address, as on real networks
+    bench.send(token.functions.approve(PERMIT2_ADDRESS, 2**256 - 1), bench.permit_payer)  # once per token
     return bench
 
 

@@ -82,11 +82,27 @@ class Chain:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)
 
 
+#: eth-tester's py-evm chain id (fixed in eth_tester.backends.pyevm.main).
+ETH_TESTER_CHAIN_ID = 131277322940537
+
+
 def eth_tester_chain() -> Chain:
     from eth_tester import EthereumTester, PyEVMBackend
+    from eth_tester.backends.pyevm.main import generate_genesis_state_for_keys, get_default_account_keys
     from web3 import EthereumTesterProvider
 
-    backend = PyEVMBackend()
+    from sluice.chain.permit2 import PERMIT2_ADDRESS, runtime_code
+
+    # The default funded accounts, plus the canonical Permit2 at its address (as on real networks;
+    # on anvil `install_permit2` puts it there). Its one extra key stays unfunded and unused.
+    state = dict(generate_genesis_state_for_keys(get_default_account_keys()))
+    state[bytes.fromhex(PERMIT2_ADDRESS[2:])] = {
+        "balance": 0,
+        "nonce": 1,
+        "code": runtime_code(ETH_TESTER_CHAIN_ID),
+        "storage": {},
+    }
+    backend = PyEVMBackend(genesis_state=state)
     tester = EthereumTester(backend)
     w3 = Web3(EthereumTesterProvider(tester))
     keys = [k.to_hex() for k in backend.account_keys]

@@ -9,6 +9,7 @@ from typing import Any
 from web3.contract import Contract
 
 from sluice.chain.intents import ZERO_ADDRESS, ContractKind, PaymentIntent, Split, new_intent_id, sign_intent
+from sluice.chain.permit2 import install_permit2
 
 from chains import Chain
 
@@ -83,6 +84,8 @@ def deploy_system(chain: Chain) -> System:
     w3 = chain.w3
     owner, payer, merchant, fee_recipient, other = (a.address for a in chain.accounts[:5])
     operator, relayer = chain.operator.address, chain.relayer.address
+    if chain.kind == "anvil":
+        install_permit2(w3)  # eth-tester has it from genesis
     payments = chain.deploy("SluicePayments", owner, operator, relayer, MAX_FEE_BPS)
     escrow = chain.deploy("SluiceEscrow", owner, operator, relayer, MAX_FEE_BPS)
     deposits = chain.deploy("SluiceDeposits", owner, operator, relayer, MAX_FEE_BPS)

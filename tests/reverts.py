@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from eth_abi import decode
+from eth_abi import decode, encode
 from eth_utils import keccak
 
+from sluice.chain.permit2 import VENDOR_FILE
 from sluice.paths import ARTIFACTS_DIR
 
 
@@ -30,7 +31,7 @@ def _errors() -> dict[bytes, tuple[str, list[str]]]:
     import json
 
     table: dict[bytes, tuple[str, list[str]]] = {}
-    for path in ARTIFACTS_DIR.glob("*.json"):
+    for path in [*ARTIFACTS_DIR.glob("*.json"), VENDOR_FILE]:
         for item in json.loads(path.read_text())["abi"]:
             if item["type"] == "error":
                 types = [_abi_type(i) for i in item["inputs"]]
@@ -65,6 +66,8 @@ def revert_data(exc: BaseException) -> bytes:
             marker = "execution reverted: "
             if marker in arg and arg.split(marker, 1)[1].startswith(("b'", 'b"')):
                 return ast.literal_eval(arg.split(marker, 1)[1])  # type: ignore[no-any-return]
+            if marker in arg:  # eth-tester decoded an Error(string) into its text: encode it back
+                return keccak(text="Error(string)")[:4] + encode(["string"], [arg.split(marker, 1)[1]])
     return b""
 
 

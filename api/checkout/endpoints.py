@@ -21,7 +21,7 @@ from pydantic import Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from api.deps import Session
-from api.payment_intents.schemas import TransactionsPublic
+from api.payment_intents.schemas import GaslessPublic, RelayPublic, TransactionsPublic
 from api.schemas import Strict
 from sluice.chain.networks import NETWORKS
 from sluice.chain.payment_uri import qr_svg
@@ -110,7 +110,14 @@ def _page_data(request: Request, checkout: CheckoutIntent, secret: str) -> dict[
             "status": f"/pay/{intent.id}/status",
             "events": f"/pay/{intent.id}/events",
             "transactions": f"/pay/{intent.id}/transactions",
+            "gasless": f"/pay/{intent.id}/gasless",
+            "relay": f"/pay/{intent.id}/relay",
         },
+        # "Pay without gas": ERC-20 intents paid through the fee-splitting contract (EIP-3009 when the
+        # token has it, else Permit2 after a one-time approval); the API decides which on click.
+        "gasless": intent.token_address is not None
+        and intent.capture_method == "automatic"
+        and intent.rail == "evm-contract",
     }
 
 
@@ -218,3 +225,53 @@ async def checkout_transactions(
         client_secret=body.secret,
     )
     return TransactionsPublic(**built)
+
+
+class CheckoutGaslessIn(Strict):
+    secret: str = Field(max_length=200, description="The intent's client secret.")
+    payer: str = Field(description="The connected wallet's address.")
+    method: Literal["eip3009", "permit2"] | None = None
+
+
+class CheckoutRelayIn(Strict):
+    secret: str = Field(max_length=200, description="The intent's client secret.")
+    payer: str = Field(description="The connected wallet's address.")
+    method: Literal["eip3009", "permit2"]
+    signature: str = Field(max_length=200)
+
+
+@router.post("/{intent_id}/gasless", response_model=GaslessPublic)
+async def checkout_gasless(
+    intent_id: str, body: CheckoutGaslessIn, request: Request, session: Session, checkouts: Checkouts
+) -> GaslessPublic:
+    """The typed data to sign for "pay without gas", as /v1/payment_intents/{id}/gasless."""
+    checkout = await checkouts.open(session, intent_id, body.secret)
+    ops: ChainOperations = request.app.state.operations
+    built = await ops.gasless_request(
+        session,
+        checkout.principal,
+        intent_id,
+        payer=body.payer,
+        method=body.method,
+        client_secret=body.secret,
+    )
+    return GaslessPublic(**built)
+
+
+@router.post("/{intent_id}/relay", response_model=RelayPublic)
+async def checkout_relay(
+    intent_id: str, body: CheckoutRelayIn, request: Request, session: Session, checkouts: Checkouts
+) -> RelayPublic:
+    """Relays the wallet's signature, as /v1/payment_intents/{id}/relay."""
+    checkout = await checkouts.open(session, intent_id, body.secret)
+    ops: ChainOperations = request.app.state.operations
+    relayed = await ops.relay_gasless(
+        session,
+        checkout.principal,
+        intent_id,
+        payer=body.payer,
+        method=body.method,
+        signature=body.signature,
+        client_secret=body.secret,
+    )
+    return RelayPublic(**relayed)

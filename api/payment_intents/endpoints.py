@@ -11,7 +11,11 @@ from api.deps import AnyKey, ReadKey, SecretCaller, SecretKey, Session
 from api.payment_intents.schemas import (
     CancelIn,
     CaptureIn,
+    GaslessIn,
+    GaslessPublic,
     PaymentIntentCreate,
+    RelayIn,
+    RelayPublic,
     TransactionsIn,
     TransactionsPublic,
 )
@@ -154,6 +158,42 @@ async def payment_transactions(
         client_secret=body.client_secret,
     )
     return TransactionsPublic(**built)
+
+
+@router.post("/{intent_id}/gasless", response_model=GaslessPublic)
+async def gasless_payment_request(
+    intent_id: str, body: GaslessIn, principal: AnyKey, session: Session, ops: Operations
+) -> GaslessPublic:
+    """The typed data the payer signs to pay without gas (`eth_signTypedData_v4`): EIP-3009
+    `ReceiveWithAuthorization` when the token supports it, else a Permit2 `PermitWitnessTransferFrom`
+    with the intent as witness (plus the payer's one-time Permit2 approval when missing). Send the
+    signature to `/relay`. ERC-20 intents with capture_method=automatic only. Works with a
+    publishable key plus the intent's `client_secret`."""
+    built = await ops.gasless_request(
+        session, principal, intent_id, payer=body.payer, method=body.method, client_secret=body.client_secret
+    )
+    return GaslessPublic(**built)
+
+
+@router.post("/{intent_id}/relay", response_model=RelayPublic)
+async def relay_gasless_payment(
+    intent_id: str, body: RelayIn, principal: AnyKey, session: Session, ops: Operations, audit: Audit
+) -> RelayPublic:
+    """Relays the payer's signed gasless payment: the signature is checked against the typed data of
+    `/gasless` for this payer and method (`invalid_signature` otherwise), the call is simulated
+    (`transaction_would_revert` with the contract's error), then the gateway's relayer sends it and pays
+    the gas (recorded per intent in the reports). One relay per intent (`payment_already_relayed`)."""
+    relayed = await ops.relay_gasless(
+        session,
+        principal,
+        intent_id,
+        payer=body.payer,
+        method=body.method,
+        signature=body.signature,
+        client_secret=body.client_secret,
+    )
+    await audit("payment_intent.relay", intent_id)
+    return RelayPublic(**relayed)
 
 
 @router.post("/{intent_id}/capture", response_model=PaymentIntentPublic)

@@ -131,3 +131,56 @@ class CaptureIn(Strict):
     amount_to_capture: BaseUnits | None = Field(
         default=None, description="Base units; default all capturable."
     )
+
+
+SIGNATURE_SCHEMA: dict[str, Any] = {"pattern": "^0x[0-9a-fA-F]{130}$"}
+
+
+class GaslessIn(Strict):
+    payer: str = Field(
+        description="The wallet address that will sign the typed data (it needs no native coin).",
+        json_schema_extra=ADDRESS_SCHEMA,
+    )
+    method: Literal["eip3009", "permit2"] | None = Field(
+        default=None,
+        description="eip3009 (the token's receiveWithAuthorization, e.g. USDC) or permit2 (any ERC-20 "
+        "approved to Uniswap's Permit2 once); defaults to eip3009 when the token supports it.",
+    )
+    client_secret: str | None = Field(default=None, description="Required with a publishable key.")
+
+
+class GaslessPublic(BaseModel):
+    """The typed data to sign with eth_signTypedData_v4 (uint256 values as decimal strings), and for
+    Permit2 the payer's one-time `approve(Permit2, max)` when missing (the only step that needs gas)."""
+
+    object: Literal["gasless_payment_request"] = "gasless_payment_request"
+    payment_intent: str
+    payer: str
+    method: Literal["eip3009", "permit2"]
+    methods: list[Literal["eip3009", "permit2"]]
+    typed_data: dict[str, Any]
+    approval_transaction: dict[str, Any] | None = None
+
+
+class RelayIn(Strict):
+    payer: str = Field(description="The address that signed.", json_schema_extra=ADDRESS_SCHEMA)
+    method: Literal["eip3009", "permit2"] = Field(description="The method of the signed typed data.")
+    signature: str = Field(
+        description="0x-hex 65-byte signature of the typed data from /gasless.",
+        json_schema_extra=SIGNATURE_SCHEMA,
+    )
+    client_secret: str | None = Field(default=None, description="Required with a publishable key.")
+
+
+class RelayPublic(BaseModel):
+    """The relayed payment: `succeeded` once mined (the intent follows when the indexer sees it), or
+    `pending` when not mined within the request (the relayer keeps it moving)."""
+
+    object: Literal["relayed_payment"] = "relayed_payment"
+    payment_intent: str
+    payer: str
+    method: Literal["eip3009", "permit2"]
+    status: Literal["pending", "succeeded"]
+    tx_hash: str
+    gas_used: int | None = None
+    fee_paid: str | None = Field(default=None, description="Native coin the relayer paid, base units.")

@@ -198,6 +198,21 @@ def ensure_factory(w3: Web3, sender: Sender) -> None:
         raise DeploymentError(f"the CREATE2 deployer was not created at {create2.FACTORY}")
 
 
+def ensure_permit2(w3: Web3, say: Callable[[str], None]) -> None:
+    """Permit2 (`payWithPermit2`) lives at its canonical address on every major chain; a local anvil
+    gets Uniswap's code there. Elsewhere a missing Permit2 only disables that payment method."""
+    from sluice.chain.permit2 import PERMIT2_ADDRESS, install_permit2
+
+    if w3.eth.get_code(to_checksum_address(PERMIT2_ADDRESS)):
+        return
+    if str(w3.client_version).lower().startswith("anvil"):
+        install_permit2(w3)
+        say(f"Permit2: installed at {PERMIT2_ADDRESS} (anvil)")
+    else:
+        log.warning("permit2_missing", address=PERMIT2_ADDRESS)
+        say(f"Permit2: not deployed at {PERMIT2_ADDRESS} on this chain; Permit2 payments unavailable")
+
+
 def _differences(manifest: dict[str, Any], planned: dict[str, Any]) -> list[str]:
     diffs = []
     for key in ("chain_id", "owner", "operator", "relayer", "max_fee_bps", "salt"):
@@ -282,6 +297,7 @@ def deploy(
     # The node must run the contracts' opcodes (transient storage, …) before anything is sent.
     probe_node(w3, network, tuple(artifacts))
     ensure_factory(w3, sender)
+    ensure_permit2(w3, say)
     deployed = []
     for name, artifact in artifacts.items():
         entry = planned["contracts"][name]

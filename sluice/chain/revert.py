@@ -49,12 +49,17 @@ def _errors() -> dict[bytes, tuple[str, list[str]]]:
         keccak(text="Error(string)")[:4]: ("Error", ["string"]),
         keccak(text="Panic(uint256)")[:4]: ("Panic", ["uint256"]),
     }
+    from sluice.chain.permit2 import permit2_abi
+
+    abis = [permit2_abi()]  # Permit2's errors (InvalidSigner, InvalidNonce, …) surface in payWithPermit2
     for name in ERROR_SOURCES:
         with contextlib.suppress(ArtifactError):
-            for item in load_artifact(name).abi:
-                if item["type"] == "error":
-                    types = [_abi_type(i) for i in item["inputs"]]
-                    table[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
+            abis.append(load_artifact(name).abi)
+    for abi in abis:
+        for item in abi:
+            if item["type"] == "error":
+                types = [_abi_type(i) for i in item["inputs"]]
+                table[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
     return table
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hexbytes import HexBytes
+from sqlalchemy.ext.asyncio import AsyncSession
 from web3 import AsyncWeb3
 
 from sluice.chain._utils import sluice_contract
@@ -24,10 +24,9 @@ from sluice.chain.operator import (
     escrow_depositor,
 )
 from sluice.chain.registry import NetworkConfig
-from sluice.config import Settings
 from sluice.errors import SluiceError
 from sluice.intents.onchain import contract_kind, to_onchain
-from sluice.intents.signing import relayer_account
+from sluice.intents.relaying import Relayers
 from sluice.intents.transitions import Sums, Totals
 from sluice.models.payment_intent import PaymentIntent
 
@@ -111,40 +110,54 @@ async def relay(
     network: NetworkConfig,
     intent: PaymentIntent,
     action: OperatorAction,
-    settings: Settings,
+    relayers: Relayers,
+    session: AsyncSession,
     *,
     amount: int | None = None,
     timeout: float = 120.0,
 ) -> str:
-    """Sends the relayer's escrow call and waits for it; returns the transaction hash."""
-    relayer = relayer_account(settings, live=network.live)
+    """Sends the relayer's escrow call through this process's nonce manager and waits for it; returns
+    the transaction hash. The gas paid is recorded against the intent (relay_transactions)."""
+    relayer = relayers.manager(network).account
     held = await held_intent(w3, network, intent)
     if held is None:
         raise RelayError(f"{action}: the intent's escrow was never funded")
     call = await build_operator_call(w3, network, held, action, relayer, amount=amount)
-    return await send_and_wait(w3, call, timeout)
+    return await _send(relayers, session, network, intent, call, timeout)
 
 
 async def invalidate(
     w3: AsyncWeb3,
     network: NetworkConfig,
     intent: PaymentIntent,
-    settings: Settings,
+    relayers: Relayers,
+    session: AsyncSession,
     *,
     timeout: float = 120.0,
 ) -> str:
     """Burns the intent's nonce on its contract, so its signature can never be paid."""
-    relayer = relayer_account(settings, live=network.live)
+    relayer = relayers.manager(network).account
     call = await build_nonce_invalidation(w3, network, contract_kind(intent), int(intent.nonce), relayer)
-    return await send_and_wait(w3, call, timeout)
+    return await _send(relayers, session, network, intent, call, timeout)
 
 
-async def send_and_wait(w3: AsyncWeb3, call: OperatorCall, timeout: float) -> str:
-    await w3.eth.send_raw_transaction(call.raw_transaction)
-    try:
-        receipt = await w3.eth.wait_for_transaction_receipt(HexBytes(call.hash), timeout=timeout)
-    except Exception as exc:
-        raise RelayError(f"{call.action} transaction {call.hash} was not mined in {timeout:.0f} s") from exc
-    if receipt["status"] != 1:
-        raise RelayRevertedError(f"{call.action} transaction {call.hash} reverted", tx_hash=call.hash)
-    return call.hash
+async def _send(
+    relayers: Relayers,
+    session: AsyncSession,
+    network: NetworkConfig,
+    intent: PaymentIntent,
+    call: OperatorCall,
+    timeout: float,
+) -> str:
+    tx = call.transaction
+    params = {"to": tx["to"], "data": tx["data"], "value": tx["value"]}
+    result = await relayers.relay(
+        session, network, intent, call.action, params, int(tx["gas"], 16), timeout=timeout
+    )
+    if result.outcome is None:
+        raise RelayError(f"{call.action} transaction {result.tx_hash} was not mined in {timeout:.0f} s")
+    if not result.outcome.succeeded:
+        raise RelayRevertedError(
+            f"{call.action} transaction {result.tx_hash} reverted", tx_hash=result.tx_hash
+        )
+    return result.tx_hash

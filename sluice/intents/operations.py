@@ -13,7 +13,7 @@ from sluice.chain.registry import NetworkConfig
 from sluice.chain.rpc import async_web3
 from sluice.checkout.service import checkout_link
 from sluice.clock import utcnow
-from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError
+from sluice.errors import InvalidRequestError, InvalidStateError, NotFoundError, UnsupportedPaymentMethodError
 from sluice.intents.escrow import (
     EscrowState,
     RelayRevertedError,
@@ -22,6 +22,7 @@ from sluice.intents.escrow import (
     read_escrow,
     relay,
 )
+from sluice.intents.relaying import Relayers
 from sluice.intents.service import PaymentIntentService
 from sluice.intents.transitions import cancel as cancel_decision
 from sluice.intents.transitions import decide
@@ -35,8 +36,9 @@ log = structlog.get_logger(__name__)
 class ChainOperations:
     """What needs the network: the payer's instructions from the intent's rail, relayed escrow calls."""
 
-    def __init__(self, intents: PaymentIntentService) -> None:
+    def __init__(self, intents: PaymentIntentService, relayers: Relayers | None = None) -> None:
         self.intents = intents
+        self.relayers = relayers if relayers is not None else Relayers(intents.settings)
 
     async def transactions(
         self,
@@ -77,6 +79,122 @@ class ChainOperations:
             "qr_svg": qr_svg(checkout),
         }
 
+    async def _payable(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        client_secret: str | None,
+        *,
+        lock: bool,
+    ) -> PaymentIntent:
+        intent = await self.intents.get(session, principal, intent_id, lock=lock)
+        if principal.kind == ApiKeyKind.publishable and client_secret != intent.client_secret:
+            raise NotFoundError(f"no such payment_intent: {intent_id!r}", param="id")
+        if PaymentIntentStatus(intent.status) != PaymentIntentStatus.requires_payment:
+            raise InvalidStateError(
+                f"the intent is {intent.status}: there is nothing to pay",
+                code="payment_intent_unexpected_state",
+            )
+        if intent.expires_at <= utcnow():
+            raise InvalidStateError("the intent has expired", code="payment_intent_expired")
+        if intent.rail != "evm-contract" or intent.capture_method != CaptureMethod.automatic:
+            raise UnsupportedPaymentMethodError(
+                "gasless payment is offered for capture_method=automatic intents on EVM networks",
+                method="gasless",
+            )
+        return intent
+
+    async def gasless_request(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        *,
+        payer: str,
+        method: str | None,
+        client_secret: str | None = None,
+    ) -> dict[str, Any]:
+        """The typed data `payer` signs (eth_signTypedData_v4) to pay the intent without gas: EIP-3009
+        when the token supports it, Permit2 otherwise (with the one-time approval if missing)."""
+        from sluice.chain.gasless import build_gasless_request
+        from sluice.intents.onchain import to_onchain
+
+        intent = await self._payable(session, principal, intent_id, client_secret, lock=False)
+        network = self.intents.registry.network(intent.network)
+        payer = self.intents.rails.get(intent.rail).validate_address(payer, "payer")
+        built = await build_gasless_request(async_web3(network), network, to_onchain(intent), payer, method)
+        return {
+            "object": "gasless_payment_request",
+            "payment_intent": intent.id,
+            "payer": payer,
+            "method": built.method,
+            "methods": list(built.methods),
+            "typed_data": built.typed_data,
+            "approval_transaction": built.approval,
+        }
+
+    async def relay_gasless(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        *,
+        payer: str,
+        method: str,
+        signature: str,
+        client_secret: str | None = None,
+        wait: float = 60.0,
+    ) -> dict[str, Any]:
+        """Checks the payer's signature and has the relayer send payWithAuthorization/payWithPermit2;
+        waits up to `wait` s for it to be mined (status `pending` after that; the indexer settles it)."""
+        from sqlalchemy import select
+
+        from sluice.chain.gasless import build_relay_call
+        from sluice.intents.onchain import to_onchain
+        from sluice.models.relay import RelayTransaction
+
+        intent = await self._payable(session, principal, intent_id, client_secret, lock=True)
+        earlier = await session.scalar(
+            select(RelayTransaction).where(
+                RelayTransaction.payment_intent_id == intent.id,
+                RelayTransaction.action.like("pay_%"),
+                RelayTransaction.status.in_(("pending", "succeeded")),
+            )
+        )
+        if earlier is not None:
+            raise InvalidStateError(
+                f"this intent's payment was already relayed ({earlier.tx_hash}, {earlier.status})",
+                code="payment_already_relayed",
+            )
+        network = self.intents.registry.network(intent.network)
+        payer = self.intents.rails.get(intent.rail).validate_address(payer, "payer")
+        manager = self.relayers.manager(network)
+        call, gas = await build_relay_call(
+            async_web3(network),
+            network,
+            to_onchain(intent),
+            bytes(intent.signature),
+            payer,
+            method,
+            signature,
+            manager.account.address,
+        )
+        result = await self.relayers.relay(session, network, intent, f"pay_{method}", call, gas, timeout=wait)
+        outcome = result.outcome
+        if outcome is not None and not outcome.succeeded:
+            raise RelayRevertedError(f"the relayed payment {result.tx_hash} reverted", tx_hash=result.tx_hash)
+        return {
+            "object": "relayed_payment",
+            "payment_intent": intent.id,
+            "payer": payer,
+            "method": method,
+            "status": result.status,
+            "tx_hash": result.tx_hash,
+            "gas_used": None if outcome is None else outcome.gas_used,
+            "fee_paid": None if outcome is None else str(outcome.fee_paid),
+        }
+
     async def capture(
         self, session: AsyncSession, principal: Principal, intent_id: str, amount: int | None
     ) -> PaymentIntent:
@@ -98,7 +216,7 @@ class ChainOperations:
                 code="payment_intent_unexpected_state",
             )
         amount = _within_capturable(state, amount, "amount_to_capture")
-        await relay(w3, network, intent, "capture", self.intents.settings, amount=amount)
+        await relay(w3, network, intent, "capture", self.relayers, session, amount=amount)
         await self._sync(session, intent, await read_escrow(w3, network, intent))
         return intent
 
@@ -121,7 +239,7 @@ class ChainOperations:
             )
         amount = _within_capturable(state, amount, "amount")
         try:
-            tx_hash = await relay(w3, network, intent, "refund", self.intents.settings, amount=amount)
+            tx_hash = await relay(w3, network, intent, "refund", self.relayers, session, amount=amount)
         except RelayRevertedError as exc:
             raise RefundRevertedError(str(exc), amount=amount, tx_hash=exc.tx_hash) from exc
         await self._sync(session, intent, await read_escrow(w3, network, intent))
@@ -144,10 +262,10 @@ class ChainOperations:
         else:
             w3 = async_web3(network)
             if funded:
-                await relay(w3, network, intent, "void", self.intents.settings)
+                await relay(w3, network, intent, "void", self.relayers, session)
                 totals = escrow_totals(await read_escrow(w3, network, intent))
             else:
-                await invalidate(w3, network, intent, self.intents.settings)
+                await invalidate(w3, network, intent, self.relayers, session)
         # Recorded after the chain step, so the event shows the voided amounts.
         return await self.intents.cancel(session, principal, intent_id, reason, totals=totals)
 

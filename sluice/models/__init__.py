@@ -8,6 +8,7 @@ from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus,
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.models.refund import Refund, RefundStatus
+from sluice.models.relay import RelayTransaction
 from sluice.models.reports import ReconciliationRun
 from sluice.models.users import (
     DashboardSession,
@@ -45,6 +46,7 @@ __all__ = [
     "RecoveryCode",
     "Refund",
     "RefundStatus",
+    "RelayTransaction",
     "Role",
     "User",
     "WebhookAttempt",

@@ -71,6 +71,7 @@ def payment_object(row: EventRow, assets: AssetBook) -> dict[str, Any]:
         "block_number": e.height,
         "block_time": iso(e.block_time),
         "confirmations": row.confirmations,
+        "relayer_fee": None if row.relayer_fee is None else str(row.relayer_fee),
     }
 
 
@@ -175,6 +176,7 @@ PAYMENT_COLUMNS = (
     "id", "type", "payment_intent", "intent_status", "network", "asset", "token", "decimals",
     "gross", "gross_display", "fee_total", "fee_total_display", "fees", "net", "net_display",
     "payer", "merchant_address", "tx_hash", "log_index", "block_number", "block_time", "confirmations",
+    "relayer_fee",
 )  # fmt: skip
 REFUND_COLUMNS = (
     "id", "type", "refund", "payment_intent", "network", "asset", "token", "decimals", "amount",

@@ -16,6 +16,7 @@ from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
 from sluice.models.refund import Refund
+from sluice.models.relay import RelayTransaction
 from sluice.reports import rollup
 from sluice.reports.filters import ReportFilters
 
@@ -96,6 +97,8 @@ class EventRow:
     head_block: int | None
     splits: list[dict[str, Any]] | None
     refund_id: str | None = None
+    #: native coin the gateway's relayer paid for this row's transaction (gasless payments, captures)
+    relayer_fee: int | None = None
 
     @property
     def confirmations(self) -> int:
@@ -116,7 +119,14 @@ async def event_page(
 ) -> tuple[list[EventRow], bool]:
     """One page of the merchant's entries of the report row `types`, newest block time first."""
     stmt = (
-        select(LedgerRow, PaymentIntent.status, IndexerState.head_block, PaymentIntent.splits, Refund.id)
+        select(
+            LedgerRow,
+            PaymentIntent.status,
+            IndexerState.head_block,
+            PaymentIntent.splits,
+            Refund.id,
+            RelayTransaction.fee_paid,
+        )
         .outerjoin(PaymentIntent, PaymentIntent.id == LedgerRow.payment_intent_id)
         .outerjoin(IndexerState, IndexerState.network == LedgerRow.network)
         .outerjoin(
@@ -125,6 +135,13 @@ async def event_page(
                 Refund.tx_hash == LedgerRow.tx_id,
                 Refund.payment_intent_id == LedgerRow.payment_intent_id,
                 LedgerRow.kind == "refunded",
+            ),
+        )
+        .outerjoin(
+            RelayTransaction,
+            and_(
+                RelayTransaction.tx_hash == LedgerRow.tx_id,
+                RelayTransaction.payment_intent_id == LedgerRow.payment_intent_id,
             ),
         )
     )
@@ -141,7 +158,7 @@ async def event_page(
         time_col=LedgerRow.block_time,
         int_prefix=ROW_PREFIX,
     )
-    return [EventRow(r[0], r[1], r[2], r[3], r[4]) for r in rows], has_more
+    return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows], has_more
 
 
 # ------------------------------------------------------------------------------------------ balances

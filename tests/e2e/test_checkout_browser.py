@@ -204,6 +204,16 @@ def test_wrong_network_asks_the_wallet_to_switch(dev_stack, chromium, screenshot
     screenshot(page, "switched")
 
 
+MINT_ABI = [
+    {
+        "type": "function",
+        "name": "mint",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [],
+        "stateMutability": "nonpayable",
+    }
+]
+
 OTHER_WALLET = """
 (() => {
   const refuse = async () => { throw Object.assign(new Error("nope"), { code: 4001 }); };
@@ -370,3 +380,43 @@ def test_deposit_tab_shows_address_amount_qr_and_live_progress(dev_stack, chromi
     wait_state(page, "paid", PAID_TIMEOUT_MS)
     assert db_status(dev_stack, intent["id"]) == "succeeded"
     screenshot(page, "deposit-paid")
+
+
+@pytest.mark.parametrize(
+    ("asset", "index", "sends"),
+    [("USDC", 6, 0), ("USDT", 7, 1)],
+    ids=["usdc-eip3009", "usdt-permit2-after-one-approval"],
+)
+def test_pay_without_gas(dev_stack, chromium, screenshot, asset, index, sends):
+    """ "Pay without gas": the wallet only signs typed data (USDC: EIP-3009; USDT: Permit2, after the
+    one-time approval, the only transaction the payer sends), the gateway's relayer pays the gas, the
+    indexer marks the intent succeeded and the merchant gets the webhook."""
+    from web3 import Web3
+
+    wallet = payer(dev_stack, index)
+    w3 = Web3(Web3.HTTPProvider(dev_stack["rpc_url"]))
+    intent = create_intent(dev_stack, asset=asset, amount="2000000")
+    token = w3.eth.contract(address=intent["onchain"]["intent"]["token"], abi=MINT_ABI)
+    token.functions.mint(wallet.address, 10**8).transact({"from": w3.eth.accounts[0]})
+    if sends == 0:  # a payer without any native coin can pay USDC
+        w3.provider.make_request("anvil_setBalance", [wallet.address, "0x0"])  # type: ignore[arg-type]
+    eth_before = w3.eth.get_balance(wallet.address)
+    page = open_checkout(chromium, wallet, intent["checkout_url"])
+    page.click("#connect")
+    wait_state(page, "connected")
+    assert page.locator("#pay-gasless").is_visible()
+    screenshot(page, "offered")
+    page.click("#pay-gasless")
+    wait_state(page, "processing")  # relayed and mined; the second confirmation is the next block
+    wallet.mine()
+    wait_state(page, "paid", PAID_TIMEOUT_MS)
+    screenshot(page, "paid")
+
+    assert wallet.calls.count("eth_signTypedData_v4") == 1
+    assert wallet.calls.count("eth_sendTransaction") == sends
+    if sends == 0:
+        assert w3.eth.get_balance(wallet.address) == eth_before == 0
+    assert db_status(dev_stack, intent["id"]) == "succeeded"
+    assert_signed(
+        dev_stack, wait_for_delivery(dev_stack, intent["id"], "payment_intent.succeeded"), intent["id"]
+    )

@@ -1,6 +1,6 @@
 // Sluice hosted checkout: finds wallets (EIP-6963, then window.ethereum), asks for the right network,
 // sends the unsigned transactions the API builds (approve + pay, permit + pay, native pay) through the
-// wallet (EIP-1193), and follows the intent's status over server-sent events (polling as fallback).
+// wallet (EIP-1193), or has the wallet sign a gasless payment (EIP-3009 or Permit2) that the gateway relays, and follows the intent's status over server-sent events (polling as fallback).
 // Plain modern JavaScript, no dependencies: the page works offline and under a strict CSP.
 
 const data = JSON.parse(document.getElementById("checkout-data").textContent);
@@ -12,6 +12,9 @@ const STEP_LABELS = {
   reset_approval: "Reset the token allowance",
   approve: `Allow the payment contract to take ${data.amount_display} ${data.asset}`,
   permit: `Sign a permit for ${data.amount_display} ${data.asset} (no gas)`,
+  permit2_approval: `Allow Permit2 to move ${data.asset} (once per token; the only step that needs gas)`,
+  sign: `Sign the payment of ${data.amount_display} ${data.asset} (no gas)`,
+  relay: "The gateway sends it and pays the network fee",
   pay: `Pay ${data.amount_display} ${data.asset}`,
   deposit: `Pay ${data.amount_display} ${data.asset} into escrow`,
 };
@@ -57,6 +60,7 @@ function setState(name) {
   show("switch", name === "wrong-network");
   show("pay", name === "connected");
   show("pay-permit", name === "connected" && token && !data.permitUnsupported);
+  show("pay-gasless", name === "connected" && token && data.gasless && !data.gaslessUnsupported);
   show("retry", ["rejected", "insufficient", "error"].includes(name));
   show("account", hasWallet && !FINAL_STATES.has(name));
   if (FINAL_STATES.has(name)) {
@@ -226,7 +230,9 @@ async function api(name, body) {
             ? "state"
             : error.code === "unsupported_payment_method"
               ? "unsupported"
-              : "error";
+              : error.code === "payment_already_relayed"
+                ? "state"
+                : "error";
     throw new CheckoutError(kind, error.message || `The server answered ${response.status}.`);
   }
   return payload;
@@ -292,6 +298,58 @@ async function pay(method) {
     }
   } catch (error) {
     handleError(error);
+  } finally {
+    state.paying = false;
+  }
+}
+
+/** "Pay without gas": the wallet signs typed data (EIP-3009 or Permit2, the API chooses), the
+ * gateway's relayer sends the payment. Permit2 needs the payer's approval once per token first. */
+async function payGasless() {
+  if (state.paying) return;
+  state.paying = true;
+  setState("paying");
+  try {
+    if (!(await checkNetwork())) return;
+    setState("paying");
+    setStatus("Preparing the payment…", "");
+    let built = await api("gasless", { payer: state.account });
+    const steps = built.approval_transaction ? ["permit2_approval", "sign", "relay"] : ["sign", "relay"];
+    let done = 0;
+    if (built.approval_transaction) {
+      renderSteps(steps, 0, 0);
+      setStatus("Confirm in your wallet", `Step 1 of ${steps.length}: ${STEP_LABELS.permit2_approval}.`);
+      const hash = await request("eth_sendTransaction", [walletTransaction(built.approval_transaction)]);
+      const receipt = await waitForReceipt(hash);
+      if (receipt.status !== "0x1" && receipt.status !== 1) {
+        throw new CheckoutError("error", `The approval failed on chain (${shortAddress(hash)}).`);
+      }
+      done = 1;
+      built = await api("gasless", { payer: state.account, method: built.method });
+    }
+    renderSteps(steps, done, done);
+    setStatus("Confirm in your wallet", "Sign the payment: it costs you no gas.");
+    const signature = await request("eth_signTypedData_v4", [state.account, JSON.stringify(built.typed_data)]);
+    done += 1;
+    renderSteps(steps, done, done);
+    setStatus("Sending…", STEP_LABELS.relay + ".");
+    const relayed = await api("relay", { payer: state.account, method: built.method, signature });
+    renderSteps(steps, -1, steps.length);
+    const receipt = relayed.status === "succeeded" ? await waitForReceipt(relayed.tx_hash) : null;
+    state.receiptBlock = receipt ? BigInt(receipt.blockNumber) : null;
+    if (!isFinal()) {
+      setState("processing");
+      showProcessing();
+    }
+  } catch (error) {
+    if (error instanceof CheckoutError && error.kind === "unsupported") {
+      data.gaslessUnsupported = true; // offer the paths with a transaction
+      setState("error");
+      setStatus("Pay with a transaction for this payment", error.message);
+      $("retry").focus();
+    } else {
+      handleError(error);
+    }
   } finally {
     state.paying = false;
   }
@@ -490,6 +548,7 @@ $("connect").addEventListener("click", () => connect(...defaultWallet()));
 $("switch").addEventListener("click", switchNetwork);
 $("pay").addEventListener("click", () => pay("approve"));
 $("pay-permit").addEventListener("click", () => pay("permit"));
+$("pay-gasless").addEventListener("click", payGasless);
 $("retry").addEventListener("click", async () => {
   if (state.account === null) return connect(...defaultWallet());
   try {

@@ -1,0 +1,32 @@
+"""Transactions the gateway's relayer key sent for an intent, and the gas it paid for them."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sluice.db.base import Base, Money, TimestampMixin
+from sluice.ids import new_id
+
+
+class RelayTransaction(TimestampMixin, Base):
+    """One relayed call (a gasless payment, an escrow capture/refund/void, a nonce cancellation): its
+    nonce, the hash of the version that was mined (the last one sent while pending), how many times it
+    was replaced, and the native coin the relayer paid (`fee_paid` = gas_used × effective_gas_price)."""
+
+    __tablename__ = "relay_transactions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rtx"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    payment_intent_id: Mapped[str] = mapped_column(ForeignKey("payment_intents.id"), index=True)
+    network: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    relayer: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[int] = mapped_column(Money)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    #: pending | succeeded | reverted
+    status: Mapped[str] = mapped_column(String(16))
+    replacements: Mapped[int] = mapped_column(Integer, default=0)
+    gas_used: Mapped[int | None] = mapped_column(Money)
+    effective_gas_price: Mapped[int | None] = mapped_column(Money)
+    fee_paid: Mapped[int | None] = mapped_column(Money)
