@@ -2,6 +2,7 @@
 
 from sluice.models.audit import AuditLog
 from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow
+from sluice.models.deposit_sweep import DepositSweep, DepositSweepTx, SweepOutcome, SweepTxStatus
 from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus, Mode
@@ -27,6 +28,8 @@ __all__ = [
     "CaptureMethod",
     "DashboardSession",
     "DeliveryStatus",
+    "DepositSweep",
+    "DepositSweepTx",
     "Event",
     "IdempotencyKey",
     "IndexerBlock",
@@ -46,6 +49,8 @@ __all__ = [
     "Refund",
     "RefundStatus",
     "Role",
+    "SweepOutcome",
+    "SweepTxStatus",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
