@@ -70,7 +70,9 @@ def deploy_sweep_env(url: str, deployments: Path) -> SweepEnv:
     )
     artifact = load_artifact("DevUSDC")
     tx = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor().transact({"from": OWNER})
-    usdc = w3.eth.contract(address=w3.eth.wait_for_transaction_receipt(tx)["contractAddress"], abi=artifact.abi)
+    usdc = w3.eth.contract(
+        address=w3.eth.wait_for_transaction_receipt(tx)["contractAddress"], abi=artifact.abi
+    )
     usdc.functions.mint(PAYER, 10**30).transact({"from": OWNER})
     for holder in (MERCHANT, *(s["recipient"] for s in SPLITS)):  # steady state: payees hold the token
         usdc.functions.mint(holder, 1).transact({"from": OWNER})

@@ -89,7 +89,9 @@ async def test_a_sweep_reorganised_out_is_sent_again_and_sweeps_once(env, db_url
     assert len(env.swept_events()) == 2
 
 
-async def test_a_sweep_whose_nonce_went_elsewhere_is_dropped_and_planned_again(env, db_url, merchant_id, sessions):
+async def test_a_sweep_whose_nonce_went_elsewhere_is_dropped_and_planned_again(
+    env, db_url, merchant_id, sessions
+):
     paid = paid_intents(env, db_url, merchant_id, 1)
     set_confirmed(db_url, env.head())
     job = sweeper(env, sessions)
