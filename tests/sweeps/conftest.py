@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "indexer"))
 
+from sweep_env import SweepEnv, deploy_sweep_env
+
 from sluice.chain.node import run_anvil
 from sluice.config import to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker
 
 from indexer_env import create_merchant
-from sweep_env import SweepEnv, deploy_sweep_env
 
 
 @pytest.fixture

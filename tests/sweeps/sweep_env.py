@@ -156,9 +156,10 @@ def record_received(
             (address, value, value, intent_id),
         )
         conn.execute(
-            "INSERT INTO ledger_entries (network, chain_id, rail, source, kind, intent_ref, payment_intent_id, "
-            "merchant_id, tx_id, block_index, tx_index, height, block_id, block_time, payer, asset, amount, "
-            "created_at) VALUES ('local', %s, 'evm-deposit', %s, 'received', %s, %s, %s, %s, 0, %s, %s, %s, "
+            "INSERT INTO ledger_entries (network, chain_id, rail, source, kind, intent_ref, "
+            "payment_intent_id, merchant_id, tx_id, block_index, tx_index, height, block_id, block_time, "
+            "payer, asset, amount, created_at) "
+            "VALUES ('local', %s, 'evm-deposit', %s, 'received', %s, %s, %s, %s, 0, %s, %s, %s, "
             "%s, %s, %s, %s, now())",
             (
                 env.chain_id,
@@ -182,8 +183,8 @@ def set_confirmed(db_url: str, height: int) -> None:
     """The indexer's checkpoint and confirmed height of the local network."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO indexer_state (network, chain_id, last_block, head_block, confirmed_block, updated_at) "
-            "VALUES ('local', 31337, %s, %s, %s, now()) ON CONFLICT (network) DO UPDATE SET "
+            "INSERT INTO indexer_state (network, chain_id, last_block, head_block, confirmed_block, "
+            "updated_at) VALUES ('local', 31337, %s, %s, %s, now()) ON CONFLICT (network) DO UPDATE SET "
             "last_block = excluded.last_block, head_block = excluded.head_block, "
             "confirmed_block = excluded.confirmed_block",
             (height, height, height),

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sweep_env import AMOUNT, paid_intents, set_confirmed, sweep_rows
 
 from indexer_env import MERCHANT, SPLITS
-from sweep_env import AMOUNT, paid_intents, set_confirmed, sweep_rows
 
 pytestmark = [pytest.mark.db, pytest.mark.chain, pytest.mark.e2e]
 

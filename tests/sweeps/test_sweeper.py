@@ -4,11 +4,11 @@ recorded per intent, a reorganised-out sweep sent again, a lost transaction re-s
 from __future__ import annotations
 
 import pytest
+from sweep_env import AMOUNT, RELAYER, paid_intents, set_confirmed, sweep_rows
 
 from sluice.deposits.sweeper import Sweeper
 
 from indexer_env import MERCHANT, SPLITS
-from sweep_env import AMOUNT, RELAYER, paid_intents, set_confirmed, sweep_rows
 
 pytestmark = [pytest.mark.db, pytest.mark.chain]
 
