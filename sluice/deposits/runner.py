@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sluice.config import Settings
 
@@ -67,6 +69,32 @@ async def sweep_networks(
                 return
     finally:
         await engine.dispose()
+
+
+async def sweep_registry(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, sweepers: dict[str, Any]
+) -> None:
+    """One run of every network that has a SluiceDeposits and an RPC URL (the worker's scheduled job);
+    `sweepers` keeps each network's Sweeper between runs."""
+    from sluice.chain.registry import get_registry
+    from sluice.chain.rpc import async_web3
+    from sluice.deposits.sweeper import Sweeper
+    from sluice.intents.signing import relayer_account
+
+    for network in get_registry():
+        if network.family != "evm" or network.contracts.deposits is None or not network.rpc_urls:
+            continue
+        try:
+            sweeper = sweepers.get(network.name)
+            if sweeper is None:
+                relayer = relayer_account(settings, live=network.live)
+                sweeper = sweepers[network.name] = Sweeper(sessions, network, async_web3(network), relayer)
+            run = await sweeper.run_once()
+        except Exception:  # one network's RPC or key trouble must not stop the others
+            log.exception("deposit_sweep_run_failed", network=network.name)
+            continue
+        if run.sent:
+            log.info("deposit_sweep_run", network=run.network, sent=run.sent, intents=run.planned_intents)
 
 
 def main(settings: Settings, network_names: Sequence[str], *, once: bool, batch_size: int | None) -> None:
