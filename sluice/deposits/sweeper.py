@@ -64,7 +64,8 @@ _ERC20_BALANCE_OF = keccak(b"balanceOf(address)")[:4]
 #: Paid intents of a network without a live sweep: final `received` deposit entries adding up to the amount.
 _CANDIDATES = text(
     """
-    SELECT pi.id, pi.onchain_id, pi.chain_id, pi.payout_address, pi.token_address, pi.amount, pi.splits
+    SELECT pi.id, pi.onchain_id, pi.chain_id, pi.payout_address, pi.token_address, pi.amount, pi.splits,
+           array_agg(DISTINCT lower(le.source)) AS sources
     FROM payment_intents pi
     JOIN ledger_entries le ON le.payment_intent_id = pi.id
     WHERE pi.network = :network
@@ -176,7 +177,7 @@ class Sweeper:
             },
         )
         out = []
-        for intent_id, ref, chain_id, merchant, token, amount, splits in rows:
+        for intent_id, ref, chain_id, merchant, token, amount, splits, sources in rows:
             terms = DepositTerms.of(
                 intent_ref=bytes(ref),
                 chain_id=int(chain_id),
@@ -185,7 +186,11 @@ class Sweeper:
                 amount=int(amount),
                 splits=splits,
             )
-            out.append(Candidate(intent_id, terms, deposit_address(self.network, terms)))
+            address = deposit_address(self.network, terms)
+            if set(sources) != {address.lower()}:  # the rail derived another address: never guess
+                log.error("deposit_address_mismatch", intent=intent_id, derived=address, observed=sources)
+                continue
+            out.append(Candidate(intent_id, terms, address))
         return out
 
     async def plan(self, run: SweepRun) -> DepositSweepTx | None:

@@ -106,3 +106,14 @@ async def test_a_sweep_whose_nonce_went_elsewhere_is_dropped_and_planned_again(
     rows = sweep_rows(db_url)
     assert [r["outcome"] for r in rows] == ["failed", "swept"]
     assert env.usdc.functions.balanceOf(paid[0].address).call() == 0
+
+
+async def test_an_intent_whose_entries_name_another_address_is_not_swept(env, db_url, merchant_id, sessions):
+    import psycopg
+
+    paid_intents(env, db_url, merchant_id, 1)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE ledger_entries SET source = %s", ("0x" + "ab" * 20,))
+    set_confirmed(db_url, env.head())
+    run = await sweeper(env, sessions).run_once()
+    assert run.sent == [] and sweep_rows(db_url) == []
