@@ -3,6 +3,8 @@ recorded per intent, a reorganised-out sweep sent again, a lost transaction re-s
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sweep_env import AMOUNT, RELAYER, paid_intents, set_confirmed, sweep_rows
 
@@ -74,7 +76,7 @@ async def test_a_sweep_reorganised_out_is_sent_again_and_sweeps_once(env, db_url
     env.w3.eth.wait_for_transaction_receipt(first.sent[0])
     # Not final yet at a depth of 3: then the chain drops the block holding the sweep.
     deep = sweeper(env, sessions)
-    deep.network = deep.network.__class__(**{**deep.network.__dict__, "confirmations": 3})
+    deep.network = replace(deep.network, confirmations=3)
     assert set((await deep.run_once()).reconciled.values()) == {"mined"}
     env.w3.provider.make_request("evm_revert", [snapshot])
     assert all(env.usdc.functions.balanceOf(p.address).call() == AMOUNT for p in paid)
@@ -117,3 +119,14 @@ async def test_an_intent_whose_entries_name_another_address_is_not_swept(env, db
     set_confirmed(db_url, env.head())
     run = await sweeper(env, sessions).run_once()
     assert run.sent == [] and sweep_rows(db_url) == []
+
+
+async def test_a_legacy_gas_network_like_bsc_sweeps_with_a_gas_price(env, db_url, merchant_id, sessions):
+    paid_intents(env, db_url, merchant_id, 2)
+    set_confirmed(db_url, env.head())
+    job = sweeper(env, sessions)
+    job.network = replace(job.network, fee_model="legacy")
+    run = await job.run_once()
+    tx = env.w3.eth.get_transaction(run.sent[0])
+    assert int(tx["type"]) == 0 and int(tx["gasPrice"]) > 0
+    assert {r["outcome"] for r in sweep_rows(db_url)} == {"swept"}
