@@ -447,6 +447,29 @@ def indexer(
 
 
 @app.command()
+def sweep(
+    network: Annotated[
+        list[str],
+        typer.Option("--network", "-n", help="Network whose deposit addresses to sweep (repeatable)."),
+    ],
+    once: Annotated[bool, typer.Option("--once", help="One run per network, then exit.")] = False,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, max=200, help="Deposit addresses per transaction.")
+    ] = None,
+) -> None:
+    """Sweep paid deposit addresses to their merchants and splits with the relayer key."""
+    from sluice.config import get_settings
+    from sluice.deposits import runner
+
+    try:
+        runner.main(get_settings(), network, once=once, batch_size=batch_size)
+    except SluiceError as exc:
+        raise _fail(exc) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
 def worker(
     no_jobs: Annotated[
         bool, typer.Option("--no-jobs", help="Deliver webhooks only; run no scheduled jobs.")

@@ -1,4 +1,4 @@
-"""Ape script: deploy SluicePayments and SluiceEscrow exactly as `sluice deploy` does.
+"""Ape script: deploy SluicePayments, SluiceEscrow and SluiceDeposits exactly as `sluice deploy` does.
 
     ape run deploy                                   # ethereum:local:foundry (anvil at 127.0.0.1:8545)
     ape run deploy --network ethereum:sepolia:node --account deployer --operator 0x…
@@ -191,7 +191,7 @@ def _command() -> click.Command | None:
         force: bool,
         name: str | None,
     ) -> None:
-        """Deploy SluicePayments and SluiceEscrow; write deployments/NAME.json (no-op when already there)."""
+        """Deploy the Sluice contracts; write deployments/NAME.json (no-op when already there)."""
         try:
             result = run(
                 provider,

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     report_database_url: str | None = None
     #: `sluice worker` reconciles every indexed network against the chain this often (0 = never).
     reconcile_every_seconds: int = Field(default=3600, ge=0)
+    #: `sluice worker` sweeps paid deposit addresses of every network with a SluiceDeposits this often
+    #: (0 = never; `sluice sweep` runs the same job on its own).
+    sweep_every_seconds: int = Field(default=15, ge=0)
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_size: int = 10
     #: Operator signing key (hex) or a file holding it; required outside development. It signs

@@ -20,7 +20,7 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 
 from sluice.chain import create2
-from sluice.chain.deploy import DeployParams, init_code, mask_immutables
+from sluice.chain.deploy import CORE_CONTRACTS, DeployParams, init_code, mask_immutables
 from sluice.contracts import load_artifact
 from sluice.paths import ANVIL_BIN, NODE_MODULES, PROJECT_ROOT
 
@@ -38,7 +38,7 @@ pytestmark = [
 
 APE = Path(sys.executable).with_name("ape")
 SLUICE = [sys.executable, "-m", "launcher.cli"]
-CORE = ("SluicePayments", "SluiceEscrow")
+CORE = CORE_CONTRACTS
 # Not the defaults, so that the options are seen to reach DeployParams.
 OWNER = Account.from_key(ANVIL_KEYS[3]).address
 OPERATOR = Account.from_key(OPERATOR_KEY).address

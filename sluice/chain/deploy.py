@@ -1,4 +1,5 @@
-"""Deploys SluicePayments and SluiceEscrow through CREATE2 and records them in deployments/NAME.json.
+"""Deploys SluicePayments, SluiceEscrow and SluiceDeposits through CREATE2 and records them in
+deployments/NAME.json.
 
 Shared by `sluice deploy` and the Ape script (scripts/deploy.py): both hand over a `Sender`.
 """

@@ -16,7 +16,7 @@ from sluice.errors import ArtifactError
 
 #: Artifacts whose errors are decoded: the Sluice contracts (SafeERC20's included) and OpenZeppelin's
 #: ERC-20/EIP-2612 errors through the dev tokens.
-ERROR_SOURCES = ("SluicePayments", "SluiceEscrow", "DevUSDC", "DevUSDT")
+ERROR_SOURCES = ("SluicePayments", "SluiceEscrow", "SluiceDeposits", "DepositForwarder", "DevUSDC", "DevUSDT")
 
 
 @dataclass(frozen=True)

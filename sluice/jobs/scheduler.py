@@ -76,6 +76,13 @@ def start_scheduler(
         async with transaction(sessions) as session:
             await refresh_prices(session, prices, clock())
 
+    sweepers: dict[str, Any] = {}
+
+    async def sweep_job() -> None:
+        from sluice.deposits.runner import sweep_registry
+
+        await sweep_registry(sessions, settings, sweepers)
+
     scheduler = AsyncIOScheduler(timezone="UTC")
     jobs: list[Job] = [
         ("expire_intents", expire, EXPIRE_EVERY),
@@ -83,6 +90,8 @@ def start_scheduler(
         ("refresh_prices", prices_job, PRICES_EVERY),
         *extra_jobs,
     ]
+    if settings.sweep_every_seconds:
+        jobs.append(("sweep_deposits", sweep_job, settings.sweep_every_seconds))
     if settings.reconcile_every_seconds:
         jobs.append(("reconcile", reconcile_job, settings.reconcile_every_seconds))
     for name, job, seconds in jobs:

@@ -2,6 +2,7 @@
 
 from sluice.models.audit import AuditLog
 from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow
+from sluice.models.deposit_sweep import DepositSweep, DepositSweepTx, SweepOutcome, SweepTxStatus
 from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus, Mode
@@ -28,6 +29,8 @@ __all__ = [
     "CaptureMethod",
     "DashboardSession",
     "DeliveryStatus",
+    "DepositSweep",
+    "DepositSweepTx",
     "Event",
     "IdempotencyKey",
     "IndexerBlock",
@@ -48,6 +51,8 @@ __all__ = [
     "RefundStatus",
     "RelayTransaction",
     "Role",
+    "SweepOutcome",
+    "SweepTxStatus",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

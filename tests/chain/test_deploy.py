@@ -11,7 +11,15 @@ from web3 import Web3
 
 from launcher.cli import app
 from sluice.chain import create2
-from sluice.chain.deploy import DeployParams, LocalSender, deploy, ensure_factory, resolve_params, verify
+from sluice.chain.deploy import (
+    CORE_CONTRACTS,
+    DeployParams,
+    LocalSender,
+    deploy,
+    ensure_factory,
+    resolve_params,
+    verify,
+)
 from sluice.chain.keys import ANVIL_DEPLOYER_KEY, ANVIL_OPERATOR_KEY, ANVIL_RELAYER_KEY
 from sluice.contracts import load_artifact
 from sluice.errors import DeploymentError, KeyConfigError, SluiceValueError
@@ -43,11 +51,12 @@ def w3():
 def test_deploy_writes_manifest_with_live_contracts(w3, tmp_path):
     result = deploy(w3, "local", LocalSender(DEPLOYER), params(), directory=tmp_path)
     manifest = json.loads((tmp_path / "local.json").read_text())
-    assert result.deployed == ["SluicePayments", "SluiceEscrow"]
+    assert result.deployed == list(CORE_CONTRACTS)
     assert manifest["chain_id"] == 31337
     assert manifest["operator"] == Web3.to_checksum_address(OPERATOR)
     assert manifest["relayer"] == Web3.to_checksum_address(RELAYER)
-    for name in ("SluicePayments", "SluiceEscrow"):
+    assert CORE_CONTRACTS == ("SluicePayments", "SluiceEscrow", "SluiceDeposits")
+    for name in CORE_CONTRACTS:
         entry = manifest["contracts"][name]
         receipt = w3.eth.get_transaction_receipt(entry["tx_hash"])
         assert receipt["blockNumber"] == entry["block_number"]
@@ -108,7 +117,7 @@ def test_different_deployment_is_refused_without_force(w3, tmp_path):
     forced = deploy(
         w3, "local", LocalSender(DEPLOYER), params(max_fee_bps=2000), force=True, directory=tmp_path
     )
-    assert forced.deployed == ["SluicePayments", "SluiceEscrow"]
+    assert forced.deployed == list(CORE_CONTRACTS)
     assert forced.manifest["max_fee_bps"] == 2000
     assert (
         json.loads(before)["contracts"]["SluicePayments"]["address"]
@@ -121,7 +130,7 @@ def test_stale_manifest_after_chain_reset_redeploys(w3, tmp_path):
     with run_anvil() as url:  # a fresh chain: the recorded contracts are not there
         fresh = Web3(Web3.HTTPProvider(url))
         result = deploy(fresh, "local", LocalSender(DEPLOYER), params(), directory=tmp_path)
-        assert result.deployed == ["SluicePayments", "SluiceEscrow"]
+        assert result.deployed == list(CORE_CONTRACTS)
         assert verify(fresh, "local", directory=tmp_path).ok
 
 
@@ -134,7 +143,11 @@ def test_verify_passes_then_detects_wrong_code(w3, tmp_path):
     (tmp_path / "local.json").write_text(json.dumps(manifest))
     result = verify(w3, "local", directory=tmp_path)
     assert not result.ok
-    assert [r[2] for r in result.rows] == [True, False] or [r[2] for r in result.rows] == [False, True]
+    assert {r[0]: r[2] for r in result.rows} == {
+        "SluicePayments": True,
+        "SluiceEscrow": False,
+        "SluiceDeposits": True,
+    }
 
 
 def test_verify_reports_rotated_signer_without_failing(w3, tmp_path):

@@ -134,6 +134,22 @@ def test_batch_sweeps_many_and_skips_the_unpaid(system: System) -> None:
     assert system.balance(system.usdc, address_of(system, short)) == AMOUNT - 1
 
 
+def test_one_batch_sweeps_erc20_and_native_addresses_together(system: System) -> None:
+    token_terms = terms_for(system)
+    native_terms = terms_for(system, token=None, amount=10**17)
+    send(system.usdc.functions.transfer(address_of(system, token_terms), AMOUNT), system.payer)
+    system.chain.w3.eth.send_transaction(
+        {"from": system.payer, "to": address_of(system, native_terms), "value": 10**17}
+    )
+    receipt = transact(system, sweep_calldata([token_terms, native_terms]), system.other)
+    assert {e["intentId"] for e in events(system.deposits, "Swept", receipt)} == {
+        token_terms.id,
+        native_terms.id,
+    }
+    assert system.balance(system.usdc, address_of(system, token_terms)) == 0
+    assert system.balance(None, address_of(system, native_terms)) == 0
+
+
 def test_a_second_sweep_of_the_same_funds_moves_nothing(system: System) -> None:
     terms = terms_for(system)
     send(system.usdc.functions.transfer(address_of(system, terms), AMOUNT), system.payer)

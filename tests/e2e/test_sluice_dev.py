@@ -139,7 +139,7 @@ def test_sluice_dev_starts_serves_stops_cleanly_and_resumes(tmp_path):
         assert {"api_url", "rpc_url", "chain_id", "network", "secret_key", "publishable_key"} <= set(info)
         assert info["chain_id"] == 31337 and info["network"] == "local"
         assert set(info["tokens"]) == {"USDC", "USDT"} and len(info["accounts"]) == 5
-        assert set(info["contracts"]) == {"SluicePayments", "SluiceEscrow"}
+        assert set(info["contracts"]) == {"SluicePayments", "SluiceEscrow", "SluiceDeposits"}
         assert info["components"] == {"api": True, "indexer": True, "worker": True}
         for fact in (info["api_url"], info["docs_url"], info["secret_key"], info["curl"]):
             assert fact in first.output

@@ -1,0 +1,132 @@
+"""The sweep job on anvil and PostgreSQL: paid deposit addresses swept in one batch once final, gas
+recorded per intent, a reorganised-out sweep sent again, a lost transaction re-sent with its nonce."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sweep_env import AMOUNT, RELAYER, paid_intents, set_confirmed, sweep_rows
+
+from sluice.deposits.sweeper import Sweeper
+
+from indexer_env import MERCHANT, SPLITS
+
+pytestmark = [pytest.mark.db, pytest.mark.chain]
+
+
+def sweeper(env, sessions, **kwargs) -> Sweeper:
+    return Sweeper(sessions, env.network, env.async_w3(), RELAYER, **kwargs)
+
+
+def fee_shares(amount: int) -> tuple[int, list[int]]:
+    fees = [amount * s["bps"] // 10_000 for s in SPLITS]
+    return amount - sum(fees), fees
+
+
+async def test_paid_addresses_are_swept_in_one_batch_with_the_gas_recorded_per_intent(
+    env, db_url, merchant_id, sessions
+):
+    paid = paid_intents(env, db_url, merchant_id, 3)
+    short = paid_intents(env, db_url, merchant_id, 1, paid=AMOUNT - 1)
+    set_confirmed(db_url, env.head())
+    merchant_before = env.usdc.functions.balanceOf(MERCHANT).call()
+
+    run = await sweeper(env, sessions).run_once()
+
+    assert len(run.sent) == 1 and sorted(run.planned_intents) == sorted(p.id for p in paid)
+    rows = sweep_rows(db_url)
+    assert {r["intent"] for r in rows} == {p.id for p in paid}
+    assert {r["outcome"] for r in rows} == {"swept"}
+    tx_gas = rows[0]["tx_gas_used"]
+    assert all(r["gas_used"] == tx_gas // 3 and r["fee_wei"] > 0 for r in rows)
+    merchant_amount, _ = fee_shares(AMOUNT)
+    assert env.usdc.functions.balanceOf(MERCHANT).call() - merchant_before == 3 * merchant_amount
+    assert all(env.usdc.functions.balanceOf(p.address).call() == 0 for p in paid)
+    assert env.usdc.functions.balanceOf(short[0].address).call() == AMOUNT - 1  # not paid: not swept
+
+    # Next run: final at 1 confirmation, nothing new to send.
+    again = await sweeper(env, sessions).run_once()
+    assert again.sent == [] and set(again.reconciled.values()) <= {"confirmed"}
+    assert {r["tx_status"] for r in sweep_rows(db_url)} == {"confirmed"}
+    assert len(env.swept_events()) == 3
+
+
+async def test_native_coin_addresses_are_swept(env, db_url, merchant_id, sessions):
+    paid = paid_intents(env, db_url, merchant_id, 2, native=True)
+    set_confirmed(db_url, env.head())
+    await sweeper(env, sessions).run_once()
+    assert {r["outcome"] for r in sweep_rows(db_url)} == {"swept"}
+    assert all(env.w3.eth.get_balance(p.address) == 0 for p in paid)
+
+
+async def test_payments_above_the_confirmed_height_wait(env, db_url, merchant_id, sessions):
+    paid_intents(env, db_url, merchant_id, 2)
+    set_confirmed(db_url, env.head() - 1)  # the second payment's block is not final yet
+    run = await sweeper(env, sessions).run_once()
+    assert len(run.planned_intents) == 1
+    assert len(sweep_rows(db_url)) == 1
+
+
+async def test_a_sweep_reorganised_out_is_sent_again_and_sweeps_once(env, db_url, merchant_id, sessions):
+    paid = paid_intents(env, db_url, merchant_id, 2)
+    set_confirmed(db_url, env.head())
+    snapshot = env.w3.provider.make_request("evm_snapshot", [])["result"]
+    first = await sweeper(env, sessions, receipt_wait=0).run_once()
+    env.w3.eth.wait_for_transaction_receipt(first.sent[0])
+    # Not final yet at a depth of 3: then the chain drops the block holding the sweep.
+    deep = sweeper(env, sessions)
+    deep.network = replace(deep.network, confirmations=3)
+    assert set((await deep.run_once()).reconciled.values()) == {"mined"}
+    env.w3.provider.make_request("evm_revert", [snapshot])
+    assert all(env.usdc.functions.balanceOf(p.address).call() == AMOUNT for p in paid)
+
+    run = await deep.run_once()  # receipt gone, node does not know it, nonce unused: sent again
+    assert run.reconciled == {first.sent[0]: "sent"}
+    env.w3.eth.wait_for_transaction_receipt(first.sent[0])
+    await deep.run_once()
+    assert all(env.usdc.functions.balanceOf(p.address).call() == 0 for p in paid)
+    rows = sweep_rows(db_url)
+    assert len(rows) == 2 and {r["outcome"] for r in rows} == {"swept"}
+    assert len(env.swept_events()) == 2
+
+
+async def test_a_sweep_whose_nonce_went_elsewhere_is_dropped_and_planned_again(
+    env, db_url, merchant_id, sessions
+):
+    paid = paid_intents(env, db_url, merchant_id, 1)
+    set_confirmed(db_url, env.head())
+    job = sweeper(env, sessions)
+    run = type("Run", (), {"waiting": []})()
+    planned = await job.plan(run)  # recorded, never sent (a crash)
+    assert planned is not None
+    # The relayer key sends something else with that nonce (an escrow capture from the API, say).
+    env.w3.eth.send_transaction({"from": RELAYER.address, "to": RELAYER.address, "value": 0})
+    result = await job.run_once()  # the old one is dropped, a new sweep planned and sent
+    assert result.reconciled[planned.tx_hash] == "dropped"
+    assert len(result.sent) == 1 and result.sent[0] != planned.tx_hash
+    rows = sweep_rows(db_url)
+    assert [r["outcome"] for r in rows] == ["failed", "swept"]
+    assert env.usdc.functions.balanceOf(paid[0].address).call() == 0
+
+
+async def test_an_intent_whose_entries_name_another_address_is_not_swept(env, db_url, merchant_id, sessions):
+    import psycopg
+
+    paid_intents(env, db_url, merchant_id, 1)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE ledger_entries SET source = %s", ("0x" + "ab" * 20,))
+    set_confirmed(db_url, env.head())
+    run = await sweeper(env, sessions).run_once()
+    assert run.sent == [] and sweep_rows(db_url) == []
+
+
+async def test_a_legacy_gas_network_like_bsc_sweeps_with_a_gas_price(env, db_url, merchant_id, sessions):
+    paid_intents(env, db_url, merchant_id, 2)
+    set_confirmed(db_url, env.head())
+    job = sweeper(env, sessions)
+    job.network = replace(job.network, fee_model="legacy")
+    run = await job.run_once()
+    tx = env.w3.eth.get_transaction(run.sent[0])
+    assert int(tx["type"]) == 0 and int(tx["gasPrice"]) > 0
+    assert {r["outcome"] for r in sweep_rows(db_url)} == {"swept"}
