@@ -36,6 +36,7 @@ from sluice.chain.network_config import (
 from sluice.chain.networks import NETWORKS
 from sluice.errors import NetworkConfigError, UnknownNetworkError
 from sluice.paths import deployments_dir
+from sluice.rails.stacks.networks import network_configs as stacks_network_configs
 
 NETWORKS_FILE_ENV = "SLUICE_NETWORKS_FILE"
 GWEI = 10**9
@@ -130,6 +131,9 @@ class Registry:
             if override is not None:
                 network = _apply_override(network, override)
             networks[name] = replace(network, rpc_urls=_rpc_urls(name, env))
+        # Other chain families' networks (their own tables and manifests; docs/stacks.md).
+        for name, config in stacks_network_configs(directory).items():
+            networks.setdefault(name, config)
         return cls(networks)
 
 
