@@ -24,6 +24,8 @@ from standardwebhooks import Webhook
 sys.path.insert(0, str(Path(__file__).parents[2] / "api"))
 sys.path.insert(0, str(Path(__file__).parents[2] / "api" / "webhooks"))
 
+from webhooks_support import TEST_SECRET_KEY, Receiver
+
 import indexer.stacks as stacks_indexer
 from api.app import create_app
 from indexer.leader import Leadership
@@ -43,7 +45,6 @@ from sluice.rails.stacks.transactions import sign_serialized
 from sluice.webhooks.worker import WebhookWorker
 
 from intents_fixtures import OPERATOR_KEY, auth, make_settings
-from webhooks_support import TEST_SECRET_KEY, Receiver
 
 pytestmark = [pytest.mark.db, pytest.mark.e2e, needs_node]
 
