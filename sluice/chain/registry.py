@@ -36,7 +36,6 @@ from sluice.chain.network_config import (
 from sluice.chain.networks import NETWORKS
 from sluice.errors import NetworkConfigError, UnknownNetworkError
 from sluice.paths import deployments_dir
-from sluice.rails.stacks.networks import network_configs as stacks_network_configs
 
 NETWORKS_FILE_ENV = "SLUICE_NETWORKS_FILE"
 GWEI = 10**9
@@ -131,10 +130,16 @@ class Registry:
             if override is not None:
                 network = _apply_override(network, override)
             networks[name] = replace(network, rpc_urls=_rpc_urls(name, env))
-        # Other chain families' networks (their own tables and manifests; docs/stacks.md).
-        for name, config in stacks_network_configs(directory).items():
-            networks.setdefault(name, config)
+        for name, network in _other_families(env, directory).items():
+            networks.setdefault(name, network)
         return cls(networks)
+
+
+def _other_families(env: Mapping[str, str], directory: Path) -> dict[str, NetworkConfig]:
+    """The networks of the non-EVM rails (their own tables; contracts from their manifests)."""
+    from sluice.rails.stacks.networks import network_configs as stacks_networks
+
+    return {**stacks_networks(directory)}
 
 
 @cache
