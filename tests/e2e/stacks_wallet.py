@@ -23,7 +23,8 @@ PROVIDER_SHIM = """
   window.LeatherProvider = {
     isSluiceTestWallet: true,
     async request(method, params) {
-      const reply = JSON.parse(await window.__sluiceStacksWallet(JSON.stringify({ method, params: params ?? {} })));
+      const body = JSON.stringify({ method, params: params ?? {} });
+      const reply = JSON.parse(await window.__sluiceStacksWallet(body));
       if (reply.error) throw { jsonrpc: "2.0", id: "1", error: reply.error };
       return { jsonrpc: "2.0", id: "1", result: reply.result };
     },
