@@ -45,8 +45,9 @@ log = structlog.get_logger(__name__)
 PAYOUT_ADDRESS = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"
 FEE_RECIPIENT = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"
 DEMO_MERCHANT = "Sluice Demo Shop"
-#: Fiat prices of the demo shop need an ETH rate; stablecoins are quoted 1:1.
-DEV_FIXED_RATES = {"ETH/usd": Decimal("3000")}
+#: Fiat prices of the demo shop need an ETH rate (and STX, sBTC on stacks-local); stablecoins are
+#: quoted 1:1.
+DEV_FIXED_RATES = {"ETH/usd": Decimal("3000"), "STX/usd": Decimal("0.6"), "SBTC/usd": Decimal("97000")}
 NETWORK = "local"
 STACKS_NETWORK = "stacks-local"
 STACKS_API_ENV = "SLUICE_STACKS_API_URL_LOCAL"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,7 @@ from sluice.db.session import make_engine, make_sessionmaker
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
 from sluice.rails.stacks.api import StacksApi
-from sluice.rails.stacks.deploy import deploy_stacks
-from sluice.rails.stacks.devnode import DEV_DEPLOYER_KEY, DEV_WALLET_1_KEY, simnet_api
-from sluice.rails.stacks.networks import get_stacks_network
+from sluice.rails.stacks.devnode import DEV_WALLET_1_KEY, setup_stacks_local, simnet_api
 from sluice.rails.stacks.rail import StacksRail
 from sluice.rails.stacks.transactions import sign_serialized
 from sluice.webhooks.worker import WebhookWorker
@@ -58,15 +57,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
     operator key the API signs with registered."""
     deployments = tmp_path_factory.mktemp("deployments")
     with simnet_api() as url:
-
-        async def deploy() -> None:
-            async with StacksApi(url) as api:
-                operator = bytes.fromhex(OPERATOR_KEY.removeprefix("0x"))
-                await deploy_stacks(
-                    get_stacks_network(NETWORK), api, DEV_DEPLOYER_KEY, operator, directory=deployments
-                )
-
-        asyncio.run(deploy())
+        # What `sluice dev` does: deploy (test sBTC included) and give the dev payer test sBTC.
+        operator = bytes.fromhex(OPERATOR_KEY.removeprefix("0x"))
+        asyncio.run(setup_stacks_local(url, operator, deployments))
         yield url, deployments
 
 
@@ -329,5 +322,78 @@ async def test_a_step_that_fails_mid_commit_leaves_nothing_and_the_restart_store
             assert [r["type"] for r in events] == ["payment_intent.created", "payment_intent.succeeded"]
             paid = (await client.get(f"/v1/payment_intents/{intent['id']}", headers=auth(secret))).json()
             assert paid["status"] == "succeeded"
+    await api.aclose()
+    await pool.close()
+
+
+async def test_sbtc_priced_in_usd_is_paid_to_the_satoshi(
+    db_url: str, chain: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fiat price in sBTC (priced as BTC), paid with the test sBTC token: the deny-mode post-condition
+    names the token's asset, the contract splits it, the ledger has the parts to the satoshi."""
+    url, deployments = chain
+    monkeypatch.setenv("SLUICE_STACKS_API_URL_LOCAL", url)
+    settings = make_settings(
+        db_url, platform_fee_bps=0, price_source="fixed", fixed_rates={"SBTC/usd": Decimal("97000")}
+    )
+    registry = Registry.load(deployments=deployments, environ={})
+    token = registry.network(NETWORK).asset("sBTC").address
+    assert token == f"{DEPLOYER}.test-token"
+    app = create_app(settings, database_url=to_asyncpg_url(db_url), registry=registry)
+    pool = await make_driver_pool(to_asyncpg_url(db_url), size=2)
+    api = StacksApi(url)
+    async with app.router.lifespan_context(app):
+        secret = await make_stacks_merchant(db_url)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            created = await client.post(
+                "/v1/payment_intents",
+                json={
+                    "network": NETWORK,
+                    "asset": "sBTC",
+                    "price": {"amount": "25.00", "currency": "usd"},
+                    "splits": [{"recipient": FEE_RECIPIENT, "bps": 333}],
+                },
+                headers=auth(secret),
+            )
+            assert created.status_code == 200, created.text
+            intent = created.json()
+            # 25 / 97,000 BTC = 0.00025773… → 25,773 satoshis (rounded as the quote rounds).
+            assert (intent["decimals"], intent["quote"]["rate"]) == (8, "97000")
+            amount = int(intent["amount"])
+            assert amount == int(intent["quote"]["amount"]) and 25_770 <= amount <= 25_775
+            answer = await client.post(
+                f"/v1/payment_intents/{intent['id']}/transactions",
+                json={"payer": PAYER},
+                headers=auth(secret),
+            )
+            assert answer.status_code == 200, answer.text
+            [call] = answer.json()["transactions"]
+            assert call["post_conditions"] == [
+                {
+                    "type": "ft-postcondition",
+                    "address": PAYER,
+                    "condition": "eq",
+                    "asset": f"{token}::test-token",
+                    "amount": str(amount),
+                }
+            ]
+            signed = sign_serialized(bytes.fromhex(call["unsigned_transaction"]), DEV_WALLET_1_KEY)
+            tx_id = await api.broadcast(signed)
+            await api.wait_for(tx_id)
+
+            await _follower(pool, api, db_url).step()
+            async with pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT asset, amount::text, merchant_amount::text, fee_amounts FROM ledger_entries "
+                    "WHERE payment_intent_id = $1",
+                    intent["id"],
+                )
+            fee = amount * 333 // 10_000
+            assert row is not None and row["asset"] == token
+            assert (int(row["amount"]), int(row["merchant_amount"])) == (amount, amount - fee)
+            assert f'"amount": "{fee}"' in row["fee_amounts"]
+            paid = (await client.get(f"/v1/payment_intents/{intent['id']}", headers=auth(secret))).json()
+            assert (paid["status"], paid["amount_received"]) == ("succeeded", str(amount))
     await api.aclose()
     await pool.close()
