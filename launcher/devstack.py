@@ -45,6 +45,11 @@ log = structlog.get_logger(__name__)
 PAYOUT_ADDRESS = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"
 FEE_RECIPIENT = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"
 DEMO_MERCHANT = "Sluice Demo Shop"
+#: On stacks-local: the demo merchant's payout (Devnet.toml's wallet_2) and the platform fee's
+#: recipient (wallet_3); public dev accounts.
+STACKS_PAYOUT_ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"
+STACKS_FEE_RECIPIENT = "ST2JHG361ZXG51QTKY2NQCVBPPRRE2KZB1HR05NNC"
+DEMO_PAYOUTS = {"evm": PAYOUT_ADDRESS, "stacks": STACKS_PAYOUT_ADDRESS}
 #: Fiat prices of the demo shop need an ETH rate (and STX, sBTC on stacks-local); stablecoins are
 #: quoted 1:1.
 DEV_FIXED_RATES = {"ETH/usd": Decimal("3000"), "STX/usd": Decimal("0.6"), "SBTC/usd": Decimal("97000")}
@@ -102,6 +107,8 @@ class DevContext:
             values["webhook_allow_private"] = True
         if not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT"):
             values["platform_fee_recipient"] = FEE_RECIPIENT
+        if not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT_STACKS"):
+            values["platform_fee_recipient_stacks"] = STACKS_FEE_RECIPIENT
         if not os.environ.get("SLUICE_FIXED_RATES"):
             values["fixed_rates"] = DEV_FIXED_RATES
         return Settings(**values)
@@ -130,11 +137,12 @@ async def ensure_demo_merchant(sessions: async_sessionmaker[AsyncSession], keys_
                 by_secret = await merchant_service.authenticate(session, saved.secret_key)
                 by_publishable = await merchant_service.authenticate(session, saved.publishable_key)
             if by_secret.merchant_id == by_publishable.merchant_id == saved.merchant_id:
+                await _ensure_payout_addresses(sessions, saved.merchant_id)
                 return saved
         except AuthenticationError:
             log.info("dev_merchant_recreated", reason="saved keys unknown to this database")
     async with sessions() as session, session.begin():
-        merchant = await merchant_service.create(session, DEMO_MERCHANT, PAYOUT_ADDRESS)
+        merchant = await merchant_service.create(session, DEMO_MERCHANT, payout_addresses=DEMO_PAYOUTS)
         secret_key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
         publishable = await merchant_service.issue_key(
             session, merchant.id, ApiKeyKind.publishable, Mode.test
@@ -142,6 +150,17 @@ async def ensure_demo_merchant(sessions: async_sessionmaker[AsyncSession], keys_
     created = DevMerchant(merchant.id, secret_key.secret, publishable.secret)
     save_merchant(created, keys_file)
     return created
+
+
+async def _ensure_payout_addresses(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -> None:
+    """A demo merchant of an earlier run gets the payout addresses of families added since."""
+    from sluice.merchants import payout
+
+    async with sessions() as session, session.begin():
+        merchant = await merchant_service.get(session, merchant_id)
+        missing = {k: v for k, v in DEMO_PAYOUTS.items() if k not in (merchant.payout_addresses or {})}
+        if missing:
+            merchant.payout_addresses = payout.merged(merchant.payout_addresses, missing)
 
 
 def save_merchant(merchant: DevMerchant, keys_file: Path) -> None:
@@ -338,7 +357,6 @@ class DevStack:
         from sluice.rails.stacks.devnode import (
             DEV_DEPLOYER_KEY,
             DEV_PAYER_ADDRESS,
-            DEV_PAYOUT_ADDRESS,
             DEV_WALLET_1_KEY,
         )
 
@@ -348,7 +366,7 @@ class DevStack:
             "api_url": self.ctx.stacks_api_url,
             "contract_id": contracts.get("sluice-payments", {}).get("contract_id"),
             "sbtc_token": contracts.get("test-token", {}).get("contract_id"),
-            "payout_address": DEV_PAYOUT_ADDRESS,
+            "payout_address": STACKS_PAYOUT_ADDRESS,
             # Clarinet's public devnet keys (settings/Devnet.toml): test funds on the local chain only.
             "payer_address": DEV_PAYER_ADDRESS,
             "payer_key": DEV_WALLET_1_KEY.hex(),

@@ -1,7 +1,7 @@
 """stacks indexer: indexer_state.cursor, where a transaction-paging follower stands
 
 Revision ID: i20_stacks_indexer
-Revises: i19_address_widths
+Revises: core_payout_addresses
 Create Date: 2026-12-07 21:40:00
 
 The Stacks follower (indexer/stacks.py) walks the contract's events newest first back to the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i20_stacks_indexer"
-down_revision: str | Sequence[str] | None = "i19_address_widths"
+down_revision: str | Sequence[str] | None = "core_payout_addresses"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -69,9 +69,7 @@ def simnet_api(port: int | None = None, *, startup_timeout: float = 120.0) -> It
             process.wait()
 
 
-#: The demo merchant's Stacks payout address on stacks-local (Devnet.toml's wallet_2: a public dev
-#: account) and the payer the checkout's test wallet signs for (wallet_1, DEV_WALLET_1_KEY).
-DEV_PAYOUT_ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"
+#: The dev payer (Devnet.toml's wallet_1, DEV_WALLET_1_KEY): the checkout's test wallet signs for it.
 DEV_PAYER_ADDRESS = "ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5"
 #: Test sBTC (the `test-token` deployed on stacks-local) minted to the dev payer: 10 "sBTC".
 DEV_TOKEN_FUNDING = 10 * 10**8

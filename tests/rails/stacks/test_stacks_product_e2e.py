@@ -64,13 +64,13 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
 
 
 async def make_stacks_merchant(db_url: str) -> str:
-    """A merchant paid on Stacks and its test secret key (the payout set on the row until payout
-    addresses per chain family exist)."""
+    """A merchant paid out on EVM and on Stacks, and its test secret key."""
     engine = make_engine(to_asyncpg_url(db_url), pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            merchant = await merchant_service.create(session, "Stacks shop")
-            merchant.payout_address = MERCHANT
+            merchant = await merchant_service.create(
+                session, "Stacks shop", payout_addresses={"evm": "0x" + "cd" * 20, "stacks": MERCHANT}
+            )
             key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
     finally:
         await engine.dispose()
@@ -120,8 +120,13 @@ async def test_stx_intent_paid_through_the_api_transaction_succeeds_with_a_verif
 ) -> None:
     url, deployments = chain
     monkeypatch.setenv("SLUICE_STACKS_API_URL_LOCAL", url)
+    # The platform fee on Stacks goes to the platform's Stacks address (the EVM one is make_settings').
     settings = make_settings(
-        db_url, platform_fee_bps=0, webhook_allow_private=True, webhook_secret_key=TEST_SECRET_KEY
+        db_url,
+        platform_fee_bps=150,
+        platform_fee_recipient_stacks=FEE_RECIPIENT,
+        webhook_allow_private=True,
+        webhook_secret_key=TEST_SECRET_KEY,
     )
     registry = Registry.load(deployments=deployments, environ={})
     assert registry.network(NETWORK).contracts.payments == CONTRACT
@@ -172,12 +177,7 @@ async def test_stx_intent_paid_through_the_api_transaction_succeeds_with_a_verif
 
             created = await client.post(
                 "/v1/payment_intents",
-                json={
-                    "network": NETWORK,
-                    "asset": "STX",
-                    "amount": "2000003",
-                    "splits": [{"recipient": FEE_RECIPIENT, "bps": 150}],
-                },
+                json={"network": NETWORK, "asset": "STX", "amount": "2000003"},
                 headers=auth(secret),
             )
             assert created.status_code == 200, created.text
