@@ -21,6 +21,7 @@ from indexer.deposits import DepositConfig
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
 from indexer.leader import Leadership
 from indexer.rpc import RpcClient
+from indexer.stacks import follow_stacks, stacks_api_url
 from sluice.chain.intents import ContractKind
 from sluice.chain.manifest import read_manifest
 from sluice.chain.multicall import ADDRESS as MULTICALL3
@@ -90,7 +91,12 @@ def indexed_networks(registry: Registry, names: Sequence[str] | None) -> list[Ne
     """The named networks, or every configured network with contracts and an RPC URL."""
     if names:
         return [registry.network(n) for n in names]
-    chosen = [n for n in registry if (n.contracts.payments or n.contracts.escrow) and n.rpc_urls]
+    chosen = [
+        n
+        for n in registry
+        if (n.contracts.payments or n.contracts.escrow)
+        and (n.rpc_urls if n.family == "evm" else n.family == "stacks" and stacks_api_url(n.name))
+    ]
     if not chosen:
         raise NetworkError("no network has Sluice contracts and an RPC URL; pass --network NAME")
     return chosen
@@ -112,17 +118,22 @@ async def run(
     """
     stop = stop_event or asyncio.Event()
     registry = registry or get_registry()
-    networks = indexed_networks(registry, network_names)
+    chosen = indexed_networks(registry, network_names)
+    networks = [n for n in chosen if n.family == "evm"]
+    stacks = [n for n in chosen if n.family == "stacks"]
     configs = [follower_config(n, settings, (start_blocks or {}).get(n.name)) for n in networks]
     url = database_url or resolve_database_url(settings)
     # asyncpg only (no SQLAlchemy session): the indexer starts without importing the ORM.
-    pool = await make_driver_pool(url, size=len(configs) + 1)
+    pool = await make_driver_pool(url, size=len(configs) + len(stacks) + 1)
     if settings.indexer_metrics_port:
         metrics.start_metrics_server(settings.indexer_metrics_port)
         log.info("indexer_metrics", port=settings.indexer_metrics_port)
     tasks = [
         asyncio.create_task(_follow(network, config, settings, pool, url, stop), name=config.network)
         for network, config in zip(networks, configs, strict=True)
+    ] + [
+        asyncio.create_task(follow_stacks(network, settings, pool, url, stop), name=network.name)
+        for network in stacks
     ]
     try:
         await asyncio.gather(*tasks)

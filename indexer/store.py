@@ -274,3 +274,34 @@ async def delete_above(conn: asyncpg.Connection, network: str, block: int) -> li
     )
     await conn.execute("DELETE FROM indexer_blocks WHERE network = $1 AND number > $2", network, block)
     return sorted({r[0] for r in rows if r[0] is not None})
+
+
+async def load_cursor(conn: asyncpg.Connection, network: str) -> str | None:
+    """A transaction-paging follower's cursor (indexer_state.cursor); None before its first entry."""
+    cursor: str | None = await conn.fetchval("SELECT cursor FROM indexer_state WHERE network = $1", network)
+    return cursor
+
+
+async def advance_cursor(
+    conn: asyncpg.Connection,
+    network: str,
+    old: Checkpoint,
+    old_cursor: str | None,
+    new: Checkpoint,
+    new_cursor: str | None,
+) -> None:
+    """`advance_checkpoint` for followers that page by transaction (Stacks): moves the checkpoint and
+    the cursor together, or raises LostLeadershipError when either is no longer what we loaded."""
+    status = await conn.execute(
+        "UPDATE indexer_state SET last_block = $2, head_block = $3, confirmed_block = $4, cursor = $5, "
+        "updated_at = now() WHERE network = $1 AND last_block = $6 AND cursor IS NOT DISTINCT FROM $7",
+        network,
+        new.last_block,
+        new.head_block,
+        new.confirmed_block,
+        new_cursor,
+        old.last_block,
+        old_cursor,
+    )
+    if status != "UPDATE 1":
+        raise LostLeadershipError(f"the checkpoint of {network} moved: another indexer is writing it")

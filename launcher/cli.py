@@ -307,6 +307,7 @@ def dev(
     info_file: Annotated[
         Path | None, typer.Option(help="Where to write the stack's URLs and keys; default .sluice/dev.json.")
     ] = None,
+    stacks_port: Annotated[int, typer.Option(help="The local Stacks API's port (stacks-local).")] = 3999,
 ) -> None:
     """Run everything locally: PostgreSQL, anvil with the contracts and dev tokens, a demo merchant,
     and the API + indexer + webhook worker. Ctrl-C stops it all; the next run resumes the same data."""
@@ -319,6 +320,7 @@ def dev(
         reset_data,
         run_stack,
         setup_local_chain,
+        stacks_chain,
     )
     from launcher.devstack import DevContext
     from sluice.paths import deployments_dir
@@ -329,7 +331,10 @@ def dev(
 
         reset_data(directory, embedded_db=get_settings().database_url is None)
     try:
-        with anvil(port, directory / "anvil" / "state.json") as url:
+        with (
+            anvil(port, directory / "anvil" / "state.json") as url,
+            stacks_chain(stacks_port, deployments_dir()) as stacks,
+        ):
             chain = setup_local_chain(url)
             table = Table(title=f"Sluice dev chain at {url} (chain id 31337)")
             table.add_column("name")
@@ -342,6 +347,15 @@ def dev(
                 )
             console.print(table)
             console.print("manifest: deployments/local.json; dev accounts 1-5 hold 1,000,000 of each token")
+            if stacks is not None:
+                contracts = stacks[1]["contracts"]
+                console.print(
+                    f"Stacks (stacks-local, simnet) at {stacks[0]}: "
+                    f"{contracts['sluice-payments']['contract_id']}, "
+                    f"test sBTC {contracts['test-token']['contract_id']}; deployments/stacks-local.json"
+                )
+            else:
+                console.print("Stacks: not started (needs Node.js and `npm ci`)")
             if exit_after_setup:
                 return
             database_url, _ = prepare_database(directory)
@@ -357,6 +371,8 @@ def dev(
                 host=host,
                 api_port=api_port,
                 funded_accounts=[str(a) for a in accounts],
+                stacks_api_url=stacks[0] if stacks else None,
+                stacks_manifest=stacks[1] if stacks else None,
             )
             info_path = info_file or default_info_file()
             run_stack(ctx, info_path, lambda info: _print_dev_info(info, info_path))
@@ -383,6 +399,7 @@ def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
         f"  Publishable  {info['publishable_key']}",
         f"  Webhooks     {info['webhook_endpoint_id'] or 'not available in this build'}"
         f" -> {info['webhook_receiver_url']} (verified deliveries are printed below)",
+        *_stacks_lines(info),
         "",
         "Create a payment intent:",
         f"  {info['curl']}",
@@ -390,6 +407,16 @@ def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
         f"Facts for scripts: {info_path}. Press Ctrl-C to stop (everything is kept for the next run).",
     ]
     typer.echo("\n".join(lines))
+
+
+def _stacks_lines(info: dict[str, Any]) -> list[str]:
+    stacks = info.get("stacks")
+    if not stacks:
+        return []
+    return [
+        f"  Stacks       {stacks['api_url']} (stacks-local, simnet; contract {stacks['contract_id']})",
+        f"  Stacks pay   {stacks['demo_intent']['checkout_url']}",
+    ]
 
 
 @app.command()

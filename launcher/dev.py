@@ -138,3 +138,29 @@ def run_stack(ctx: Any, info_file: Path, on_ready: Any) -> None:
         await DevStack(ctx).run(stop, on_ready=ready)
 
     asyncio.run(main())
+
+
+@contextlib.contextmanager
+def stacks_chain(port: int, deployments: Path) -> Iterator[tuple[str, dict[str, Any]] | None]:
+    """The local Stacks chain (clarinet-sdk's simnet behind the Stacks API endpoints, a development
+    tool) with sluice-payments deployed and test sBTC for the dev payer: (API URL, manifest). None
+    when Node.js or the npm packages are missing (the EVM part of `sluice dev` runs without it)."""
+    import asyncio
+    import shutil
+
+    from sluice.chain.keys import ANVIL_OPERATOR_KEY
+    from sluice.config import get_settings
+    from sluice.errors import KeyConfigError
+    from sluice.intents.signing import operator_account
+    from sluice.paths import NODE_MODULES
+    from sluice.rails.stacks.devnode import setup_stacks_local, simnet_api
+
+    if shutil.which("node") is None or not (NODE_MODULES / "@stacks" / "clarinet-sdk").exists():
+        yield None
+        return
+    try:
+        operator = bytes(operator_account(get_settings(), live=False).key)
+    except KeyConfigError:
+        operator = bytes.fromhex(ANVIL_OPERATOR_KEY.removeprefix("0x"))
+    with simnet_api(port) as url:
+        yield url, asyncio.run(setup_stacks_local(url, operator, deployments))

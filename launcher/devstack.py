@@ -45,9 +45,17 @@ log = structlog.get_logger(__name__)
 PAYOUT_ADDRESS = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"
 FEE_RECIPIENT = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f"
 DEMO_MERCHANT = "Sluice Demo Shop"
-#: Fiat prices of the demo shop need an ETH rate; stablecoins are quoted 1:1.
-DEV_FIXED_RATES = {"ETH/usd": Decimal("3000")}
+#: On stacks-local: the demo merchant's payout (Devnet.toml's wallet_2) and the platform fee's
+#: recipient (wallet_3); public dev accounts.
+STACKS_PAYOUT_ADDRESS = "ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG"
+STACKS_FEE_RECIPIENT = "ST2JHG361ZXG51QTKY2NQCVBPPRRE2KZB1HR05NNC"
+DEMO_PAYOUTS = {"evm": PAYOUT_ADDRESS, "stacks": STACKS_PAYOUT_ADDRESS}
+#: Fiat prices of the demo shop need an ETH rate (and STX, sBTC on stacks-local); stablecoins are
+#: quoted 1:1.
+DEV_FIXED_RATES = {"ETH/usd": Decimal("3000"), "STX/usd": Decimal("0.6"), "SBTC/usd": Decimal("97000")}
 NETWORK = "local"
+STACKS_NETWORK = "stacks-local"
+STACKS_API_ENV = "SLUICE_STACKS_API_URL_LOCAL"
 
 
 class DevStackError(SluiceError, RuntimeError):
@@ -71,6 +79,10 @@ class DevContext:
     api_port: int = 8000
     #: Accounts holding dev tokens and ETH (anvil accounts 1-5).
     funded_accounts: list[str] = field(default_factory=list)
+    #: The local Stacks chain (simnet behind the Stacks API endpoints), when it runs, and
+    #: deployments/stacks-local.json.
+    stacks_api_url: str | None = None
+    stacks_manifest: dict[str, Any] | None = None
 
     @property
     def api_url(self) -> str:
@@ -95,6 +107,8 @@ class DevContext:
             values["webhook_allow_private"] = True
         if not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT"):
             values["platform_fee_recipient"] = FEE_RECIPIENT
+        if not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT_STACKS"):
+            values["platform_fee_recipient_stacks"] = STACKS_FEE_RECIPIENT
         if not os.environ.get("SLUICE_FIXED_RATES"):
             values["fixed_rates"] = DEV_FIXED_RATES
         return Settings(**values)
@@ -123,11 +137,12 @@ async def ensure_demo_merchant(sessions: async_sessionmaker[AsyncSession], keys_
                 by_secret = await merchant_service.authenticate(session, saved.secret_key)
                 by_publishable = await merchant_service.authenticate(session, saved.publishable_key)
             if by_secret.merchant_id == by_publishable.merchant_id == saved.merchant_id:
+                await _ensure_payout_addresses(sessions, saved.merchant_id)
                 return saved
         except AuthenticationError:
             log.info("dev_merchant_recreated", reason="saved keys unknown to this database")
     async with sessions() as session, session.begin():
-        merchant = await merchant_service.create(session, DEMO_MERCHANT, PAYOUT_ADDRESS)
+        merchant = await merchant_service.create(session, DEMO_MERCHANT, payout_addresses=DEMO_PAYOUTS)
         secret_key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
         publishable = await merchant_service.issue_key(
             session, merchant.id, ApiKeyKind.publishable, Mode.test
@@ -135,6 +150,17 @@ async def ensure_demo_merchant(sessions: async_sessionmaker[AsyncSession], keys_
     created = DevMerchant(merchant.id, secret_key.secret, publishable.secret)
     save_merchant(created, keys_file)
     return created
+
+
+async def _ensure_payout_addresses(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -> None:
+    """A demo merchant of an earlier run gets the payout addresses of families added since."""
+    from sluice.merchants import payout
+
+    async with sessions() as session, session.begin():
+        merchant = await merchant_service.get(session, merchant_id)
+        missing = {k: v for k, v in DEMO_PAYOUTS.items() if k not in (merchant.payout_addresses or {})}
+        if missing:
+            merchant.payout_addresses = payout.merged(merchant.payout_addresses, missing)
 
 
 def save_merchant(merchant: DevMerchant, keys_file: Path) -> None:
@@ -214,6 +240,8 @@ class DevStack:
         # The indexer and the worker read the registry from the environment, as in production;
         # the previous values come back when the stack stops (tests run it inside pytest).
         environ = {rpc_env(NETWORK): ctx.rpc_url, "SLUICE_DEPLOYMENTS_DIR": str(ctx.deployments_dir)}
+        if ctx.stacks_api_url:
+            environ[STACKS_API_ENV] = ctx.stacks_api_url
         saved_environ = {name: os.environ.get(name) for name in environ}
         os.environ.update(environ)
         get_registry.cache_clear()
@@ -243,7 +271,8 @@ class DevStack:
             server = uvicorn.Server(config)
             tasks["api"] = asyncio.create_task(server.serve(), name="api")
             await self._wait_started(server, tasks["api"])
-            tasks["indexer"] = asyncio.create_task(run_indexer(settings, [NETWORK], stop), name="indexer")
+            networks = [NETWORK, *([STACKS_NETWORK] if ctx.stacks_api_url else [])]
+            tasks["indexer"] = asyncio.create_task(run_indexer(settings, networks, stop), name="indexer")
             tasks["worker"] = asyncio.create_task(run_worker(settings, stop), name="worker")
             async with httpx.AsyncClient(
                 base_url=ctx.api_url, headers={"Authorization": f"Bearer {merchant.secret_key}"}, timeout=30
@@ -266,7 +295,10 @@ class DevStack:
                 )
                 if demo_intent.status_code != 200:
                     raise DevStackError(f"cannot create the demo intent: {demo_intent.text[:300]}")
+                stacks_intent = await self._stacks_demo_intent(client) if ctx.stacks_api_url else None
             self.info = self._describe(merchant, demo_intent.json())
+            if stacks_intent is not None:
+                self.info["stacks"] = self._describe_stacks(stacks_intent)
             if on_ready is not None:
                 on_ready(self.info)
             stopper = asyncio.create_task(stop.wait(), name="stop")
@@ -302,6 +334,45 @@ class DevStack:
                 raise DevStackError(f"the API did not start (port taken?): {exc!r}")
             await asyncio.sleep(0.05)
         raise DevStackError("the API did not start within 30 s")
+
+    async def _stacks_demo_intent(self, client: httpx.AsyncClient) -> dict[str, Any]:
+        """A demo intent on stacks-local: 2.5 STX to the demo merchant's Stacks payout address."""
+        created = await client.post(
+            "/v1/payment_intents",
+            json={
+                "network": STACKS_NETWORK,
+                "asset": "STX",
+                "amount": "2500000",
+                "description": "sluice dev: Stacks demo intent",
+                "metadata": {"source": "sluice dev"},
+            },
+        )
+        if created.status_code != 200:
+            raise DevStackError(f"cannot create the Stacks demo intent: {created.text[:300]}")
+        body: dict[str, Any] = created.json()
+        return body
+
+    def _describe_stacks(self, demo_intent: dict[str, Any]) -> dict[str, Any]:
+        """The `stacks` section of .sluice/dev.json: the local Stacks API, the contracts, dev keys."""
+        from sluice.rails.stacks.devnode import (
+            DEV_DEPLOYER_KEY,
+            DEV_PAYER_ADDRESS,
+            DEV_WALLET_1_KEY,
+        )
+
+        contracts = (self.ctx.stacks_manifest or {}).get("contracts", {})
+        return {
+            "network": STACKS_NETWORK,
+            "api_url": self.ctx.stacks_api_url,
+            "contract_id": contracts.get("sluice-payments", {}).get("contract_id"),
+            "sbtc_token": contracts.get("test-token", {}).get("contract_id"),
+            "payout_address": STACKS_PAYOUT_ADDRESS,
+            # Clarinet's public devnet keys (settings/Devnet.toml): test funds on the local chain only.
+            "payer_address": DEV_PAYER_ADDRESS,
+            "payer_key": DEV_WALLET_1_KEY.hex(),
+            "deployer_key": DEV_DEPLOYER_KEY.hex(),
+            "demo_intent": {"id": demo_intent["id"], "checkout_url": demo_intent["checkout_url"]},
+        }
 
     def _describe(self, merchant: DevMerchant, demo_intent: dict[str, Any]) -> dict[str, Any]:
         """The facts `sluice dev` prints and writes to .sluice/dev.json."""

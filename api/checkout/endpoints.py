@@ -89,6 +89,13 @@ def _wallet_network(checkout: CheckoutIntent) -> dict[str, Any]:
     }
 
 
+def _stacks_data(checkout: CheckoutIntent) -> dict[str, Any]:
+    """For a Stacks intent, the chain its wallet must be on ("mainnet" or "testnet")."""
+    if checkout.network.family != "stacks":
+        return {}
+    return {"stacks": {"chain": "testnet" if checkout.network.testnet else "mainnet"}}
+
+
 def _page_data(request: Request, checkout: CheckoutIntent, secret: str) -> dict[str, Any]:
     intent = checkout.intent
     base = str(request.app.state.settings.checkout_base_url)
@@ -101,6 +108,8 @@ def _page_data(request: Request, checkout: CheckoutIntent, secret: str) -> dict[
         "amount_display": format_units(int(intent.amount), intent.decimals),
         "decimals": intent.decimals,
         "network": _wallet_network(checkout),
+        "family": checkout.network.family,
+        **_stacks_data(checkout),
         "return_url": _return_url(checkout),
         "checkout_url": checkout_link(base, intent.id, secret),
         "status": checkout.status(),
@@ -139,6 +148,7 @@ async def checkout_page(
         "fiat": QuotePublic.of(quote) if quote is not None else None,
         "network": checkout.network.name,
         "chain_id": checkout.network.chain_id,
+        "family": checkout.network.family,
         "status": data["status"]["status"],
         "qr": Markup(qr_svg(data["checkout_url"], scale=4)),  # noqa: S704 (segno's own SVG)
         "deposit": data["deposit"],
@@ -204,7 +214,7 @@ async def checkout_events(
 class CheckoutTransactionsIn(Strict):
     secret: str = Field(max_length=200, description="The intent's client secret.")
     payer: str = Field(description="The connected wallet's address.")
-    method: Literal["approve", "permit", "native"]
+    method: Literal["approve", "permit", "native"] | None = None
     permit_signature: str | None = Field(default=None, max_length=200)
 
 

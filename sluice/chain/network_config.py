@@ -128,7 +128,7 @@ class NetworkConfig:
 
     def asset_for_token(self, token: str) -> Asset:
         """The asset an intent's token address stands for (the zero address is the native coin)."""
-        if int(token, 16) == 0:
+        if set(token.lower().removeprefix("0x")) <= {"0"}:  # the zero address (not every token is hex)
             return self.native_asset
         for asset in self.assets.values():
             if asset.address is not None and asset.address.lower() == token.lower():

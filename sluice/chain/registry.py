@@ -131,7 +131,16 @@ class Registry:
             if override is not None:
                 network = _apply_override(network, override)
             networks[name] = replace(network, rpc_urls=_rpc_urls(name, env))
+        for name, network in _other_families(env, directory).items():
+            networks.setdefault(name, network)
         return cls(networks)
+
+
+def _other_families(env: Mapping[str, str], directory: Path) -> dict[str, NetworkConfig]:
+    """The networks of the non-EVM rails (their own tables; contracts from their manifests)."""
+    from sluice.rails.stacks.networks import network_configs as stacks_networks
+
+    return {**stacks_networks(directory)}
 
 
 @cache

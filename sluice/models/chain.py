@@ -97,4 +97,7 @@ class IndexerState(Base):
     confirmed_block: Mapped[int] = mapped_column(BigInteger, default=-1)
     #: Set when the indexer stopped for this network (e.g. a reorg deeper than the window).
     halted_reason: Mapped[str | None] = mapped_column(String(400))
+    #: Where a follower that pages by transaction rather than by block range stands (Stacks: the id of
+    #: the newest contract transaction stored); None for block-range followers.
+    cursor: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -39,8 +39,9 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     """`sluice dev`'s stack on free ports: yields its .sluice/dev.json facts (plus `database_url`)."""
     from eth_account import Account
 
-    from launcher.dev import setup_local_chain
+    from launcher.dev import setup_local_chain, stacks_chain
     from launcher.devstack import DevContext, DevStackThread
+    from sluice.chain.node import free_port
 
     root = tmp_path_factory.mktemp("devstack")
     deployments = root / "deployments"
@@ -48,13 +49,15 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     # `processing` before it is `succeeded` (the wallet mines the extra block; see BrowserWallet).
     networks_file = root / "networks.json"
     networks_file.write_text(json.dumps({"networks": {"local": {"confirmations": CONFIRMATIONS}}}))
-    with pytest.MonkeyPatch.context() as mp, run_anvil("--chain-id", "31337") as rpc_url:
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        run_anvil("--chain-id", "31337") as rpc_url,
+        stacks_chain(free_port(), deployments) as stacks,  # the local Stacks chain, as `sluice dev`
+    ):
         mp.setenv("SLUICE_DEPLOYMENTS_DIR", str(deployments))
         mp.setenv("SLUICE_NETWORKS_FILE", str(networks_file))
         chain = setup_local_chain(rpc_url)
         with temporary_database(SERVER_URL, "sluice_e2e") as database_url:
-            from sluice.chain.node import free_port
-
             ctx = DevContext(
                 data_dir=root / "data",
                 database_url=database_url,
@@ -63,6 +66,8 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
                 deployments_dir=deployments,
                 api_port=free_port(),
                 funded_accounts=[Account.from_key(k).address for k in ANVIL_KEYS[1:6]],
+                stacks_api_url=stacks[0] if stacks else None,
+                stacks_manifest=stacks[1] if stacks else None,
             )
             stack = DevStackThread(ctx)
             info = stack.start()

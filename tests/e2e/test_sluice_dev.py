@@ -41,7 +41,7 @@ class DevProcess:
             COLUMNS="200",
         )
         env = {k: v for k, v in env.items() if not k.startswith("SLUICE_RPC_URL_")}
-        args = ["--port", str(anvil_port), "--api-port", str(api_port)]
+        args = ["--port", str(anvil_port), "--api-port", str(api_port), "--stacks-port", str(free_port())]
         self.via_make = via_make and make_is_ready()
         if self.via_make:  # the README's command, literally
             args.append(f"--info-file {tmp / '.sluice' / 'dev.json'}")
@@ -144,6 +144,12 @@ def test_sluice_dev_starts_serves_stops_cleanly_and_resumes(tmp_path):
         for fact in (info["api_url"], info["docs_url"], info["secret_key"], info["curl"]):
             assert fact in first.output
         assert info["demo_intent"]["checkout_url"] in first.output
+        # The local Stacks chain: its demo intent's checkout link is printed too (`make demo`).
+        stacks = info["stacks"]
+        assert stacks["contract_id"].endswith(".sluice-payments") and stacks["api_url"] in first.output
+        assert stacks["demo_intent"]["checkout_url"] in first.output
+        assert httpx.get(stacks["demo_intent"]["checkout_url"], timeout=10).status_code == 200
+        assert httpx.get(f"{stacks['api_url']}/v2/info", timeout=10).json()["network_id"] == 0x80000000
 
         intent = run_curl(info["curl"])  # the printed command, exactly
         assert intent["object"] == "payment_intent" and intent["status"] == "requires_payment"

@@ -114,7 +114,12 @@ function renderWallets() {
   show("connect", false);
 }
 
+/** EVM networks pay through EIP-1193 wallets here; other families bring their own script
+ * (checkout-stacks.js) and reuse this page's state, status and API helpers (`window.sluiceCheckout`). */
+const EVM = !data.family || data.family === "evm";
+
 window.addEventListener("eip6963:announceProvider", (event) => {
+  if (!EVM) return;
   const { info, provider } = event.detail || {};
   if (!info || !provider || wallets.has(info.uuid)) return;
   wallets.set(info.uuid, { info, provider });
@@ -544,19 +549,24 @@ function tick() {
 
 // ----------------------------------------------------------------------------------------- start
 
-$("connect").addEventListener("click", () => connect(...defaultWallet()));
-$("switch").addEventListener("click", switchNetwork);
-$("pay").addEventListener("click", () => pay("approve"));
-$("pay-permit").addEventListener("click", () => pay("permit"));
-$("pay-gasless").addEventListener("click", payGasless);
-$("retry").addEventListener("click", async () => {
-  if (state.account === null) return connect(...defaultWallet());
-  try {
-    await checkNetwork();
-  } catch (error) {
-    handleError(error);
-  }
-});
+if (EVM) {
+  $("connect").addEventListener("click", () => connect(...defaultWallet()));
+  $("switch").addEventListener("click", switchNetwork);
+  $("pay").addEventListener("click", () => pay("approve"));
+  $("pay-permit").addEventListener("click", () => pay("permit"));
+  $("pay-gasless").addEventListener("click", payGasless);
+  $("retry").addEventListener("click", async () => {
+    if (state.account === null) return connect(...defaultWallet());
+    try {
+      await checkNetwork();
+    } catch (error) {
+      handleError(error);
+    }
+  });
+} else {
+  data.permitUnsupported = true;
+  window.sluiceCheckout = { data, state, setState, setStatus, api, handleError, isFinal, shortAddress, CheckoutError };
+}
 
 applyStatus(data.status);
 if (!isFinal()) {

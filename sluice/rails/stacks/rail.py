@@ -9,14 +9,19 @@ serialized unsigned transaction when the payer's nonce and the fee are known.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from sluice.errors import SluiceValueError
+from sluice.errors import InvalidRequestError, NetworkError, SluiceValueError
 from sluice.ledger.entries import LedgerEntry
 from sluice.rails.base import Authorization, Finality, PayerInstructions, Terms
 from sluice.rails.stacks.api import StacksApi
-from sluice.rails.stacks.c32 import address_from_public_key, parse_address, parse_principal
+from sluice.rails.stacks.c32 import (
+    InvalidStacksAddressError,
+    address_from_public_key,
+    parse_address,
+    parse_principal,
+)
 from sluice.rails.stacks.clarity import Buffer, ClarityValue, Principal, UInt, optional
 from sluice.rails.stacks.events import RAIL_NAME, contract_events, ledger_entries
 from sluice.rails.stacks.networks import StacksNetwork, get_stacks_network
@@ -27,6 +32,25 @@ from sluice.rails.stacks.transactions import ContractCall, PostCondition, unsign
 #: suggestion is the API's fee rate times it (wallets re-estimate anyway).
 _ESTIMATED_CALL_BYTES = 900
 _MIN_FEE = 3_000
+
+#: The operator key, or where to get it for a network (the API's: the settings' key, per live/test).
+OperatorKey = bytes | Callable[[str], bytes]
+
+
+def stacks_intent_of(intent: Any) -> StacksIntent:
+    """Rebuilds exactly the tuple the operator signed from a stored intent (ORM row or IntentRecord)."""
+    return StacksIntent(
+        id=bytes(intent.onchain_id),
+        nonce=int(intent.nonce),
+        token=intent.token_address,
+        amount=int(intent.amount),
+        payer=intent.payer,
+        deadline=int(intent.deadline.timestamp()),
+        merchant=intent.payout_address,
+        splits=tuple(Split(str(s["recipient"]), int(s["bps"])) for s in intent.splits),
+        reclaim_after=int(intent.reclaim_after.timestamp()) if intent.reclaim_after else 0,
+        allow_partial=bool(intent.allow_partial),
+    )
 
 
 class StacksRail:
@@ -45,13 +69,27 @@ class StacksRail:
         contracts: Mapping[str, str],
         assets: Mapping[str, str] | None = None,
         apis: Mapping[str, StacksApi] | None = None,
-        operator_key: bytes | None = None,
+        operator_key: OperatorKey | None = None,
+        *,
+        discover_apis: bool = False,
     ) -> None:
         self.contracts = dict(contracts)
         self.assets = dict(assets or {})
         self.apis = dict(apis or {})
-        #: The intent signer's secp256k1 key (the same operator key as on EVM).
+        #: The intent signer's secp256k1 key (the same operator key as on EVM), or a function of the
+        #: network giving it.
         self.operator_key = operator_key
+        #: Whether to reach a network's Stacks API (`StacksNetwork.api_url()`) when none is given.
+        self.discover_apis = discover_apis
+
+    def api(self, network: str) -> StacksApi | None:
+        """The network's Stacks API client: given, or (`discover_apis`) from its configured URL."""
+        if network not in self.apis and self.discover_apis:
+            try:
+                self.apis[network] = StacksApi(self._network(network).api_url())
+            except NetworkError:
+                return None
+        return self.apis.get(network)
 
     def _network(self, network: str) -> StacksNetwork:
         return get_stacks_network(network)
@@ -64,32 +102,70 @@ class StacksRail:
                 f"sluice-payments is not deployed on {network!r}", param="network"
             ) from None
 
-    def validate_address(self, address: str, network: str | None = None) -> str:
-        """The address itself when it is a valid SP…/SM…/ST…/SN… address (of `network`'s chain)."""
-        chain = self._network(network).chain if network else None
-        return str(parse_address(address, chain))
+    def validate_address(self, address: str, param: str = "address") -> str:
+        """The address itself when it is a valid standard-principal address (SP…/SM… on mainnet,
+        ST…/SN… on testnets) in canonical form; `invalid_address` naming `param` otherwise. Which
+        chain an address belongs to is checked against the intent's network where the network is
+        known (`authorize`, `build`)."""
+        try:
+            return str(parse_address(address))
+        except InvalidStacksAddressError as exc:
+            raise InvalidRequestError(str(exc), param=param, code="invalid_address") from None
+
+    def check_chain(self, address: str, network: str, param: str) -> None:
+        """Refuses an address of the other chain (a mainnet address on a testnet and vice versa)."""
+        try:
+            parse_address(address, self._network(network).chain)
+        except InvalidStacksAddressError as exc:
+            raise InvalidRequestError(f"{param}: {exc}", param=param, code="invalid_address") from None
+
+    def _operator_key(self, network: str) -> bytes:
+        key = self.operator_key
+        if key is None:
+            raise SluiceValueError("the Stacks rail has no operator key to sign intents with")
+        return key if isinstance(key, bytes) else key(network)
 
     async def authorize(self, terms: Terms) -> Authorization:
         """Signs the intent per SIP-018 for the network's sluice-payments contract: a random 32-byte
         id and a random 128-bit nonce (the contract keeps a map of used nonces, so any unused value
         is good and a cancelled intent's nonce can be burnt with `invalidate-nonce`)."""
-        if self.operator_key is None:
-            raise SluiceValueError("the Stacks rail has no operator key to sign intents with")
         net = self._network(terms.network)
-        contract = self.contract(terms.network)
-        intent = StacksIntent(
-            id=os.urandom(32),
-            nonce=int.from_bytes(os.urandom(16), "big"),
-            token=terms.token,
-            amount=terms.amount,
-            payer=terms.payer,
-            deadline=int(terms.deadline.timestamp()),
-            merchant=terms.payout_address,
-            splits=tuple(Split(str(s["recipient"]), int(s["bps"])) for s in terms.splits),
-            reclaim_after=int(terms.reclaim_after.timestamp()) if terms.reclaim_after else 0,
-            allow_partial=terms.allow_partial,
-        )
-        signature = sign_intent(intent, net.chain_id, contract, self.operator_key)
+        try:
+            contract = self.contract(terms.network)
+        except SluiceValueError as exc:
+            raise InvalidRequestError(
+                f"{exc}: run `sluice deploy --network {terms.network}`",
+                param="network",
+                code="contract_not_deployed",
+            ) from None
+        if terms.capture_method != "automatic":
+            # The contract has the escrow; relaying capture/refund/void from the API is not wired yet.
+            raise InvalidRequestError(
+                "capture_method=manual is not available on Stacks networks yet",
+                param="capture_method",
+                code="capture_method_unsupported",
+            )
+        self.check_chain(terms.payout_address, terms.network, "payout_address")
+        if terms.payer is not None:
+            self.check_chain(terms.payer, terms.network, "payer")
+        for i, split in enumerate(terms.splits):
+            self.check_chain(str(split["recipient"]), terms.network, f"splits.{i}.recipient")
+        try:
+            intent = StacksIntent(
+                id=os.urandom(32),
+                nonce=int.from_bytes(os.urandom(16), "big"),
+                token=terms.token,
+                amount=terms.amount,
+                payer=terms.payer,
+                deadline=int(terms.deadline.timestamp()),
+                merchant=terms.payout_address,
+                splits=tuple(Split(str(s["recipient"]), int(s["bps"])) for s in terms.splits),
+                reclaim_after=int(terms.reclaim_after.timestamp()) if terms.reclaim_after else 0,
+                allow_partial=terms.allow_partial,
+            )
+        except SluiceValueError as exc:
+            raise InvalidRequestError(str(exc), param=exc.param) from None
+        signature = sign_intent(intent, net.chain_id, contract, self._operator_key(terms.network))
         return Authorization(intent_ref=intent.id, source=contract, nonce=intent.nonce, signature=signature)
 
     def finality(self, network: str) -> Finality:
@@ -118,17 +194,37 @@ class StacksRail:
         return call, PostCondition(payer, paid, "eq", asset)
 
     async def build(self, intent: Any, payer: str, **options: Any) -> PayerInstructions:
-        """Instructions for `payer` to pay `intent` (a `StacksIntent`). Options: `network`,
-        `signature` (the operator's, from `sip018.sign_intent`), `amount` (escrow deposits),
-        `nonce` and `fee` (else asked from the network's Stacks API when one is configured)."""
-        if not isinstance(intent, StacksIntent):
-            raise SluiceValueError("the Stacks rail builds from a StacksIntent")
-        network: str = options["network"]
+        """Instructions for `payer` to pay `intent`: a stored intent (its network and signature are
+        its own), or a `StacksIntent` with options `network` and `signature` (the operator's, from
+        `sip018.sign_intent`). Other options: `amount` (escrow deposits), `nonce` and `fee` (else
+        asked from the network's Stacks API when one is configured). Stacks has one way to pay, so
+        `method` must be None."""
+        if options.get("method") is not None or options.get("permit_signature") is not None:
+            raise InvalidRequestError(
+                "Stacks payments have no method: omit `method` and `permit_signature`",
+                param="method",
+                code="parameter_invalid",
+            )
+        if isinstance(intent, StacksIntent):
+            network: str = options["network"]
+            signature: bytes = options["signature"]
+        else:
+            network, signature = intent.network, bytes(intent.signature)
+            intent = stacks_intent_of(intent)
         net = self._network(network)
-        payer = self.validate_address(payer, network)
+        payer = self.validate_address(payer, "payer")
+        self.check_chain(payer, network, "payer")
+        if payer[1] in "MN":
+            raise InvalidRequestError(
+                "multi-signature payers (SM…/SN…) are not supported; pay from an SP… or ST… address",
+                param="payer",
+                code="invalid_address",
+            )
         if intent.payer is not None and intent.payer != payer:
-            raise SluiceValueError("this intent can only be paid from its payer address", param="payer")
-        call, condition = self.call_for(intent, options["signature"], network, payer, options.get("amount"))
+            raise InvalidRequestError(
+                "this intent can only be paid from its payer address", param="payer", code="payer_mismatch"
+            )
+        call, condition = self.call_for(intent, signature, network, payer, options.get("amount"))
         contract_address, _, contract_name = call.contract.partition(".")
         transaction: dict[str, Any] = {
             "type": "contract_call",
@@ -155,7 +251,7 @@ class StacksRail:
             },
         }
         nonce, fee = options.get("nonce"), options.get("fee")
-        api = self.apis.get(network)
+        api = self.api(network)
         if api is not None and nonce is None:
             nonce = await api.account_nonce(payer)
         if api is not None and fee is None:

@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 from stacks_helpers import CONTRACT, FEE_RECIPIENT, MERCHANT, PAYER, TOKEN
 
-from sluice.errors import SluiceValueError
+from sluice.errors import InvalidRequestError, SluiceValueError
 from sluice.ledger.entries import EntryKind, ReleaseReason
 from sluice.rails.base import Rail
 from sluice.rails.stacks import clarity as cl
-from sluice.rails.stacks.c32 import InvalidStacksAddressError
 from sluice.rails.stacks.events import StacksEventError
 from sluice.rails.stacks.rail import StacksRail
 from sluice.rails.stacks.sip018 import Split, StacksIntent
@@ -41,13 +40,25 @@ def test_is_a_rail() -> None:
     assert (rail.name, rail.family) == ("stacks-contract", "stacks")
 
 
-def test_addresses_are_checked_against_the_network() -> None:
-    assert rail.validate_address(PAYER, "stacks-local") == PAYER
-    assert rail.validate_address(MAINNET_PAYER, "stacks-mainnet") == MAINNET_PAYER
-    with pytest.raises(InvalidStacksAddressError, match="expected mainnet"):
-        rail.validate_address(PAYER, "stacks-mainnet")
-    with pytest.raises(InvalidStacksAddressError):
-        rail.validate_address("0x" + "ab" * 20)
+def test_addresses_are_validated_as_the_rail_protocol_says_and_checked_against_the_network() -> None:
+    assert rail.validate_address(PAYER, "payer") == PAYER
+    assert rail.validate_address(MAINNET_PAYER) == MAINNET_PAYER
+    with pytest.raises(InvalidRequestError) as bad:
+        rail.validate_address("0x" + "ab" * 20, "splits.0.recipient")
+    assert (bad.value.code, bad.value.param) == ("invalid_address", "splits.0.recipient")
+    with pytest.raises(InvalidRequestError):
+        rail.validate_address(PAYER.lower(), "payer")  # canonical upper case only
+    rail.check_chain(PAYER, "stacks-local", "payer")
+    with pytest.raises(InvalidRequestError, match="expected mainnet") as wrong:
+        rail.check_chain(PAYER, "stacks-mainnet", "payer")
+    assert (wrong.value.code, wrong.value.param) == ("invalid_address", "payer")
+
+
+async def test_a_payer_of_the_other_chain_gets_no_instructions() -> None:
+    with pytest.raises(InvalidRequestError, match="expected testnet"):
+        await rail.build(_intent(), MAINNET_PAYER, network="stacks-local", signature=bytes(65))
+    with pytest.raises(InvalidRequestError, match="no method"):
+        await rail.build(_intent(), PAYER, network="stacks-local", signature=bytes(65), method="native")
 
 
 def test_finality_is_a_depth_in_stacks_blocks() -> None:
@@ -104,7 +115,10 @@ async def test_escrow_intents_deposit_the_requested_part() -> None:
 )
 async def test_build_refuses(intent: StacksIntent, payer: str, options: dict[str, Any], message: str) -> None:
     kwargs = {"network": "stacks-local", "signature": bytes(65), "nonce": 0, "fee": 1} | options
-    with pytest.raises(SluiceValueError, match=message):
+    # Refusals about the payer are request errors (HTTP 400); the others are the caller's own bugs.
+    with pytest.raises(
+        InvalidRequestError if "payer" in message or "multi" in message else SluiceValueError, match=message
+    ):
         await rail.build(intent, payer, **kwargs)
 
 
