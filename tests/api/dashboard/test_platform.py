@@ -149,6 +149,7 @@ async def test_fee_revenue_equals_hand_totals(client, platform, merchant, other_
 
 
 SOLANA_WALLET = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
+STACKS_ADDRESS = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM"
 
 
 @pytest.fixture
@@ -177,15 +178,15 @@ async def test_payout_addresses_per_chain_family(client, platform, sessions, sol
     # Setting one family leaves the others; null removes one.
     updated = await client.post(
         f"/v1/accounts/{body['id']}",
-        json={"payout_addresses": {"solana": None}},
+        json={"payout_addresses": {"stacks": STACKS_ADDRESS, "solana": None}},
         headers=auth(platform),
     )
     assert updated.status_code == 200, updated.text
-    assert updated.json()["payout_addresses"] == {"evm": to_checksum_address(evm)}
+    assert updated.json()["payout_addresses"] == {"evm": to_checksum_address(evm), "stacks": STACKS_ADDRESS}
     async with sessions() as session:
         merchant = await session.get(Merchant, body["id"])
         assert merchant is not None
-        assert merchant.payout_addresses == {"evm": to_checksum_address(evm)}
+        assert merchant.payout_addresses == {"evm": to_checksum_address(evm), "stacks": STACKS_ADDRESS}
 
 
 @pytest.mark.parametrize(
@@ -194,6 +195,7 @@ async def test_payout_addresses_per_chain_family(client, platform, sessions, sol
         ({"solana": "0x" + "cd" * 20}, "payout_addresses.solana"),
         # A program-derived address (off the curve) cannot own the token accounts wallets derive.
         ({"solana": "Co24yjRpSdUBaycV24uZe9j7PnAqVmdiTrHqesV5U4XT"}, "payout_addresses.solana"),
+        ({"stacks": STACKS_ADDRESS[:-1] + "N"}, "payout_addresses.stacks"),
         ({"evm": "0x" + "0" * 40}, "payout_addresses.evm"),
         ({"bitcoin": "bc1qxyz"}, "payout_addresses.bitcoin"),
     ],
