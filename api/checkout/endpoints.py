@@ -187,7 +187,7 @@ async def checkout_events(
 class CheckoutTransactionsIn(Strict):
     secret: str = Field(max_length=200, description="The intent's client secret.")
     payer: str = Field(description="The connected wallet's address.")
-    method: Literal["approve", "permit", "native"]
+    method: Literal["approve", "permit", "native"] | None = None
     permit_signature: str | None = Field(default=None, max_length=200)
 
 

@@ -130,7 +130,16 @@ class Registry:
             if override is not None:
                 network = _apply_override(network, override)
             networks[name] = replace(network, rpc_urls=_rpc_urls(name, env))
+        for name, network in _other_families(env).items():
+            networks.setdefault(name, network)
         return cls(networks)
+
+
+def _other_families(env: Mapping[str, str]) -> dict[str, NetworkConfig]:
+    """The networks of the non-EVM rails (their own tables; RPC URLs from the environment too)."""
+    from sluice.rails.solana.networks import network_configs as solana_networks
+
+    return {**solana_networks(env)}
 
 
 @cache

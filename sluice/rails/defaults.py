@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from sluice.rails.evm_contract import EvmContractRail
 from sluice.rails.registry import Rails
+from sluice.rails.solana.rail import SolanaRail
 
 if TYPE_CHECKING:
     from sluice.chain.registry import Registry
@@ -14,4 +15,4 @@ if TYPE_CHECKING:
 
 
 def default_rails(registry: Registry, settings: Settings, nonces: NonceAllocator) -> Rails:
-    return Rails([EvmContractRail(registry, settings, nonces)])
+    return Rails([EvmContractRail(registry, settings, nonces), SolanaRail()])

@@ -38,6 +38,13 @@ class Rails:
             )
         return self.get(name)
 
+    async def aclose(self) -> None:
+        """Closes what the rails hold open (RPC clients), at shutdown."""
+        for rail in self._rails.values():
+            close = getattr(rail, "aclose", None)
+            if close is not None:
+                await close()
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._rails)
