@@ -21,6 +21,8 @@ class EventType(StrEnum):
     payment_intent_underpaid = "payment_intent.underpaid"
     #: Funds arrived for an intent that was already canceled or expired.
     payment_intent_late_payment = "payment_intent.late_payment"
+    #: A payment the rail rejected (credited nothing): `data.object.last_payment_error.code` says why.
+    payment_intent_payment_failed = "payment_intent.payment_failed"
     refund_created = "refund.created"
     refund_succeeded = "refund.succeeded"
     refund_failed = "refund.failed"

@@ -1,7 +1,7 @@
 """Typed database models; importing this package registers every table on Base.metadata."""
 
 from sluice.models.audit import AuditLog
-from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow
+from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow, SolanaCursor
 from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus, Mode
@@ -32,6 +32,7 @@ __all__ = [
     "IndexerBlock",
     "IndexerState",
     "LedgerRow",
+    "SolanaCursor",
     "LoginAttempt",
     "Membership",
     "Merchant",

@@ -209,18 +209,26 @@ async def test_a_tampered_payment_is_stored_but_never_marks_the_intent_paid(
                 target = BatchTarget("solana-local", 0, await rpc.slot("finalized"), "http://127.0.0.1")
                 async with conn.transaction():
                     events = await index_batch(conn, target, step.entries, {})
+                async with conn.transaction():
+                    again = await index_batch(conn, target, step.entries, {})
                 stored = await conn.fetch(
-                    "SELECT amount::text, merchant_amount::text, tx_id FROM ledger_entries"
+                    "SELECT amount::text, merchant_amount::text, tx_id, verdict, late FROM ledger_entries"
                     " WHERE payment_intent_id = $1",
                     intent["id"],
                 )
             finally:
                 await conn.close()
             await rpc.aclose()
-            assert [tuple(r) for r in stored] == [("0", "8000000", signature)]
-            # Nothing is announced yet: announcing a rejected payment needs the verdict in the ledger
-            # (docs/solana.md, "Still needed from the core").
-            assert [e.type for e in events] == []
+            assert [tuple(r) for r in stored] == [("0", "8000000", signature, "split_mismatch", False)]
+            # Announced once, as what it is; the intent stays unpaid.
+            assert [e.type for e in events] == ["payment_intent.payment_failed"] and again == []
+            error = events[0].object["last_payment_error"]
+            assert (error["code"], error["tx_id"], error["amount_observed"]) == (
+                "split_mismatch",
+                signature,
+                "8000000",
+            )
+            assert events[0].object["status"] == "requires_payment"
             after = (await client.get(f"/v1/payment_intents/{intent['id']}", headers=auth(secret))).json()
             assert (after["status"], after["amount_received"]) == ("requires_payment", "0")
     await rail.aclose()
