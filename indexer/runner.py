@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from indexer import metrics
+from indexer import solana as solana_indexer
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
 from indexer.leader import Leadership
 from indexer.rpc import RpcClient
@@ -76,10 +77,12 @@ def follower_config(
 
 
 def indexed_networks(registry: Registry, names: Sequence[str] | None) -> list[NetworkConfig]:
-    """The named networks, or every configured network with contracts and an RPC URL."""
+    """The named networks, or every configured network with contracts and an RPC URL (and the
+    Solana networks whose RPC URL is set)."""
     if names:
         return [registry.network(n) for n in names]
     chosen = [n for n in registry if (n.contracts.payments or n.contracts.escrow) and n.rpc_urls]
+    chosen += solana_indexer.configured_networks(registry)
     if not chosen:
         raise NetworkError("no network has Sluice contracts and an RPC URL; pass --network NAME")
     return chosen
@@ -101,17 +104,22 @@ async def run(
     """
     stop = stop_event or asyncio.Event()
     registry = registry or get_registry()
-    networks = indexed_networks(registry, network_names)
+    chosen = indexed_networks(registry, network_names)
+    networks = [n for n in chosen if n.family == "evm"]
+    solana = [n for n in chosen if n.family == "solana"]
     configs = [follower_config(n, settings, (start_blocks or {}).get(n.name)) for n in networks]
     url = database_url or resolve_database_url(settings)
     # asyncpg only (no SQLAlchemy session): the indexer starts without importing the ORM.
-    pool = await make_driver_pool(url, size=len(configs) + 1)
+    pool = await make_driver_pool(url, size=len(configs) + len(solana) + 1)
     if settings.indexer_metrics_port:
         metrics.start_metrics_server(settings.indexer_metrics_port)
         log.info("indexer_metrics", port=settings.indexer_metrics_port)
     tasks = [
         asyncio.create_task(_follow(network, config, settings, pool, url, stop), name=config.network)
         for network, config in zip(networks, configs, strict=True)
+    ]
+    tasks += [
+        asyncio.create_task(solana_indexer.follow(n, settings, pool, url, stop), name=n.name) for n in solana
     ]
     try:
         await asyncio.gather(*tasks)

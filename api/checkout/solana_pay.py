@@ -63,7 +63,9 @@ async def solana_pay_metadata(
         _require_solana(checkout.network.family)
     except SluiceError as exc:
         return _error(exc)
-    return JSONResponse(transaction_request_metadata(checkout.merchant_name, _icon_url(request)), headers=HEADERS)
+    return JSONResponse(
+        transaction_request_metadata(checkout.merchant_name, _icon_url(request)), headers=HEADERS
+    )
 
 
 @router.post("/{intent_id}/solana-pay")
