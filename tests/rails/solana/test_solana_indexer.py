@@ -152,8 +152,13 @@ async def test_paid_intent_goes_processing_then_succeeded_and_tampered_one_fails
     ]
     assert await product.events(tampered) == ["payment_intent.created", "payment_intent.payment_failed"]
     rows = await product.conn.fetch("SELECT tx_id, amount::text, verdict FROM ledger_entries ORDER BY height")
-    assert [tuple(r) for r in rows] == [(signature, "5000000", "paid"), (bad_signature, "0", "split_mismatch")]
-    state = await product.conn.fetchrow("SELECT confirmed_block FROM indexer_state WHERE network = 'solana-local'")
+    assert [tuple(r) for r in rows] == [
+        (signature, "5000000", "paid"),
+        (bad_signature, "0", "split_mismatch"),
+    ]
+    state = await product.conn.fetchrow(
+        "SELECT confirmed_block FROM indexer_state WHERE network = 'solana-local'"
+    )
     assert state["confirmed_block"] >= max(e.position.height for e in result.step.entries)
 
 
