@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from indexer.runner import run as run_indexer
+from launcher import devsolana
 from sluice.chain.network_config import rpc_env
 from sluice.chain.registry import Registry, get_registry
 from sluice.config import Environment, Settings, to_asyncpg_url
@@ -71,6 +72,8 @@ class DevContext:
     api_port: int = 8000
     #: Accounts holding dev tokens and ETH (anvil accounts 1-5).
     funded_accounts: list[str] = field(default_factory=list)
+    #: The local Solana cluster's `solana` section of .sluice/dev.json (None: not running).
+    solana: dict[str, Any] | None = None
 
     @property
     def api_url(self) -> str:
@@ -214,6 +217,10 @@ class DevStack:
         # The indexer and the worker read the registry from the environment, as in production;
         # the previous values come back when the stack stops (tests run it inside pytest).
         environ = {rpc_env(NETWORK): ctx.rpc_url, "SLUICE_DEPLOYMENTS_DIR": str(ctx.deployments_dir)}
+        networks = [NETWORK]
+        if ctx.solana:
+            environ[rpc_env(devsolana.SOLANA_NETWORK)] = ctx.solana["rpc_url"]
+            networks.append(devsolana.SOLANA_NETWORK)
         saved_environ = {name: os.environ.get(name) for name in environ}
         os.environ.update(environ)
         get_registry.cache_clear()
@@ -223,6 +230,8 @@ class DevStack:
         server: uvicorn.Server | None = None
         try:
             merchant = await ensure_demo_merchant(make_sessionmaker(engine), ctx.keys_file)
+            if ctx.solana:
+                await devsolana.forget_previous_cluster(engine)
             self.dashboard_login = await ensure_dev_user(
                 make_sessionmaker(engine), merchant.merchant_id, ctx.data_dir / "dev" / "dashboard.json"
             )
@@ -243,7 +252,7 @@ class DevStack:
             server = uvicorn.Server(config)
             tasks["api"] = asyncio.create_task(server.serve(), name="api")
             await self._wait_started(server, tasks["api"])
-            tasks["indexer"] = asyncio.create_task(run_indexer(settings, [NETWORK], stop), name="indexer")
+            tasks["indexer"] = asyncio.create_task(run_indexer(settings, networks, stop), name="indexer")
             tasks["worker"] = asyncio.create_task(run_worker(settings, stop), name="worker")
             async with httpx.AsyncClient(
                 base_url=ctx.api_url, headers={"Authorization": f"Bearer {merchant.secret_key}"}, timeout=30
@@ -266,7 +275,10 @@ class DevStack:
                 )
                 if demo_intent.status_code != 200:
                     raise DevStackError(f"cannot create the demo intent: {demo_intent.text[:300]}")
+                solana_intent = await devsolana.create_demo_intent(client) if ctx.solana else None
             self.info = self._describe(merchant, demo_intent.json())
+            if ctx.solana:
+                self.info["solana"] = {**ctx.solana, "demo_intent": solana_intent}
             if on_ready is not None:
                 on_ready(self.info)
             stopper = asyncio.create_task(stop.wait(), name="stop")
