@@ -20,6 +20,7 @@ from markupsafe import Markup
 from pydantic import Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
+from api.checkout.solana_links import checkout_solana
 from api.deps import Session
 from api.payment_intents.schemas import TransactionsPublic
 from api.schemas import Strict
@@ -103,6 +104,8 @@ def _page_data(request: Request, checkout: CheckoutIntent, secret: str) -> dict[
         "return_url": _return_url(checkout),
         "checkout_url": checkout_link(base, intent.id, secret),
         "status": checkout.status(),
+        "family": checkout.network.family,
+        "solana": checkout_solana(request, checkout, secret),
         "endpoints": {
             "status": f"/pay/{intent.id}/status",
             "events": f"/pay/{intent.id}/events",
@@ -131,6 +134,8 @@ async def checkout_page(
         "chain_id": checkout.network.chain_id,
         "status": data["status"]["status"],
         "qr": Markup(qr_svg(data["checkout_url"], scale=4)),  # noqa: S704 (segno's own SVG)
+        "family": checkout.network.family,
+        "solana_pay": _solana_pay_qr(data),
         "data_json": json.dumps(data).replace("</", "<\\/"),
         "return_url": data["return_url"],
         # Checkout branding (api/checkout/branding.py): a stylesheet and a logo from this origin.
@@ -141,6 +146,12 @@ async def checkout_page(
     response.headers.update(PRIVATE_HEADERS)
     response.headers["Content-Security-Policy"] = CSP
     return response
+
+
+def _solana_pay_qr(data: dict[str, Any]) -> Markup | None:
+    """The Solana Pay QR code (transaction request) of a Solana intent, for mobile wallets."""
+    link = (data.get("solana") or {}).get("transaction_request")
+    return Markup(qr_svg(link, scale=4)) if link else None  # noqa: S704 (segno's own SVG)
 
 
 @router.get("/{intent_id}/status")
