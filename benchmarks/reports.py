@@ -50,9 +50,9 @@ SERVER = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432
 console = Console()
 
 SEED = """
-INSERT INTO merchants (id, name, payout_address, created_at)
-VALUES ('acct_bench', 'Bench', '0xabababababababababababababababababababab', now()),
-       ('acct_other', 'Other', '0xabababababababababababababababababababab', now());
+INSERT INTO merchants (id, name, payout_addresses, created_at)
+VALUES ('acct_bench', 'Bench', '{"evm": "0xabababababababababababababababababababab"}', now()),
+       ('acct_other', 'Other', '{"evm": "0xabababababababababababababababababababab"}', now());
 
 INSERT INTO payment_intents (
     id, merchant_id, livemode, status, capture_method, rail, network, chain_id, asset, token_address,

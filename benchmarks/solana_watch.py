@@ -97,8 +97,9 @@ async def api_intents(db_url: str, rpc_url: str, count: int) -> list[SolanaPayme
 
     engine = make_engine(to_asyncpg_url(db_url), pool_size=1)
     async with make_sessionmaker(engine)() as session, session.begin():
-        merchant = await merchant_service.create(session, "Solana benchmark shop")
-        merchant.payout_address = str(Keypair().pubkey())  # the merchant API takes EVM payouts only
+        merchant = await merchant_service.create(
+            session, "Solana benchmark shop", payout_addresses={"solana": str(Keypair().pubkey())}
+        )
         key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
     await engine.dispose()
     settings = make_settings(db_url, platform_fee_bps=0)

@@ -44,9 +44,13 @@ class Settings(BaseSettings):
     #: nonces (a role apart from the signer, set on the contracts at deployment); required in production.
     relayer_key: SecretStr | None = None
     relayer_key_file: Path | None = None
-    #: Platform fee taken on every intent, in basis points, paid to `platform_fee_recipient`.
+    #: Platform fee taken on every intent, in basis points, paid to the platform's address on the
+    #: intent's chain family: `platform_fee_recipient` on EVM networks, `platform_fee_recipient_solana`
+    #: (a base58 wallet) and `platform_fee_recipient_stacks` (a Stacks principal) on the others.
     platform_fee_bps: int = Field(default=100, ge=0, le=10_000)
     platform_fee_recipient: str | None = None
+    platform_fee_recipient_solana: str | None = None
+    platform_fee_recipient_stacks: str | None = None
     #: How long a fiat quote stays locked, and an intent's default lifetime.
     price_lock_seconds: int = Field(default=900, gt=0)
     intent_ttl_seconds: int = Field(default=900, gt=0, le=7 * 86400)
@@ -163,11 +167,30 @@ class Settings(BaseSettings):
             raise ValueError("SLUICE_RELAYER_KEY or SLUICE_RELAYER_KEY_FILE is required in production")
         return self
 
+    def fee_recipient(self, family: str) -> str | None:
+        """The platform fee's recipient on networks of chain `family` (None: not configured)."""
+        field = _FEE_RECIPIENT_FIELDS.get(family)
+        value = getattr(self, field) if field else None
+        return value if isinstance(value, str) and value else None
+
+    @staticmethod
+    def fee_recipient_variable(family: str) -> str:
+        """The environment variable that sets `fee_recipient(family)`."""
+        return "SLUICE_" + _FEE_RECIPIENT_FIELDS.get(family, f"platform_fee_recipient_{family}").upper()
+
     def async_database_url(self) -> str | None:
         """The URL with the asyncpg driver, or None when the embedded server is to be used."""
         if self.database_url is None:
             return None
         return to_asyncpg_url(self.database_url)
+
+
+#: The setting holding the platform fee's recipient, per chain family.
+_FEE_RECIPIENT_FIELDS = {
+    "evm": "platform_fee_recipient",
+    "solana": "platform_fee_recipient_solana",
+    "stacks": "platform_fee_recipient_stacks",
+}
 
 
 def to_asyncpg_url(url: str) -> str:

@@ -52,7 +52,10 @@ class AccountPublic(BaseModel):
     object: Literal["account"] = "account"
     name: str
     status: MerchantStatus
-    payout_address: str | None
+    payout_address: str | None = Field(description="The EVM payout address (`payout_addresses.evm`).")
+    payout_addresses: dict[str, str] = Field(
+        description='Payout addresses by chain family: {"evm": "0x…", "solana": "<base58>", "stacks": "SP…"}.'
+    )
     fee_bps: int | None = Field(description="The merchant's own fee; null: the platform default.")
     effective_fee_bps: int = Field(description="The fee signed into its new intents.")
     created: int
@@ -64,6 +67,7 @@ class AccountPublic(BaseModel):
             name=merchant.name,
             status=MerchantStatus(merchant.status),
             payout_address=merchant.payout_address,
+            payout_addresses=dict(merchant.payout_addresses or {}),
             fee_bps=merchant.fee_bps,
             effective_fee_bps=default_fee_bps if merchant.fee_bps is None else merchant.fee_bps,
             created=int(merchant.created_at.timestamp()),
@@ -72,7 +76,10 @@ class AccountPublic(BaseModel):
 
 class AccountCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    payout_address: str | None = None
+    payout_address: str | None = Field(default=None, description="The EVM payout address.")
+    payout_addresses: dict[str, str] | None = Field(
+        default=None, description="Payout addresses by chain family (evm, solana, stacks)."
+    )
     fee_bps: int | None = Field(default=None, ge=0, description="Within the contracts' maximum fee.")
     owner_email: str | None = Field(
         default=None, description="Invites this person as the account's owner (an email with a link)."
@@ -81,7 +88,11 @@ class AccountCreate(Strict):
 
 class AccountUpdate(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    payout_address: str | None = None
+    payout_address: str | None = Field(default=None, description="The EVM payout address; null removes it.")
+    payout_addresses: dict[str, str | None] | None = Field(
+        default=None,
+        description="Sets the payout address of each family named; null removes it. Others are unchanged.",
+    )
     fee_bps: int | None = Field(default=None, ge=0, description="null: back to the platform default.")
 
 
@@ -110,7 +121,12 @@ async def create_account(
 ) -> AccountPublic:
     """Create a merchant account. With `owner_email`, that person is invited as its owner."""
     merchant = await account_service.create(
-        session, _registry(request), name=body.name, payout_address=body.payout_address, fee_bps=body.fee_bps
+        session,
+        _registry(request),
+        name=body.name,
+        payout_address=body.payout_address,
+        payout_addresses=body.payout_addresses,
+        fee_bps=body.fee_bps,
     )
     if body.owner_email:
         await team_service.invite(
@@ -157,7 +173,7 @@ async def retrieve_account(
 async def update_account(
     account_id: str, body: AccountUpdate, key: PlatformKey, session: Session, request: Request
 ) -> AccountPublic:
-    """Update a merchant's name, payout address or fee (`fee_bps`: null returns it to the default)."""
+    """Update a merchant's name, payout addresses or fee (`fee_bps`: null returns it to the default)."""
     given = body.model_fields_set
     merchant = await account_service.update(
         session,
@@ -165,6 +181,7 @@ async def update_account(
         account_id,
         name=body.name,
         payout_address=body.payout_address if "payout_address" in given else UNSET,
+        payout_addresses=body.payout_addresses,
         fee_bps=body.fee_bps if "fee_bps" in given else UNSET,
     )
     await _audit(request, session, key, "account.update", merchant.id)

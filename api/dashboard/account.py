@@ -200,9 +200,11 @@ async def save_settings(
     member: SettingsManager,
     name: Annotated[str, Form(max_length=200)],
     payout_address: Annotated[str, Form(max_length=100)] = "",
+    payout_address_solana: Annotated[str, Form(max_length=100)] = "",
+    payout_address_stacks: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """The account's name and EVM payout address, through the service the platform API uses (the fee
-    is the operator's to set)."""
+    """The account's name and payout addresses (EVM, Solana, Stacks; empty removes one), through the
+    service the platform API uses (the fee is the operator's to set)."""
     assert member.merchant is not None
     await account_service.update(
         member.session,
@@ -210,6 +212,10 @@ async def save_settings(
         member.merchant.id,
         name=name,
         payout_address=payout_address.strip() or None,
+        payout_addresses={
+            "solana": payout_address_solana.strip() or None,
+            "stacks": payout_address_stacks.strip() or None,
+        },
     )
     await member.audit("account.update", member.merchant.id)
     return redirect(f"{PREFIX}/settings?done=saved")

@@ -11,7 +11,7 @@ from sluice.intents.schemas import METADATA_KEY_MAX, METADATA_MAX_KEYS, METADATA
 from sluice.intents.service import MAX_EXPIRES_IN, MIN_EXPIRES_IN
 from sluice.models.payment_intent import CaptureMethod
 
-#: Documents what sluice.merchants.service.check_address enforces (the service checks; this tells).
+#: Documents what sluice.merchants.payout.check_address enforces (the service checks; this tells).
 ADDRESS_SCHEMA: dict[str, Any] = {"pattern": "^(0[xX])?[0-9a-fA-F]{40}$"}
 #: A payer's wallet: an EVM address, or a base58 public key (Solana).
 PAYER_SCHEMA: dict[str, Any] = {"pattern": "^((0[xX])?[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$"}

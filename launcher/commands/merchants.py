@@ -51,12 +51,20 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def create(
     name: str,
     payout_address: Annotated[str | None, typer.Option(help="EVM address payments are paid out to.")] = None,
+    solana_payout: Annotated[
+        str | None, typer.Option(help="Solana wallet (base58) payments on Solana are paid out to.")
+    ] = None,
+    stacks_payout: Annotated[
+        str | None, typer.Option(help="Stacks address (SP…/ST…) payments on Stacks are paid out to.")
+    ] = None,
     mode: Annotated[Mode, typer.Option(help="Mode of the keys to issue.")] = Mode.test,
 ) -> None:
     """Create a merchant and print its secret and publishable keys (shown once, stored hashed)."""
+    pairs = (("solana", solana_payout), ("stacks", stacks_payout))
+    others = {family: value for family, value in pairs if value}
 
     async def work(session: AsyncSession) -> tuple[str, str, str]:
-        merchant = await merchant_service.create(session, name, payout_address)
+        merchant = await merchant_service.create(session, name, payout_address, payout_addresses=others)
         secret = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, mode)
         publishable = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.publishable, mode)
         return merchant.id, secret.secret, publishable.secret

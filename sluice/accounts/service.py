@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,8 @@ from sluice.chain.registry import Registry
 from sluice.db.pagination import keyset_page
 from sluice.errors import InvalidRequestError, NotFoundError
 from sluice.intents.service import max_fee_bps
-from sluice.merchants.service import check_address, merchant_service
+from sluice.merchants import payout
+from sluice.merchants.service import merchant_service
 from sluice.models.merchant import Merchant, MerchantStatus
 from sluice.models.users import Role, User
 from sluice.users.service import user_service
@@ -57,10 +59,13 @@ class AccountService:
         *,
         name: str,
         payout_address: str | None = None,
+        payout_addresses: Mapping[str, str | None] | None = None,
         fee_bps: int | None = None,
     ) -> Merchant:
         fee = check_fee(registry, fee_bps)
-        merchant = await merchant_service.create(session, name, payout_address)
+        merchant = await merchant_service.create(
+            session, name, payout_address, payout_addresses=payout_addresses
+        )
         merchant.fee_bps = fee
         merchant.status = MerchantStatus.active
         await session.flush()
@@ -74,18 +79,25 @@ class AccountService:
         *,
         name: str | None = None,
         payout_address: object = UNSET,
+        payout_addresses: Mapping[str, str | None] | None = None,
         fee_bps: object = UNSET,
     ) -> Merchant:
+        """Changes what is given: `payout_address` is the EVM payout address (None removes it),
+        `payout_addresses` sets (or, with None, removes) the addresses of the families it names."""
         merchant = await merchant_service.get(session, merchant_id)
         if name is not None:
             name = name.strip()
             if not name or len(name) > 200:
                 raise InvalidRequestError("a merchant name is 1 to 200 characters", param="name")
             merchant.name = name
-        if payout_address is not UNSET:
-            merchant.payout_address = (
-                check_address(str(payout_address), "payout_address") if payout_address else None
-            )
+        changes = payout.changes(
+            payout_addresses,
+            evm=str(payout_address) if payout_address else None,
+            evm_given=payout_address is not UNSET,
+        )
+        if changes:
+            # A new dict: the JSONB column is saved when the attribute is assigned, not mutated.
+            merchant.payout_addresses = payout.merged(merchant.payout_addresses, changes)
         if fee_bps is not UNSET:
             merchant.fee_bps = check_fee(registry, fee_bps if isinstance(fee_bps, int) else None)
         await session.flush()

@@ -2,7 +2,7 @@
 always be paid (rather than failing on chain with `ZeroAddress()`, `TooManySplits`, `FeeTooHigh`,
 `AmountTooLarge` or an arithmetic panic).
 
-Addresses (never zero) are checked by `sluice.merchants.service.check_address`; the number of splits
+Addresses (never zero) are checked by `sluice.merchants.payout.check_address`; the number of splits
 and their total against the contract's bound in `PaymentIntentService._splits`; the rest here.
 """
 

@@ -34,6 +34,7 @@ from sluice.intents.store import (
 from sluice.intents.transitions import Totals
 from sluice.intents.transitions import cancel as cancel_decision
 from sluice.intents.views import PaymentIntentPublic, present
+from sluice.merchants import payout
 from sluice.merchants.service import Account, Principal
 from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
@@ -139,10 +140,12 @@ class PaymentIntentService:
             asset = resolve_asset(network, params.asset)
         except SluiceError as exc:
             raise InvalidRequestError(str(exc), param="asset", code="unknown_asset") from exc
-        payout_address = account.payout_address
+        payout_address = payout.for_family(account.payout_addresses, network.family)
         if payout_address is None:
             raise InvalidRequestError(
-                "the merchant has no payout address; set one before creating intents",
+                f"the merchant has no {network.family} payout address; set payout_addresses.{network.family} "
+                "before creating intents on this network",
+                param="network",
                 code="payout_address_missing",
             )
         rail = self.rails.for_network(network.rails, params.rail)
@@ -355,10 +358,11 @@ class PaymentIntentService:
         if fee_bps is None:
             fee_bps = self.settings.platform_fee_bps
         if fee_bps:
-            recipient = self.settings.platform_fee_recipient
+            recipient = self.settings.fee_recipient(network.family)
             if recipient is None:
                 raise InvalidRequestError(
-                    "the platform fee has no recipient: the operator must set SLUICE_PLATFORM_FEE_RECIPIENT",
+                    f"the platform fee has no recipient on {network.family} networks: the operator must "
+                    f"set {self.settings.fee_recipient_variable(network.family)}",
                     code="platform_misconfigured",
                 )
             splits.append(

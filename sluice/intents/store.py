@@ -112,7 +112,7 @@ _GUARD = """
     SELECT 1 FROM api_keys k JOIN merchants m ON m.id = k.merchant_id
     WHERE k.id = $1 AND k.merchant_id = $2
       AND (k.revoked_at IS NULL OR k.revoked_at > $3) AND (k.expires_at IS NULL OR k.expires_at > $3)
-      AND m.payout_address IS NOT DISTINCT FROM $4 AND m.fee_bps IS NOT DISTINCT FROM $5
+      AND m.payout_addresses = $4::jsonb AND m.fee_bps IS NOT DISTINCT FROM $5
       AND m.status = 'active'"""
 _FIRST_INTENT = 6
 _FIRST_EVENT = _FIRST_INTENT + len(INTENTS.attributes)
@@ -132,7 +132,7 @@ SELECT count(*) FROM intent"""  # noqa: S608
 
 #: Types of the guard's five parameters, then the intent's, the event's and the audit row's.
 _ROW_TYPES = [
-    "VARCHAR", "VARCHAR", "TIMESTAMP WITH TIME ZONE", "VARCHAR", "INTEGER",
+    "VARCHAR", "VARCHAR", "TIMESTAMP WITH TIME ZONE", "JSONB", "INTEGER",
     *INTENTS.casts, *EVENTS.casts, *AUDIT_LOGS.casts,
 ]  # fmt: skip
 #: Index of the intent's id in a row of parameters.
@@ -151,7 +151,7 @@ WITH caller AS (
     JOIN api_keys k ON k.id = r.c1 AND k.merchant_id = r.c2
     JOIN merchants m ON m.id = k.merchant_id
     WHERE (k.revoked_at IS NULL OR k.revoked_at > r.c3) AND (k.expires_at IS NULL OR k.expires_at > r.c3)
-      AND m.payout_address IS NOT DISTINCT FROM r.c4 AND m.fee_bps IS NOT DISTINCT FROM r.c5
+      AND m.payout_addresses = r.c4 AND m.fee_bps IS NOT DISTINCT FROM r.c5
       AND m.status = 'active'
 ), intent AS (
     INSERT INTO {INTENTS.table} ({INTENTS.names}) SELECT {_columns(INTENTS, _FIRST_INTENT)} FROM caller
@@ -192,7 +192,7 @@ def _created_row(
         principal.api_key_id,
         principal.merchant_id,
         now,
-        account.payout_address,
+        jsoncodec.dumps(account.payout_addresses),
         account.fee_bps,
         *INTENTS.values_of(intent),
         *EVENTS.values_from(event),

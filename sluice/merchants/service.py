@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.clock import utcnow
 from sluice.errors import AuthenticationError, InvalidRequestError, NotFoundError
-from sluice.merchants import keys
+from sluice.merchants import keys, payout
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus, Mode
 
 
@@ -40,61 +39,32 @@ class Principal:
 
 @dataclass(frozen=True)
 class Account:
-    """A principal with the merchant's terms that an intent signs (payout address, fee override), read
-    with the key in one query: what creating an intent needs to know about its caller."""
+    """A principal with the merchant's terms that an intent signs (payout addresses by chain family,
+    fee override), read with the key in one query: what creating an intent needs to know about its
+    caller."""
 
     principal: Principal
-    payout_address: str | None
+    payout_addresses: Mapping[str, str]
     fee_bps: int | None
     #: A suspended merchant may read and settle what exists, but not create intents.
     suspended: bool = False
 
 
-ZERO_ADDRESS = "0x" + "0" * 40
-
-
-def check_address(value: str, param: str) -> str:
-    """An EIP-55 address: mixed-case input must carry a valid checksum. Never the zero address: no one
-    holds its key, the contracts refuse it as a payee (`ZeroAddress()`), and as an intent's payer it
-    means "anyone may pay", the opposite of what naming a payer asks for."""
-    if not is_hex_address(value):
-        raise InvalidRequestError(
-            f"{param} is not an address: {value!r}", param=param, code="invalid_address"
-        )
-    if value.lower() == ZERO_ADDRESS:
-        raise InvalidRequestError(
-            f"{param} is the zero address, which no one controls", param=param, code="invalid_address"
-        )
-    checked = _eip55(value)
-    if checked is None:
-        raise InvalidRequestError(
-            f"{param} has a bad EIP-55 checksum: {value!r}", param=param, code="invalid_address"
-        )
-    return checked
-
-
-@lru_cache(maxsize=4096)
-def _eip55(value: str) -> str | None:
-    """The checksummed form of a hex address, or None when mixed-case input carries a bad checksum.
-    Memoized: each keccak costs tens of µs in Python, and fee recipients and payers recur."""
-    if (
-        value != value.lower()
-        and value != value.upper().replace("0X", "0x")
-        and not is_checksum_address(value)
-    ):
-        return None
-    return str(to_checksum_address(value))
-
-
 class MerchantService:
-    async def create(self, session: AsyncSession, name: str, payout_address: str | None = None) -> Merchant:
+    async def create(
+        self,
+        session: AsyncSession,
+        name: str,
+        payout_address: str | None = None,
+        *,
+        payout_addresses: Mapping[str, str | None] | None = None,
+    ) -> Merchant:
+        """A new merchant. `payout_address` is the EVM one (as `payout_addresses={"evm": …}`)."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidRequestError("a merchant name is 1 to 200 characters", param="name")
-        merchant = Merchant(
-            name=name,
-            payout_address=check_address(payout_address, "payout_address") if payout_address else None,
-        )
+        given = payout.changes(payout_addresses, evm=payout_address, evm_given=payout_address is not None)
+        merchant = Merchant(name=name, payout_addresses=payout.merged({}, given))
         session.add(merchant)
         await session.flush()
         return merchant
@@ -156,7 +126,10 @@ class MerchantService:
             raise AuthenticationError("this API key has expired", code="api_key_expired")
         principal = Principal(row.merchant_id, row.id, ApiKeyKind(row.kind), Mode(row.mode))
         return Account(
-            principal, merchant.payout_address, merchant.fee_bps, merchant.status == MerchantStatus.suspended
+            principal,
+            dict(merchant.payout_addresses or {}),
+            merchant.fee_bps,
+            merchant.status == MerchantStatus.suspended,
         )
 
     async def list_keys(self, session: AsyncSession, merchant_id: str) -> list[ApiKey]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sluice.db.base import Base, TimestampMixin
@@ -37,8 +38,11 @@ class Merchant(TimestampMixin, Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("acct"))
     name: Mapped[str] = mapped_column(String(200))
-    #: Where payments are paid out on EVM networks (EIP-55).
-    payout_address: Mapped[str | None] = mapped_column(String(64))
+    #: Where payments are paid out, by chain family (sluice.merchants.payout): `{"evm": "0x…",
+    #: "solana": "<base58>", "stacks": "SP…"}`. An intent signs the address of its network's family.
+    payout_addresses: Mapped[dict[str, str]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
     #: Platform fee override in basis points (None: the configured default).
     fee_bps: Mapped[int | None]
     #: Server default too: rows inserted by plain SQL (fixtures, scripts) are active.
@@ -51,6 +55,11 @@ class Merchant(TimestampMixin, Base):
     )
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="merchant", lazy="raise")
+
+    @property
+    def payout_address(self) -> str | None:
+        """The EVM payout address (the API's `payout_address`, kept for EVM-only integrations)."""
+        return (self.payout_addresses or {}).get("evm")
 
 
 class ApiKey(TimestampMixin, Base):

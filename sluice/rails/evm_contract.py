@@ -84,7 +84,7 @@ class EvmContractRail:
 
     def validate_address(self, address: str, param: str = "address") -> str:
         """EIP-55; the zero address is nobody's and is refused."""
-        from sluice.merchants.service import check_address  # eth_utils: kept off the indexer's start-up
+        from sluice.merchants.payout import check_address  # eth_utils: kept off the indexer's start-up
 
         return check_address(address, param)
 

@@ -52,7 +52,9 @@ async def test_a_payout_address_changed_after_caching_is_the_one_signed(client, 
     ).status_code == 200
     new_payout = "0x" + "cd" * 20
     async with sessions() as s, s.begin():
-        await s.execute(update(Merchant).where(Merchant.id == merchant.id).values(payout_address=new_payout))
+        await s.execute(
+            update(Merchant).where(Merchant.id == merchant.id).values(payout_addresses={"evm": new_payout})
+        )
     response = await client.post("/v1/payment_intents", json=BODY, headers=auth(merchant.secret))
     assert response.status_code == 200, response.text
     body = response.json()
@@ -65,12 +67,14 @@ async def test_a_payout_address_changed_after_caching_is_the_one_signed(client, 
 
 async def test_a_payout_address_set_after_a_refusal_is_used_at_once(client, merchant, sessions):
     async with sessions() as s, s.begin():
-        await s.execute(update(Merchant).where(Merchant.id == merchant.id).values(payout_address=None))
+        await s.execute(update(Merchant).where(Merchant.id == merchant.id).values(payout_addresses={}))
     refused = await client.post("/v1/payment_intents", json=BODY, headers=auth(merchant.secret))
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "payout_address_missing"
     async with sessions() as s, s.begin():
         await s.execute(
-            update(Merchant).where(Merchant.id == merchant.id).values(payout_address="0x" + "ab" * 20)
+            update(Merchant)
+            .where(Merchant.id == merchant.id)
+            .values(payout_addresses={"evm": "0x" + "ab" * 20})
         )
     assert (
         await client.post("/v1/payment_intents", json=BODY, headers=auth(merchant.secret))

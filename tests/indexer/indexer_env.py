@@ -184,8 +184,8 @@ def create_merchant(db_url: str) -> str:
     merchant_id = new_id("acct")
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO merchants (id, name, payout_address, created_at) VALUES (%s, %s, %s, now())",
-            (merchant_id, "Indexer test", MERCHANT),
+            "INSERT INTO merchants (id, name, payout_addresses, created_at) VALUES (%s, %s, %s, now())",
+            (merchant_id, "Indexer test", json.dumps({"evm": MERCHANT})),
         )
     return merchant_id
 

@@ -146,3 +146,77 @@ async def test_fee_revenue_equals_hand_totals(client, platform, merchant, other_
     one = await client.get(f"/v1/platform/fee_revenue?account={merchant.id}", headers=auth(platform))
     assert one.json()["data"][0]["amount"] == "10000"
     assert FEE_RECIPIENT  # the fee recipient the intents were signed with
+
+
+SOLANA_WALLET = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
+STACKS_ADDRESS = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM"
+
+
+async def test_payout_addresses_per_chain_family(client, platform, sessions):
+    """A merchant has one payout address per chain family, each checked by its family's rules;
+    `payout_address` stays the EVM one."""
+    evm = "0x" + "cd" * 20
+    created = await client.post(
+        "/v1/accounts",
+        json={"name": "Multi", "payout_address": evm, "payout_addresses": {"solana": SOLANA_WALLET}},
+        headers=auth(platform),
+    )
+    assert created.status_code == 200, created.text
+    body = created.json()
+    from eth_utils import to_checksum_address
+
+    assert body["payout_addresses"] == {"evm": to_checksum_address(evm), "solana": SOLANA_WALLET}
+    assert body["payout_address"] == to_checksum_address(evm)
+    # Setting one family leaves the others; null removes one.
+    updated = await client.post(
+        f"/v1/accounts/{body['id']}",
+        json={"payout_addresses": {"stacks": STACKS_ADDRESS, "solana": None}},
+        headers=auth(platform),
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["payout_addresses"] == {"evm": to_checksum_address(evm), "stacks": STACKS_ADDRESS}
+    async with sessions() as session:
+        merchant = await session.get(Merchant, body["id"])
+        assert merchant is not None
+        assert merchant.payout_addresses == {"evm": to_checksum_address(evm), "stacks": STACKS_ADDRESS}
+
+
+@pytest.mark.parametrize(
+    ("addresses", "param"),
+    [
+        ({"solana": "0x" + "cd" * 20}, "payout_addresses.solana"),
+        # A program-derived address (off the curve) cannot own the token accounts wallets derive.
+        ({"solana": "Co24yjRpSdUBaycV24uZe9j7PnAqVmdiTrHqesV5U4XT"}, "payout_addresses.solana"),
+        ({"stacks": STACKS_ADDRESS[:-1] + "N"}, "payout_addresses.stacks"),
+        ({"evm": "0x" + "0" * 40}, "payout_addresses.evm"),
+        ({"bitcoin": "bc1qxyz"}, "payout_addresses.bitcoin"),
+    ],
+)
+async def test_a_bad_payout_address_is_refused_and_nothing_changes(
+    client, platform, sessions, addresses, param
+):
+    created = await client.post("/v1/accounts", json={"name": "Strict"}, headers=auth(platform))
+    account = created.json()["id"]
+    refused = await client.post(
+        f"/v1/accounts/{account}", json={"payout_addresses": addresses}, headers=auth(platform)
+    )
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["param"] == param and error["code"] in {"invalid_address", "unknown_family"}
+    async with sessions() as session:
+        merchant = await session.get(Merchant, account)
+        assert merchant is not None and merchant.payout_addresses == {}
+
+
+async def test_payout_address_and_payout_addresses_must_agree(client, platform):
+    refused = await client.post(
+        "/v1/accounts",
+        json={
+            "name": "Both",
+            "payout_address": "0x" + "cd" * 20,
+            "payout_addresses": {"evm": "0x" + "ab" * 20},
+        },
+        headers=auth(platform),
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "parameter_invalid"

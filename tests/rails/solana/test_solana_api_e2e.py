@@ -43,13 +43,13 @@ pytestmark = pytest.mark.db
 
 
 async def make_solana_merchant(db_url: str, payout: Pubkey) -> str:
-    """A merchant paid on Solana and its test secret key. The merchant API validates payout addresses
-    as EVM addresses today, so the base58 payout is set on the row (see docs/solana.md)."""
+    """A merchant paid on Solana (its `solana` payout address) and its test secret key."""
     engine = make_engine(to_asyncpg_url(db_url), pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            merchant = await merchant_service.create(session, "Solana shop")
-            merchant.payout_address = str(payout)
+            merchant = await merchant_service.create(
+                session, "Solana shop", payout_addresses={"solana": str(payout)}
+            )
             key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
     finally:
         await engine.dispose()
@@ -65,7 +65,7 @@ async def test_usdc_intent_paid_on_solana_local_succeeds_through_api_rail_and_in
 ) -> None:
     monkeypatch.setenv("SLUICE_RPC_URL_SOLANA_LOCAL", rpc_url)
     payer, platform, merchant = keys["payer"], keys["platform"].pubkey(), Keypair().pubkey()
-    settings = make_settings(db_url, platform_fee_bps=100, platform_fee_recipient=str(platform))
+    settings = make_settings(db_url, platform_fee_bps=100, platform_fee_recipient_solana=str(platform))
     registry = Registry({**{n.name: n for n in make_registry()}, **network_configs()})
     app = create_app(settings, database_url=to_asyncpg_url(db_url), registry=registry)
     rail = SolanaRail()
@@ -172,7 +172,7 @@ async def test_a_tampered_payment_is_stored_but_never_marks_the_intent_paid(
     (credited 0, with what the merchant got), the intent stays unpaid."""
     monkeypatch.setenv("SLUICE_RPC_URL_SOLANA_LOCAL", rpc_url)
     payer, platform, merchant = keys["payer"], keys["platform"].pubkey(), Keypair().pubkey()
-    settings = make_settings(db_url, platform_fee_bps=100, platform_fee_recipient=str(platform))
+    settings = make_settings(db_url, platform_fee_bps=100, platform_fee_recipient_solana=str(platform))
     registry = Registry({**{n.name: n for n in make_registry()}, **network_configs()})
     app = create_app(settings, database_url=to_asyncpg_url(db_url), registry=registry)
     rail = SolanaRail()
