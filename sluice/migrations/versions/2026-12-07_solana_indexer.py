@@ -1,7 +1,7 @@
 """solana indexer: the rail's verdict on ledger entries, the Solana indexer's cursors
 
 Revision ID: i19_solana_indexer
-Revises: i19_address_widths
+Revises: core_payout_addresses
 Create Date: 2026-12-07 21:30:00
 
 `ledger_entries.verdict` and `.late` record what a rail that judges payments (Solana: by the balance
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i19_solana_indexer"
-down_revision: str | Sequence[str] | None = "i19_address_widths"
+down_revision: str | Sequence[str] | None = "core_payout_addresses"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -115,7 +115,7 @@ def succeeded(db_url: str) -> int:
 async def pay_intents(db_url: str, info: dict, count: int) -> list[str]:
     """`count` USDC intents created over the API, each paid by its own transaction on the cluster."""
     settings = make_settings(
-        db_url, platform_fee_bps=100, platform_fee_recipient=info["keypairs"]["platform"]["address"]
+        db_url, platform_fee_bps=100, platform_fee_recipient_solana=info["keypairs"]["platform"]["address"]
     )
     app = create_app(settings, database_url=to_asyncpg_url(db_url))
     secret = await make_solana_merchant(db_url, Keypair().pubkey())

@@ -87,7 +87,7 @@ async def product(
 ) -> AsyncIterator[Product]:
     monkeypatch.setenv("SLUICE_RPC_URL_SOLANA_LOCAL", rpc_url)
     platform = keys["platform"].pubkey()
-    settings = make_settings(db_url, platform_fee_bps=100, platform_fee_recipient=str(platform))
+    settings = make_settings(db_url, platform_fee_bps=100, platform_fee_recipient_solana=str(platform))
     app = create_app(settings, database_url=to_asyncpg_url(db_url))  # the product's own registry
     secret = await make_solana_merchant(db_url, Keypair().pubkey())
     rail = SolanaRail()
