@@ -12,7 +12,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from sluice.accounts.service import account_service
+from sluice.chain.registry import Registry
+from sluice.merchants.service import merchant_service
 
 SOLANA_NETWORK = "solana-local"
 
@@ -22,6 +26,28 @@ async def forget_previous_cluster(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         for table in ("solana_cursors", "ledger_entries", "indexer_state"):
             await conn.execute(text(f"DELETE FROM {table} WHERE network = :n"), {"n": SOLANA_NETWORK})  # noqa: S608
+
+
+def payout_address(solana: dict[str, Any]) -> str:
+    """The demo merchant's Solana payout: the local cluster's `merchant` dev keypair."""
+    return str(solana["keypairs"]["merchant"]["address"])
+
+
+def fee_recipient(solana: dict[str, Any]) -> str:
+    """The platform fee's recipient on the local cluster: its `platform` dev keypair."""
+    return str(solana["keypairs"]["platform"]["address"])
+
+
+async def ensure_payout(
+    sessions: async_sessionmaker[AsyncSession], registry: Registry, merchant_id: str, solana: dict[str, Any]
+) -> None:
+    """Gives the demo merchant its Solana payout address (kept when it already has one)."""
+    async with sessions() as session, session.begin():
+        merchant = await merchant_service.get(session, merchant_id)
+        if not (merchant.payout_addresses or {}).get("solana"):
+            await account_service.update(
+                session, registry, merchant_id, payout_addresses={"solana": payout_address(solana)}
+            )
 
 
 async def create_demo_intent(client: httpx.AsyncClient) -> dict[str, Any] | None:

@@ -98,6 +98,8 @@ class DevContext:
             values["webhook_allow_private"] = True
         if not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT"):
             values["platform_fee_recipient"] = FEE_RECIPIENT
+        if self.solana and not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT_SOLANA"):
+            values["platform_fee_recipient_solana"] = devsolana.fee_recipient(self.solana)
         if not os.environ.get("SLUICE_FIXED_RATES"):
             values["fixed_rates"] = DEV_FIXED_RATES
         return Settings(**values)
@@ -232,6 +234,9 @@ class DevStack:
             merchant = await ensure_demo_merchant(make_sessionmaker(engine), ctx.keys_file)
             if ctx.solana:
                 await devsolana.forget_previous_cluster(engine)
+                await devsolana.ensure_payout(
+                    make_sessionmaker(engine), registry, merchant.merchant_id, ctx.solana
+                )
             self.dashboard_login = await ensure_dev_user(
                 make_sessionmaker(engine), merchant.merchant_id, ctx.data_dir / "dev" / "dashboard.json"
             )

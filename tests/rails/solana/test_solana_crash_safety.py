@@ -28,6 +28,8 @@ from solders.keypair import Keypair
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "api"))
 
+from test_solana_api_e2e import make_solana_merchant
+
 from api.app import create_app
 from sluice.config import to_asyncpg_url
 from sluice.rails.solana.devchain.server import free_port
@@ -36,7 +38,6 @@ from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import build_transaction
 
 from intents_fixtures import auth, make_settings
-from test_solana_api_e2e import make_solana_merchant
 
 pytestmark = [pytest.mark.db, pytest.mark.e2e]
 
@@ -49,8 +50,17 @@ def devchain(tmp_path: Path) -> Iterator[dict]:
     info_file = tmp_path / "dev.json"
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sluice.rails.solana.devchain", "--port", str(port), "--slot-ms", "50"]
-        + ["--info-file", str(info_file)],
+        [
+            sys.executable,
+            "-m",
+            "sluice.rails.solana.devchain",
+            "--port",
+            str(port),
+            "--slot-ms",
+            "50",
+            "--info-file",
+            str(info_file),
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,

@@ -21,6 +21,8 @@ from solders.signature import Signature
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "api"))
 
+from test_solana_api_e2e import make_solana_merchant
+
 from api.app import create_app
 from indexer.leader import Leadership
 from indexer.solana import SolanaFollower, SolanaIndexerConfig
@@ -33,7 +35,6 @@ from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import build_transaction, decode_transaction
 
 from intents_fixtures import auth, make_settings
-from test_solana_api_e2e import make_solana_merchant
 
 pytestmark = pytest.mark.db
 
