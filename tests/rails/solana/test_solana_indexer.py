@@ -98,8 +98,8 @@ async def product(
     follower = SolanaFollower(config, rail, pool, Leadership(db_url, "solana-local"))
     async with conn.transaction():
         await conn.execute(
-            "INSERT INTO indexer_state (network, chain_id, last_block, head_block, confirmed_block, updated_at)"
-            " VALUES ('solana-local', 0, -1, 0, -1, now())"
+            "INSERT INTO indexer_state (network, chain_id, last_block, head_block, confirmed_block,"
+            " updated_at) VALUES ('solana-local', 0, -1, 0, -1, now())"
         )
     try:
         async with app.router.lifespan_context(app):
