@@ -19,6 +19,8 @@ from solders.keypair import Keypair
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "api"))
 
+from test_solana_api_e2e import make_solana_merchant
+
 from api.app import create_app
 from sluice.config import to_asyncpg_url
 from sluice.rails.solana.devchain.cluster import LocalCluster
@@ -27,7 +29,6 @@ from sluice.rails.solana.transaction import decode_transaction
 
 from conftest import usdc_balance
 from intents_fixtures import auth, make_settings
-from test_solana_api_e2e import make_solana_merchant
 
 pytestmark = pytest.mark.db
 
