@@ -1,5 +1,6 @@
-"""The whole dev stack for browser tests: anvil with the contracts and dev tokens, a private
-database, and `sluice dev`'s API + indexer + worker (DevStackThread), plus headless Chromium."""
+"""The whole dev stack for browser tests: anvil with the contracts and dev tokens, the local Solana
+cluster, a private database, and `sluice dev`'s API + indexer + worker (DevStackThread), plus
+headless Chromium."""
 
 from __future__ import annotations
 
@@ -48,7 +49,13 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     # `processing` before it is `succeeded` (the wallet mines the extra block; see BrowserWallet).
     networks_file = root / "networks.json"
     networks_file.write_text(json.dumps({"networks": {"local": {"confirmations": CONFIRMATIONS}}}))
-    with pytest.MonkeyPatch.context() as mp, run_anvil("--chain-id", "31337") as rpc_url:
+    from sluice.rails.solana.devchain.devinfo import local_cluster
+
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        run_anvil("--chain-id", "31337") as rpc_url,
+        local_cluster(slot_seconds=0.1) as solana,
+    ):
         mp.setenv("SLUICE_DEPLOYMENTS_DIR", str(deployments))
         mp.setenv("SLUICE_NETWORKS_FILE", str(networks_file))
         chain = setup_local_chain(rpc_url)
@@ -63,6 +70,7 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
                 deployments_dir=deployments,
                 api_port=free_port(),
                 funded_accounts=[Account.from_key(k).address for k in ANVIL_KEYS[1:6]],
+                solana=solana,
             )
             stack = DevStackThread(ctx)
             info = stack.start()

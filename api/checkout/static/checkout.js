@@ -453,6 +453,7 @@ $("pay").addEventListener("click", () => pay("approve"));
 $("pay-permit").addEventListener("click", () => pay("permit"));
 $("retry").addEventListener("click", async () => {
   if (state.account === null) return connect(...defaultWallet());
+  if (solana) return readyToPay(); // no network to switch: the transaction names its cluster
   try {
     await checkNetwork();
   } catch (error) {

@@ -88,7 +88,7 @@ async def test_post_account_answers_a_transaction_the_wallet_signs_as_is(
     client: tuple[httpx.AsyncClient, str], rpc_url: str, cluster: LocalCluster, keys: dict[str, Keypair]
 ) -> None:
     http, secret = client
-    intent, url = await solana_intent(http, secret)
+    _, url = await solana_intent(http, secret)
     payer = keys["payer"]
     answer = await http.post(url, json={"account": str(payer.pubkey())})
     assert answer.status_code == 200, answer.text
