@@ -10,6 +10,7 @@ import json
 import re
 import sys
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -22,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "api"))
 from test_solana_api_e2e import make_solana_merchant
 
 from api.app import create_app
-from sluice.config import to_asyncpg_url
+from sluice.config import Settings, to_asyncpg_url
+from sluice.pricing.factory import build_price_source
 from sluice.rails.solana.devchain.cluster import LocalCluster
 from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import decode_transaction
@@ -141,3 +143,27 @@ async def test_checkout_page_of_a_solana_intent_carries_the_solana_pay_link(
         data["solana"]["transfer_request"] is None
     )  # the platform fee is a split: a transaction request only
     assert 'id="solana-pay-qr"' in page.text and "(chain 0)" not in page.text
+
+
+async def test_a_fiat_priced_sol_intent_is_quoted_in_lamports(
+    db_url: str, rpc_url: str, keys: dict[str, Keypair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLUICE_RPC_URL_SOLANA_LOCAL", rpc_url)
+    settings = make_settings(db_url, platform_fee_recipient_solana=str(keys["platform"].pubkey()))
+    prices = build_price_source(Settings(env="test", fixed_rates={"SOL/usd": Decimal("150")}))
+    app = create_app(settings, database_url=to_asyncpg_url(db_url), prices=prices)
+    secret = await make_solana_merchant(db_url, Keypair().pubkey())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            created = await http.post(
+                "/v1/payment_intents",
+                json={
+                    "network": "solana-local",
+                    "asset": "SOL",
+                    "price": {"amount": "30.00", "currency": "usd"},
+                },
+                headers=auth(secret),
+            )
+    assert created.status_code == 200, created.text
+    assert created.json()["amount"] == "200000000"  # 30 / 150 SOL = 0.2 SOL in lamports
