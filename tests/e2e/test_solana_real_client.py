@@ -85,7 +85,10 @@ def dev(tmp_path: Path) -> Iterator[dict[str, Any]]:
     process = DevProcess(tmp_path, free_port(), free_port())
     try:
         process.wait_for(READY_LINE)
-        yield json.loads((tmp_path / ".sluice" / "dev.json").read_text())
+        info = json.loads((tmp_path / ".sluice" / "dev.json").read_text())
+        # `make demo` prints the Solana demo intent's checkout link beside the EVM one.
+        assert info["solana"]["demo_intent"]["checkout_url"] in process.output
+        yield info
         assert process.interrupt() == 0, process.output[-3000:]
     finally:
         process.kill()
