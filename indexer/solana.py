@@ -65,14 +65,21 @@ log = structlog.get_logger(__name__)
 OPEN_STATUSES = ["requires_payment", "processing"]
 KEEP_WATCHING = timedelta(hours=24)
 FULL_RELOAD_SECONDS = 300.0
+CHANGE_OVERLAP = timedelta(seconds=30)
 #: Solana has no chain id; the checkpoint row says 0.
 CHAIN_ID = 0
 
-_INTENTS = (
+#: `rail <> 'evm-contract'` lets PostgreSQL use the partial index ix_payment_intents_watched
+#: (network, updated_at) of the intents of the other rails.
+_SELECT = (
     "SELECT id, network, asset, amount, payout_address, splits, onchain_id, expires_at, token_address, "
     "decimals, payer, description, status, updated_at FROM payment_intents "
-    "WHERE network = $1 AND rail = $2 AND (status = ANY($3::varchar[]) OR updated_at > $4)"
+    "WHERE network = $1 AND rail = $2 AND rail <> 'evm-contract' AND "
 )
+#: Everything to watch (at start and every FULL_RELOAD_SECONDS).
+_ALL_INTENTS = _SELECT + "(status = ANY($3::varchar[]) OR updated_at > $4)"
+#: What changed since the last step (new intents, status changes).
+_CHANGED_INTENTS = _SELECT + "updated_at > $3"
 
 
 @dataclass(frozen=True)
@@ -201,12 +208,19 @@ class SolanaFollower:
         if self.watcher is None or now - self._loaded_at > FULL_RELOAD_SECONDS:
             watcher = ReferenceWatcher(self.rpc)
             watcher.cursors.update(await load_cursors(conn, self.network))
-            self.watcher, self._loaded_at, self._since = watcher, now, None
-        since = self._since or (utcnow() - KEEP_WATCHING)
-        rows = await conn.fetch(_INTENTS, self.network, RAIL_NAME, OPEN_STATUSES, since)
+            self.watcher, self._loaded_at = watcher, now
+            since = utcnow() - KEEP_WATCHING
+            rows = await conn.fetch(_ALL_INTENTS, self.network, RAIL_NAME, OPEN_STATUSES, since)
+        else:
+            assert self._since is not None
+            rows = await conn.fetch(_CHANGED_INTENTS, self.network, RAIL_NAME, self._since)
+        if self._since is None or rows:
+            # Overlap: a row committed after this read with an earlier `updated_at` (set when its
+            # transaction began) is still seen by the next reads. Watching a row again is harmless.
+            newest = max([utcnow() - KEEP_WATCHING, *(r["updated_at"] for r in rows)])
+            self._since = newest - CHANGE_OVERLAP
         if not rows:
             return
-        self._since = max(r["updated_at"] for r in rows) - timedelta(seconds=1)
         payments = list(_payments(rows))
         credited = await conn.fetch(
             "SELECT intent_ref, sum(amount)::text AS credited FROM ledger_entries "

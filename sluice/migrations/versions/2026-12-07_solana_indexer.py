@@ -8,6 +8,8 @@ Create Date: 2026-12-07 21:30:00
 changes, docs/solana.md) decided, so a rejected payment (credited 0) is announced as what it is.
 `solana_cursors` holds, per network and followed account, the newest signature read: committed in
 the same transaction as the entries it led to, so a killed indexer resumes without loss.
+`ix_payment_intents_watched` (partial: intents of the non-EVM rails) serves its reads of the intents
+changed since its last step.
 """
 
 from collections.abc import Sequence
@@ -31,9 +33,16 @@ def upgrade() -> None:
         sa.Column("signature", sa.String(100), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index(
+        "ix_payment_intents_watched",
+        "payment_intents",
+        ["network", "updated_at"],
+        postgresql_where=sa.text("rail <> 'evm-contract'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payment_intents_watched", table_name="payment_intents")
     op.drop_table("solana_cursors")
     op.drop_column("ledger_entries", "late")
     op.drop_column("ledger_entries", "verdict")
