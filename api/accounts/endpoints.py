@@ -126,6 +126,7 @@ async def create_account(
         name=body.name,
         payout_address=body.payout_address,
         payout_addresses=body.payout_addresses,
+        rails=request.app.state.intents.rails,
         fee_bps=body.fee_bps,
     )
     if body.owner_email:
@@ -182,6 +183,7 @@ async def update_account(
         name=body.name,
         payout_address=body.payout_address if "payout_address" in given else UNSET,
         payout_addresses=body.payout_addresses,
+        rails=request.app.state.intents.rails,
         fee_bps=body.fee_bps if "fee_bps" in given else UNSET,
     )
     await _audit(request, session, key, "account.update", merchant.id)

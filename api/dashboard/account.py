@@ -191,7 +191,12 @@ async def settings_page(request: Request, member: Viewer) -> Response:
     settings = request.app.state.settings
     assert member.merchant is not None
     fee = settings.platform_fee_bps if member.merchant.fee_bps is None else member.merchant.fee_bps
-    return render(request, "settings.html", {"fee_bps": fee, "notice": request.query_params.get("done")})
+    families = [f for f in request.app.state.intents.rails.families if f != "evm"]
+    return render(
+        request,
+        "settings.html",
+        {"fee_bps": fee, "notice": request.query_params.get("done"), "families": families},
+    )
 
 
 @router.post("/settings")
@@ -200,22 +205,26 @@ async def save_settings(
     member: SettingsManager,
     name: Annotated[str, Form(max_length=200)],
     payout_address: Annotated[str, Form(max_length=100)] = "",
-    payout_address_solana: Annotated[str, Form(max_length=100)] = "",
-    payout_address_stacks: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """The account's name and payout addresses (EVM, Solana, Stacks; empty removes one), through the
-    service the platform API uses (the fee is the operator's to set)."""
+    """The account's name and payout addresses (EVM, and `payout_address_<family>` for each other
+    chain family the rails offer; empty removes one), through the service the platform API uses
+    (the fee is the operator's to set)."""
     assert member.merchant is not None
+    rails = request.app.state.intents.rails
+    form = await request.form()
+    others = {
+        family: str(form.get(f"payout_address_{family}", ""))[:100].strip() or None
+        for family in rails.families
+        if family != "evm"
+    }
     await account_service.update(
         member.session,
         request.app.state.intents.registry,
         member.merchant.id,
         name=name,
         payout_address=payout_address.strip() or None,
-        payout_addresses={
-            "solana": payout_address_solana.strip() or None,
-            "stacks": payout_address_stacks.strip() or None,
-        },
+        payout_addresses=others,
+        rails=rails,
     )
     await member.audit("account.update", member.merchant.id)
     return redirect(f"{PREFIX}/settings?done=saved")

@@ -11,12 +11,15 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice.chain.registry import get_registry
 from sluice.config import get_settings
 from sluice.db.admin import resolve_database_url
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.errors import SluiceError
+from sluice.intents.signing import NonceAllocator
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
+from sluice.rails.defaults import default_rails
 
 # Named here, not by `add_typer`: launcher.cli.LazyGroup imports this module only when one of the two
 # groups runs, and builds their commands itself.
@@ -51,20 +54,30 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def create(
     name: str,
     payout_address: Annotated[str | None, typer.Option(help="EVM address payments are paid out to.")] = None,
-    solana_payout: Annotated[
-        str | None, typer.Option(help="Solana wallet (base58) payments on Solana are paid out to.")
-    ] = None,
-    stacks_payout: Annotated[
-        str | None, typer.Option(help="Stacks address (SP…/ST…) payments on Stacks are paid out to.")
+    payout: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FAMILY=ADDRESS: the payout address on another chain family (solana=<base58>, "
+            "stacks=SP…); repeatable."
+        ),
     ] = None,
     mode: Annotated[Mode, typer.Option(help="Mode of the keys to issue.")] = Mode.test,
 ) -> None:
     """Create a merchant and print its secret and publishable keys (shown once, stored hashed)."""
-    pairs = (("solana", solana_payout), ("stacks", stacks_payout))
-    others = {family: value for family, value in pairs if value}
+    others: dict[str, str | None] = {}
+    for item in payout or []:
+        family, sep, address = item.partition("=")
+        if not sep or not family or not address:
+            err.print(f"[bold red]error[/]: --payout takes FAMILY=ADDRESS, got {item!r}")
+            raise typer.Exit(code=2)
+        others[family.strip()] = address.strip()
+    settings = get_settings()
+    rails = default_rails(get_registry(), settings, NonceAllocator())
 
     async def work(session: AsyncSession) -> tuple[str, str, str]:
-        merchant = await merchant_service.create(session, name, payout_address, payout_addresses=others)
+        merchant = await merchant_service.create(
+            session, name, payout_address, payout_addresses=others, rails=rails
+        )
         secret = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, mode)
         publishable = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.publishable, mode)
         return merchant.id, secret.secret, publishable.secret

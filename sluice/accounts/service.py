@@ -18,6 +18,7 @@ from sluice.merchants import payout
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import Merchant, MerchantStatus
 from sluice.models.users import Role, User
+from sluice.rails.registry import Rails
 from sluice.users.service import user_service
 from sluice.users.team import team_service
 
@@ -60,11 +61,12 @@ class AccountService:
         name: str,
         payout_address: str | None = None,
         payout_addresses: Mapping[str, str | None] | None = None,
+        rails: Rails | None = None,
         fee_bps: int | None = None,
     ) -> Merchant:
         fee = check_fee(registry, fee_bps)
         merchant = await merchant_service.create(
-            session, name, payout_address, payout_addresses=payout_addresses
+            session, name, payout_address, payout_addresses=payout_addresses, rails=rails
         )
         merchant.fee_bps = fee
         merchant.status = MerchantStatus.active
@@ -80,6 +82,7 @@ class AccountService:
         name: str | None = None,
         payout_address: object = UNSET,
         payout_addresses: Mapping[str, str | None] | None = None,
+        rails: Rails | None = None,
         fee_bps: object = UNSET,
     ) -> Merchant:
         """Changes what is given: `payout_address` is the EVM payout address (None removes it),
@@ -97,7 +100,7 @@ class AccountService:
         )
         if changes:
             # A new dict: the JSONB column is saved when the attribute is assigned, not mutated.
-            merchant.payout_addresses = payout.merged(merchant.payout_addresses, changes)
+            merchant.payout_addresses = payout.merged(merchant.payout_addresses, changes, rails)
         if fee_bps is not UNSET:
             merchant.fee_bps = check_fee(registry, fee_bps if isinstance(fee_bps, int) else None)
         await session.flush()

@@ -1,26 +1,24 @@
-"""A merchant's payout addresses, one per chain family, each checked by its family's rules.
+"""A merchant's payout addresses, one per chain family, and the EVM address rule.
 
 Merchants are paid out wherever they sell: `{"evm": "0x…", "solana": "<base58 wallet>", "stacks":
 "SP…"}`. An intent signs the address of its network's family (`for_family`); a merchant without
-one cannot create intents on that family's networks (`payout_address_missing`).
-
-The validators are the families' own (the rails call the same functions for payers and splits):
-EVM addresses in EIP-55 form and never the zero address; Solana wallets (points on the curve, not
-program-derived addresses) in canonical base58; Stacks standard principals in canonical c32. A
-Stacks address of either version is accepted here (`SP…` mainnet, `ST…` testnet); the rail checks
-the version against the intent's network.
+one cannot create intents on that family's networks (`payout_address_missing`). Each address is
+checked by a rail of its family (`Rails.check_address`: the rule the rail also applies to payers
+and splits), so a new chain family brings its own rule with its rail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
-from sluice.errors import InvalidRequestError, SluiceError
-from sluice.rails.solana.addresses import canonical_wallet
-from sluice.rails.stacks.c32 import parse_address as parse_stacks_address
+from sluice.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from sluice.rails.registry import Rails
 
 ZERO_ADDRESS = "0x" + "0" * 40
 
@@ -58,41 +56,6 @@ def _eip55(value: str) -> str | None:
     return str(to_checksum_address(value))
 
 
-def _solana(value: str, param: str) -> str:
-    return canonical_wallet(value, param=param)
-
-
-def _stacks(value: str, param: str) -> str:
-    try:
-        parse_stacks_address(value)
-    except SluiceError as exc:
-        raise InvalidRequestError(str(exc), param=param, code="invalid_address") from exc
-    return value
-
-
-#: The chain families a merchant can be paid out on, with the rule for their addresses.
-VALIDATORS: dict[str, Callable[[str, str], str]] = {
-    "evm": check_address,
-    "solana": _solana,
-    "stacks": _stacks,
-}
-FAMILIES = tuple(VALIDATORS)
-
-
-def check(family: str, value: str, param: str) -> str:
-    """`value` as a payout address of `family` (canonical form), or a 400 naming `param`."""
-    validator = VALIDATORS.get(family)
-    if validator is None:
-        raise InvalidRequestError(
-            f"unknown chain family {family!r}; known: {', '.join(FAMILIES)}",
-            param=param,
-            code="unknown_family",
-        )
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequestError(f"{param} is empty", param=param, code="invalid_address")
-    return validator(value.strip(), param)
-
-
 def changes(
     families: Mapping[str, str | None] | None, *, evm: str | None = None, evm_given: bool = False
 ) -> dict[str, str | None]:
@@ -111,17 +74,29 @@ def changes(
     return result
 
 
-def merged(current: Mapping[str, str] | None, changes: Mapping[str, str | None]) -> dict[str, str]:
-    """`current` with `changes` applied: an address sets (after its family's check), None removes."""
+def merged(
+    current: Mapping[str, str] | None, changes: Mapping[str, str | None], rails: Rails | None
+) -> dict[str, str]:
+    """`current` with `changes` applied: an address sets (checked by a rail of its family,
+    `Rails.check_address`), None or "" removes. Without the process's `rails`, only EVM addresses
+    (the EVM rail's rule, `check_address`) can be set."""
     result = dict(current or {})
+    known = rails.families if rails is not None else ("evm",)
     for family, value in changes.items():
         param = f"payout_addresses.{family}"
-        if value is None or value == "":
-            if family not in VALIDATORS:
-                check(family, "", param)  # unknown family: the same 400 as setting one
-            result.pop(family, None)
+        if value is None or not value.strip():
+            result.pop(family, None)  # removing what cannot exist is no error
+            continue
+        if family not in known:
+            raise InvalidRequestError(
+                f"unknown chain family {family!r}; known: {', '.join(known)}",
+                param=param,
+                code="unknown_family",
+            )
+        if rails is not None:
+            result[family] = rails.check_address(family, value.strip(), param)
         else:
-            result[family] = check(family, value, param)
+            result[family] = check_address(value.strip(), param)
     return result
 
 

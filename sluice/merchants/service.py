@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,9 @@ from sluice.clock import utcnow
 from sluice.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from sluice.merchants import keys, payout
 from sluice.models.merchant import ApiKey, ApiKeyKind, Merchant, MerchantStatus, Mode
+
+if TYPE_CHECKING:
+    from sluice.rails.registry import Rails
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,15 @@ class MerchantService:
         payout_address: str | None = None,
         *,
         payout_addresses: Mapping[str, str | None] | None = None,
+        rails: Rails | None = None,
     ) -> Merchant:
-        """A new merchant. `payout_address` is the EVM one (as `payout_addresses={"evm": …}`)."""
+        """A new merchant. `payout_address` is the EVM one (as `payout_addresses={"evm": …}`);
+        addresses of other families are checked by the process's `rails` (sluice.merchants.payout)."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidRequestError("a merchant name is 1 to 200 characters", param="name")
         given = payout.changes(payout_addresses, evm=payout_address, evm_given=payout_address is not None)
-        merchant = Merchant(name=name, payout_addresses=payout.merged({}, given))
+        merchant = Merchant(name=name, payout_addresses=payout.merged({}, given, rails))
         session.add(merchant)
         await session.flush()
         return merchant

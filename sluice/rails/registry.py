@@ -45,6 +45,22 @@ class Rails:
             if close is not None:
                 await close()
 
+    def check_address(self, family: str, address: str, param: str) -> str:
+        """`address` checked (and made canonical) by a rail of chain `family`: the one rule for
+        addresses of that family, whoever asks (payers, splits, merchants' payout addresses)."""
+        for rail in self._rails.values():
+            if rail.family == family:
+                return rail.validate_address(address, param)
+        raise InvalidRequestError(
+            f"unknown chain family {family!r}; known: {', '.join(self.families)}",
+            param=param,
+            code="unknown_family",
+        )
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._rails)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(rail.family for rail in self._rails.values()))

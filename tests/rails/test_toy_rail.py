@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 
 from api.app import create_app
 from indexer.batch import BatchTarget, index_batch
+from sluice.accounts import platform_keys
 from sluice.chain.registry import BUILTIN, Asset, Registry
 from sluice.config import to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker
@@ -102,15 +103,27 @@ def toy_registry() -> Registry:
     return Registry({**networks, "toy-local": toy})
 
 
-async def make_merchant(db_url: str) -> str:
-    """A merchant with an EVM payout address (the toy rail pays it as is) and its test secret key."""
+async def make_merchant(db_url: str, client: httpx.AsyncClient) -> str:
+    """A merchant with a toy payout address, set through the platform API like any family's (checked
+    by the toy rail's own rule), and its test secret key."""
     engine = make_engine(to_asyncpg_url(db_url), pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            merchant = await merchant_service.create(session, "Toy shop", "0x" + "ab" * 20)
+            merchant = await merchant_service.create(session, "Toy shop")
             key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
+            platform = (await platform_keys.issue(session, "toy")).secret
     finally:
         await engine.dispose()
+    bad = await client.post(
+        f"/v1/accounts/{merchant.id}",
+        json={"payout_addresses": {"toy": "0x" + "ab" * 20}},
+        headers=auth(platform),
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "payout_addresses.toy"
+    good = await client.post(
+        f"/v1/accounts/{merchant.id}", json={"payout_addresses": {"toy": "toy:shop"}}, headers=auth(platform)
+    )
+    assert good.status_code == 200 and good.json()["payout_addresses"] == {"toy": "toy:shop"}
     return key.secret
 
 
@@ -119,9 +132,9 @@ async def test_an_intent_paid_through_a_toy_rail_succeeds_and_is_announced(db_ur
     app = create_app(settings, database_url=to_asyncpg_url(db_url), registry=toy_registry())
     async with app.router.lifespan_context(app):
         app.state.intents.rails.add(ToyRail())
-        secret = await make_merchant(db_url)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            secret = await make_merchant(db_url, client)
             created = await client.post(
                 "/v1/payment_intents",
                 json={"network": "toy-local", "asset": "TOY", "amount": "500"},

@@ -149,11 +149,18 @@ async def test_fee_revenue_equals_hand_totals(client, platform, merchant, other_
 
 
 SOLANA_WALLET = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
-STACKS_ADDRESS = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM"
 
 
-async def test_payout_addresses_per_chain_family(client, platform, sessions):
-    """A merchant has one payout address per chain family, each checked by its family's rules;
+@pytest.fixture
+def solana_offered(app):
+    """The app's rails with the Solana rail (its family's address rule)."""
+    from sluice.rails.solana.rail import SolanaRail
+
+    app.state.intents.rails.add(SolanaRail())
+
+
+async def test_payout_addresses_per_chain_family(client, platform, sessions, solana_offered):
+    """A merchant has one payout address per chain family, each checked by a rail of that family;
     `payout_address` stays the EVM one."""
     evm = "0x" + "cd" * 20
     created = await client.post(
@@ -170,15 +177,15 @@ async def test_payout_addresses_per_chain_family(client, platform, sessions):
     # Setting one family leaves the others; null removes one.
     updated = await client.post(
         f"/v1/accounts/{body['id']}",
-        json={"payout_addresses": {"stacks": STACKS_ADDRESS, "solana": None}},
+        json={"payout_addresses": {"solana": None}},
         headers=auth(platform),
     )
     assert updated.status_code == 200, updated.text
-    assert updated.json()["payout_addresses"] == {"evm": to_checksum_address(evm), "stacks": STACKS_ADDRESS}
+    assert updated.json()["payout_addresses"] == {"evm": to_checksum_address(evm)}
     async with sessions() as session:
         merchant = await session.get(Merchant, body["id"])
         assert merchant is not None
-        assert merchant.payout_addresses == {"evm": to_checksum_address(evm), "stacks": STACKS_ADDRESS}
+        assert merchant.payout_addresses == {"evm": to_checksum_address(evm)}
 
 
 @pytest.mark.parametrize(
@@ -187,7 +194,6 @@ async def test_payout_addresses_per_chain_family(client, platform, sessions):
         ({"solana": "0x" + "cd" * 20}, "payout_addresses.solana"),
         # A program-derived address (off the curve) cannot own the token accounts wallets derive.
         ({"solana": "Co24yjRpSdUBaycV24uZe9j7PnAqVmdiTrHqesV5U4XT"}, "payout_addresses.solana"),
-        ({"stacks": STACKS_ADDRESS[:-1] + "N"}, "payout_addresses.stacks"),
         ({"evm": "0x" + "0" * 40}, "payout_addresses.evm"),
         ({"bitcoin": "bc1qxyz"}, "payout_addresses.bitcoin"),
     ],
