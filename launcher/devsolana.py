@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sluice.accounts.service import account_service
 from sluice.chain.registry import Registry
 from sluice.merchants.service import merchant_service
+from sluice.rails.registry import Rails
+from sluice.rails.solana.rail import SolanaRail
 
 SOLANA_NETWORK = "solana-local"
 
@@ -46,7 +48,11 @@ async def ensure_payout(
         merchant = await merchant_service.get(session, merchant_id)
         if not (merchant.payout_addresses or {}).get("solana"):
             await account_service.update(
-                session, registry, merchant_id, payout_addresses={"solana": payout_address(solana)}
+                session,
+                registry,
+                merchant_id,
+                payout_addresses={"solana": payout_address(solana)},
+                rails=Rails([SolanaRail()]),  # the rail that checks Solana addresses
             )
 
 
