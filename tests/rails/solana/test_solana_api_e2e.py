@@ -26,6 +26,7 @@ from sluice.config import to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
+from sluice.rails.registry import Rails
 from sluice.rails.solana.devchain.cluster import LocalCluster
 from sluice.rails.solana.follower import follow_step
 from sluice.rails.solana.networks import network_configs
@@ -36,8 +37,8 @@ from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import build_transaction, decode_transaction
 from sluice.rails.solana.watcher import ReferenceWatcher
 
-from conftest import usdc_balance
 from intents_fixtures import auth, make_registry, make_settings
+from solana_fixtures import usdc_balance
 
 pytestmark = pytest.mark.db
 
@@ -48,7 +49,7 @@ async def make_solana_merchant(db_url: str, payout: Pubkey) -> str:
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             merchant = await merchant_service.create(
-                session, "Solana shop", payout_addresses={"solana": str(payout)}
+                session, "Solana shop", payout_addresses={"solana": str(payout)}, rails=Rails([SolanaRail()])
             )
             key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
     finally:

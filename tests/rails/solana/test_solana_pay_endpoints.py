@@ -29,8 +29,8 @@ from sluice.rails.solana.devchain.cluster import LocalCluster
 from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import decode_transaction
 
-from conftest import usdc_balance
 from intents_fixtures import auth, make_settings
+from solana_fixtures import usdc_balance
 
 pytestmark = pytest.mark.db
 
