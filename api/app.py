@@ -81,6 +81,7 @@ def create_app(
             yield
         finally:
             gc.unfreeze()
+            await app.state.intents.rails.aclose()
             await app.state.driver_pool.close()
             await engine.dispose()
             if report_engine is not None:

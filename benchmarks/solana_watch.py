@@ -51,6 +51,7 @@ SERVER_URL = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:
 
 from indexer.batch import BatchTarget, index_batch  # noqa: E402
 from sluice.db.admin import temporary_database  # noqa: E402
+from sluice.rails.registry import Rails  # noqa: E402
 from sluice.rails.solana.networks import LOCAL_USDC_MINT, network_configs  # noqa: E402
 from sluice.rails.solana.payment import SolanaPayment, payment_from_intent  # noqa: E402
 from sluice.rails.solana.rail import SolanaRail  # noqa: E402
@@ -98,7 +99,10 @@ async def api_intents(db_url: str, rpc_url: str, count: int) -> list[SolanaPayme
     engine = make_engine(to_asyncpg_url(db_url), pool_size=1)
     async with make_sessionmaker(engine)() as session, session.begin():
         merchant = await merchant_service.create(
-            session, "Solana benchmark shop", payout_addresses={"solana": str(Keypair().pubkey())}
+            session,
+            "Solana benchmark shop",
+            payout_addresses={"solana": str(Keypair().pubkey())},
+            rails=Rails([SolanaRail()]),
         )
         key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
     await engine.dispose()

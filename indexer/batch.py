@@ -29,6 +29,7 @@ import asyncpg
 
 from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, writes_of
 from indexer.lane import Lane
+from indexer.rejections import announce_rejections, new_rejections
 from indexer.store import create_stage, event_rows, insert_event_rows
 from sluice.events.outbox import NewEvent
 from sluice.intents.record import IntentRecord, QuoteRecord, quotes_of
@@ -98,6 +99,7 @@ async def index_batch(
     outbox: list[NewEvent] = []
     seen: set[str] = set()
     chunks = chunks_of(events, CHUNK_EVENTS)
+    rejected = await new_rejections(conn, target.network, events)
     async with Lane() as lane:
 
         def sums(intents: list[IntentRecord], ids: list[str]) -> _Stored:
@@ -147,4 +149,5 @@ async def index_batch(
         if rest:
             rows = await lane.submit(partial(lock_rows, conn, ids=rest))
             await finish(sums(intents_of(rows), rest))
+    outbox.extend(await announce_rejections(conn, target.network, rejected, target.checkout_base_url))
     return outbox

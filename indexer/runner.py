@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from indexer import metrics
+from indexer import solana as solana_indexer
 from indexer.deposits import DepositConfig
 from indexer.follower import FollowerConfig, NetworkFollower, ReorgTooDeepError
 from indexer.leader import Leadership
@@ -88,7 +89,8 @@ def deposit_config(network: NetworkConfig) -> DepositConfig | None:
 
 
 def indexed_networks(registry: Registry, names: Sequence[str] | None) -> list[NetworkConfig]:
-    """The named networks, or every configured network with contracts and an RPC URL."""
+    """The named networks, or every configured network with contracts and an RPC URL (and the
+    Solana networks whose RPC URL is set)."""
     if names:
         return [registry.network(n) for n in names]
     chosen = [
@@ -97,6 +99,7 @@ def indexed_networks(registry: Registry, names: Sequence[str] | None) -> list[Ne
         if (n.contracts.payments or n.contracts.escrow)
         and (n.rpc_urls if n.family == "evm" else n.family == "stacks" and stacks_api_url(n.name))
     ]
+    chosen += solana_indexer.configured_networks(registry)
     if not chosen:
         raise NetworkError("no network has Sluice contracts and an RPC URL; pass --network NAME")
     return chosen
@@ -121,10 +124,11 @@ async def run(
     chosen = indexed_networks(registry, network_names)
     networks = [n for n in chosen if n.family == "evm"]
     stacks = [n for n in chosen if n.family == "stacks"]
+    solana = [n for n in chosen if n.family == "solana"]
     configs = [follower_config(n, settings, (start_blocks or {}).get(n.name)) for n in networks]
     url = database_url or resolve_database_url(settings)
     # asyncpg only (no SQLAlchemy session): the indexer starts without importing the ORM.
-    pool = await make_driver_pool(url, size=len(configs) + len(stacks) + 1)
+    pool = await make_driver_pool(url, size=len(configs) + len(stacks) + len(solana) + 1)
     if settings.indexer_metrics_port:
         metrics.start_metrics_server(settings.indexer_metrics_port)
         log.info("indexer_metrics", port=settings.indexer_metrics_port)
@@ -134,6 +138,9 @@ async def run(
     ] + [
         asyncio.create_task(follow_stacks(network, settings, pool, url, stop), name=network.name)
         for network in stacks
+    ]
+    tasks += [
+        asyncio.create_task(solana_indexer.follow(n, settings, pool, url, stop), name=n.name) for n in solana
     ]
     try:
         await asyncio.gather(*tasks)

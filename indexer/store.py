@@ -110,7 +110,7 @@ BEGIN
         CREATE TEMPORARY TABLE indexer_stage_entries (
             rail varchar, source varchar, kind varchar, reason varchar, ref bytea, pi varchar, mid varchar,
             tx varchar, bi int, ti int, h bigint, bid varchar, bt bigint, payer varchar, merchant varchar,
-            asset varchar, amount text, mamount text, fees text, total text
+            asset varchar, amount text, mamount text, fees text, total text, verdict varchar, late boolean
         ) ON COMMIT DELETE ROWS;
     END IF;
 END $$
@@ -128,10 +128,10 @@ _INSERT_EVENTS = """
 WITH s AS (DELETE FROM indexer_stage_entries RETURNING *)
 INSERT INTO ledger_entries (network, chain_id, rail, source, kind, reason, intent_ref, payment_intent_id,
     merchant_id, tx_id, block_index, tx_index, height, block_id, block_time, payer, merchant, asset, amount,
-    merchant_amount, fee_amounts, total, created_at)
+    merchant_amount, fee_amounts, total, verdict, late, created_at)
 SELECT $1, $2, s.rail, s.source, s.kind, s.reason, s.ref, s.pi, s.mid, s.tx, s.bi, s.ti, s.h, s.bid,
     to_timestamp(s.bt), s.payer, s.merchant, s.asset, s.amount::numeric, s.mamount::numeric, s.fees::jsonb,
-    s.total::numeric, now()
+    s.total::numeric, s.verdict, s.late, now()
 FROM s ORDER BY s.h, s.bi
 ON CONFLICT (network, tx_id, tx_index) DO UPDATE SET
     height = excluded.height, block_id = excluded.block_id, block_time = excluded.block_time,
@@ -208,6 +208,8 @@ def event_rows(
                 None if e.merchant_amount is None else str(e.merchant_amount),
                 fees,
                 None if e.total is None else str(e.total),
+                e.verdict,
+                e.late,
             )
         )
     return rows, list(touched)

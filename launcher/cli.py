@@ -8,6 +8,7 @@ indexer, at start-up (tests/indexer/test_imports.py).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -308,14 +309,22 @@ def dev(
         Path | None, typer.Option(help="Where to write the stack's URLs and keys; default .sluice/dev.json.")
     ] = None,
     stacks_port: Annotated[int, typer.Option(help="The local Stacks API's port (stacks-local).")] = 3999,
+    solana_port: Annotated[
+        int, typer.Option(help="The local Solana cluster's RPC port (another free one when taken).")
+    ] = 8899,
+    solana: Annotated[
+        bool, typer.Option("--solana/--no-solana", help="Run the local Solana cluster (solana-local).")
+    ] = True,
 ) -> None:
-    """Run everything locally: PostgreSQL, anvil with the contracts and dev tokens, a demo merchant,
-    and the API + indexer + webhook worker. Ctrl-C stops it all; the next run resumes the same data."""
+    """Run everything locally: PostgreSQL, anvil with the contracts and dev tokens, the local Solana
+    cluster, a demo merchant, and the API + indexer + webhook worker. Ctrl-C stops it all; the next
+    run resumes the same data (the Solana cluster starts empty each time)."""
     from launcher.dev import (
         FUNDED_ACCOUNTS,
         anvil,
         data_dir,
         default_info_file,
+        local_solana,
         prepare_database,
         reset_data,
         run_stack,
@@ -362,20 +371,23 @@ def dev(
             from web3 import Web3
 
             accounts = Web3(Web3.HTTPProvider(url)).eth.accounts[1 : FUNDED_ACCOUNTS + 1]
-            ctx = DevContext(
-                data_dir=directory,
-                database_url=database_url,
-                rpc_url=url,
-                manifest=chain.manifest,
-                deployments_dir=deployments_dir(),
-                host=host,
-                api_port=api_port,
-                funded_accounts=[str(a) for a in accounts],
-                stacks_api_url=stacks[0] if stacks else None,
-                stacks_manifest=stacks[1] if stacks else None,
-            )
-            info_path = info_file or default_info_file()
-            run_stack(ctx, info_path, lambda info: _print_dev_info(info, info_path))
+            solana_cluster = local_solana(solana_port) if solana else contextlib.nullcontext(None)
+            with solana_cluster as solana_info:
+                ctx = DevContext(
+                    data_dir=directory,
+                    database_url=database_url,
+                    rpc_url=url,
+                    manifest=chain.manifest,
+                    deployments_dir=deployments_dir(),
+                    host=host,
+                    api_port=api_port,
+                    funded_accounts=[str(a) for a in accounts],
+                    stacks_api_url=stacks[0] if stacks else None,
+                    stacks_manifest=stacks[1] if stacks else None,
+                    solana=solana_info,
+                )
+                info_path = info_file or default_info_file()
+                run_stack(ctx, info_path, lambda info: _print_dev_info(info, info_path))
             console.print("stopped; the chain and the database are kept in " + str(directory))
     except KeyboardInterrupt:
         console.print("stopped")
@@ -395,6 +407,7 @@ def _print_dev_info(info: dict[str, object], info_path: Path) -> None:
         f" password {info['dashboard_password']})",
         f"  Checkout     {info['demo_intent']['checkout_url']}",  # type: ignore[index]
         f"  Chain        {info['rpc_url']} (chain id {info['chain_id']}, network {info['network']})",
+        *_solana_lines(info),
         f"  Secret key   {info['secret_key']}",
         f"  Publishable  {info['publishable_key']}",
         f"  Webhooks     {info['webhook_endpoint_id'] or 'not available in this build'}"
@@ -417,6 +430,18 @@ def _stacks_lines(info: dict[str, Any]) -> list[str]:
         f"  Stacks       {stacks['api_url']} (stacks-local, simnet; contract {stacks['contract_id']})",
         f"  Stacks pay   {stacks['demo_intent']['checkout_url']}",
     ]
+
+
+def _solana_lines(info: dict[str, Any]) -> list[str]:
+    solana = info.get("solana")
+    if not solana:
+        return []
+    lines = [
+        f"  Solana       {solana['rpc_url']} (network solana-local, dev USDC mint {solana['usdc_mint']})"
+    ]
+    if (solana.get("demo_intent") or {}).get("checkout_url"):
+        lines.append(f"  Solana pay   {solana['demo_intent']['checkout_url']}")
+    return lines
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,22 @@ def anvil(port: int, state_file: Path) -> Iterator[str]:
     extra = ("--state", str(state_file), "--state-interval", "5", "--chain-id", "31337")
     with run_anvil(*extra, port=port) as url:
         yield url
+
+
+@contextlib.contextmanager
+def local_solana(port: int) -> Iterator[dict[str, Any]]:
+    """The local Solana cluster (LiteSVM behind JSON-RPC, sluice.rails.solana.devchain) in a thread of
+    this process, on `port` or another free one when it is taken; yields its `solana` section of
+    `.sluice/dev.json`. Its state lives in memory: every start is a new, empty cluster."""
+    from sluice.rails.solana.devchain.devinfo import local_cluster
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            port = 0
+    with local_cluster(port=port) as info:
+        yield info
 
 
 @dataclass

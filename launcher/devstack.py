@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from indexer.runner import run as run_indexer
+from launcher import devsolana
 from sluice.chain.network_config import rpc_env
 from sluice.chain.registry import Registry, get_registry
 from sluice.config import Environment, Settings, to_asyncpg_url
@@ -83,6 +84,8 @@ class DevContext:
     #: deployments/stacks-local.json.
     stacks_api_url: str | None = None
     stacks_manifest: dict[str, Any] | None = None
+    #: The local Solana cluster's `solana` section of .sluice/dev.json (None: not running).
+    solana: dict[str, Any] | None = None
 
     @property
     def api_url(self) -> str:
@@ -109,6 +112,8 @@ class DevContext:
             values["platform_fee_recipient"] = FEE_RECIPIENT
         if not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT_STACKS"):
             values["platform_fee_recipient_stacks"] = STACKS_FEE_RECIPIENT
+        if self.solana and not os.environ.get("SLUICE_PLATFORM_FEE_RECIPIENT_SOLANA"):
+            values["platform_fee_recipient_solana"] = devsolana.fee_recipient(self.solana)
         if not os.environ.get("SLUICE_FIXED_RATES"):
             values["fixed_rates"] = DEV_FIXED_RATES
         return Settings(**values)
@@ -242,6 +247,10 @@ class DevStack:
         environ = {rpc_env(NETWORK): ctx.rpc_url, "SLUICE_DEPLOYMENTS_DIR": str(ctx.deployments_dir)}
         if ctx.stacks_api_url:
             environ[STACKS_API_ENV] = ctx.stacks_api_url
+        networks = [NETWORK]
+        if ctx.solana:
+            environ[rpc_env(devsolana.SOLANA_NETWORK)] = ctx.solana["rpc_url"]
+            networks.append(devsolana.SOLANA_NETWORK)
         saved_environ = {name: os.environ.get(name) for name in environ}
         os.environ.update(environ)
         get_registry.cache_clear()
@@ -251,6 +260,11 @@ class DevStack:
         server: uvicorn.Server | None = None
         try:
             merchant = await ensure_demo_merchant(make_sessionmaker(engine), ctx.keys_file)
+            if ctx.solana:
+                await devsolana.forget_previous_cluster(engine)
+                await devsolana.ensure_payout(
+                    make_sessionmaker(engine), registry, merchant.merchant_id, ctx.solana
+                )
             self.dashboard_login = await ensure_dev_user(
                 make_sessionmaker(engine), merchant.merchant_id, ctx.data_dir / "dev" / "dashboard.json"
             )
@@ -271,7 +285,8 @@ class DevStack:
             server = uvicorn.Server(config)
             tasks["api"] = asyncio.create_task(server.serve(), name="api")
             await self._wait_started(server, tasks["api"])
-            networks = [NETWORK, *([STACKS_NETWORK] if ctx.stacks_api_url else [])]
+            if ctx.stacks_api_url:
+                networks.append(STACKS_NETWORK)
             tasks["indexer"] = asyncio.create_task(run_indexer(settings, networks, stop), name="indexer")
             tasks["worker"] = asyncio.create_task(run_worker(settings, stop), name="worker")
             async with httpx.AsyncClient(
@@ -296,9 +311,12 @@ class DevStack:
                 if demo_intent.status_code != 200:
                     raise DevStackError(f"cannot create the demo intent: {demo_intent.text[:300]}")
                 stacks_intent = await self._stacks_demo_intent(client) if ctx.stacks_api_url else None
+                solana_intent = await devsolana.create_demo_intent(client) if ctx.solana else None
             self.info = self._describe(merchant, demo_intent.json())
             if stacks_intent is not None:
                 self.info["stacks"] = self._describe_stacks(stacks_intent)
+            if ctx.solana:
+                self.info["solana"] = {**ctx.solana, "demo_intent": solana_intent}
             if on_ready is not None:
                 on_ready(self.info)
             stopper = asyncio.create_task(stop.wait(), name="stop")

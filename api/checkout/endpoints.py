@@ -20,6 +20,7 @@ from markupsafe import Markup
 from pydantic import Field
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
+from api.checkout.solana_links import checkout_solana
 from api.deps import Session
 from api.payment_intents.schemas import GaslessPublic, RelayPublic, TransactionsPublic
 from api.schemas import Strict
@@ -115,6 +116,7 @@ def _page_data(request: Request, checkout: CheckoutIntent, secret: str) -> dict[
         "status": checkout.status(),
         "deposit": deposit_view(intent),
         "wallet": "contract_call" in (intent.payment_method_types or ()),
+        "solana": checkout_solana(request, checkout, secret),
         "endpoints": {
             "status": f"/pay/{intent.id}/status",
             "events": f"/pay/{intent.id}/events",
@@ -158,6 +160,7 @@ async def checkout_page(
             if data["deposit"] is not None
             else None
         ),
+        "solana_pay": _solana_pay_qr(data),
         "data_json": json.dumps(data).replace("</", "<\\/"),
         "return_url": data["return_url"],
         # Checkout branding (api/checkout/branding.py): a stylesheet and a logo from this origin.
@@ -168,6 +171,12 @@ async def checkout_page(
     response.headers.update(PRIVATE_HEADERS)
     response.headers["Content-Security-Policy"] = CSP
     return response
+
+
+def _solana_pay_qr(data: dict[str, Any]) -> Markup | None:
+    """The Solana Pay QR code (transaction request) of a Solana intent, for mobile wallets."""
+    link = (data.get("solana") or {}).get("transaction_request")
+    return Markup(qr_svg(link, scale=4)) if link else None  # noqa: S704 (segno's own SVG)
 
 
 @router.get("/{intent_id}/status")

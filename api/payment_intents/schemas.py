@@ -13,6 +13,8 @@ from sluice.models.payment_intent import CaptureMethod
 
 #: Documents what sluice.merchants.payout.check_address enforces (the service checks; this tells).
 ADDRESS_SCHEMA: dict[str, Any] = {"pattern": "^(0[xX])?[0-9a-fA-F]{40}$"}
+#: A payer's wallet: an EVM address, or a base58 public key (Solana).
+PAYER_SCHEMA: dict[str, Any] = {"pattern": "^((0[xX])?[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{32,44})$"}
 
 
 class SplitIn(Strict):
@@ -90,13 +92,15 @@ class CancelIn(Strict):
 
 class TransactionsIn(Strict):
     payer: str = Field(
-        description="The wallet address that will sign and send the transactions.",
-        json_schema_extra=ADDRESS_SCHEMA,
+        description="The wallet address that will sign and send the transactions: 0x-hex on EVM "
+        "networks, base58 on Solana.",
+        json_schema_extra=PAYER_SCHEMA,
     )
     method: Literal["approve", "permit", "native"] | None = Field(
         default=None,
-        description="approve + pay (ERC-20), permit (EIP-2612 signature, then one transaction) or native; "
-        "defaults to native for the native coin (a token needs one of the other two).",
+        description="EVM only: approve + pay (ERC-20), permit (EIP-2612 signature, then one transaction) "
+        "or native; defaults to native for the native coin (a token needs one of the other two). "
+        "Rails without methods (solana-pay) ignore it.",
     )
     permit_signature: str | None = Field(
         default=None,

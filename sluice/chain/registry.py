@@ -137,10 +137,12 @@ class Registry:
 
 
 def _other_families(env: Mapping[str, str], directory: Path) -> dict[str, NetworkConfig]:
-    """The networks of the non-EVM rails (their own tables; contracts from their manifests)."""
+    """The networks of the non-EVM rails (their own tables; RPC URLs from the environment and
+    contracts from their manifests)."""
+    from sluice.rails.solana.networks import network_configs as solana_networks
     from sluice.rails.stacks.networks import network_configs as stacks_networks
 
-    return {**stacks_networks(directory)}
+    return {**solana_networks(env), **stacks_networks(directory)}
 
 
 @cache

@@ -24,6 +24,8 @@ class EventType(StrEnum):
     #: An asset the intent did not ask for reached its deposit address (a wrong token); the merchant
     #: can rescue it.
     payment_intent_stray_deposit = "payment_intent.stray_deposit"
+    #: A payment the rail rejected (credited nothing): `data.object.last_payment_error.code` says why.
+    payment_intent_payment_failed = "payment_intent.payment_failed"
     refund_created = "refund.created"
     refund_succeeded = "refund.succeeded"
     refund_failed = "refund.failed"

@@ -255,7 +255,11 @@ class ChainOperations:
         funded = PaymentIntentStatus(intent.status) == PaymentIntentStatus.requires_capture
         network = self.intents.registry.network(intent.network)
         totals = None
-        if not network.rpc_urls:
+        if network.family != "evm":
+            # No contract holds a nonce to burn (Solana Pay: the payer's own transfer): a payment
+            # that still arrives is recorded, and announced as a late payment.
+            pass
+        elif not network.rpc_urls:
             log.warning(
                 "intent_cancel_not_invalidated", intent=intent.id, network=network.name, reason="no RPC URL"
             )

@@ -78,3 +78,22 @@ class LedgerEntry:
     #: What was observed: the contract, program or deposit address (an intent is only linked to
     #: entries from the source it names, where it names one).
     source: str | None = None
+    #: The rail's judgement where the rail judges payments itself (Solana: "paid", "split_mismatch",
+    #: …; an entry whose verdict does not credit has amount 0); None where a contract enforces terms.
+    verdict: str | None = None
+    #: Paid after the intent's expiry (recorded all the same); None where the rail does not say.
+    late: bool | None = None
+
+
+#: Verdicts of entries that credit nothing: the payment was rejected (announced as
+#: `payment_intent.payment_failed` with the verdict as the error's code; docs/webhooks.md).
+REJECTING_VERDICTS = frozenset(
+    {
+        "split_mismatch",
+        "wrong_asset",
+        "memo_mismatch",
+        "ambiguous_reference",
+        "payer_mismatch",
+        "reference_reused",
+    }
+)

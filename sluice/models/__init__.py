@@ -1,7 +1,7 @@
 """Typed database models; importing this package registers every table on Base.metadata."""
 
 from sluice.models.audit import AuditLog
-from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow
+from sluice.models.chain import IndexerBlock, IndexerState, LedgerRow, SolanaCursor
 from sluice.models.deposit_sweep import DepositSweep, DepositSweepTx, SweepOutcome, SweepTxStatus
 from sluice.models.event import Event
 from sluice.models.idempotency import IdempotencyKey
@@ -51,6 +51,7 @@ __all__ = [
     "RefundStatus",
     "RelayTransaction",
     "Role",
+    "SolanaCursor",
     "SweepOutcome",
     "SweepTxStatus",
     "User",

@@ -66,6 +66,11 @@ class LedgerRow(Base):
     fee_amounts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     #: The chain's running total where it reports one (escrow totals).
     total: Mapped[int | None] = mapped_column(Money)
+    #: The rail's judgement of the payment where it judges one (Solana: paid, overpaid, underpaid,
+    #: split_mismatch, wrong_asset, …; see docs/solana.md); None for rails whose contract enforces it.
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    #: The payment arrived after the intent's expiry (recorded, never dropped); None when not judged.
+    late: Mapped[bool | None]
     #: When the indexer stored it (no index: reports go by block time).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -100,4 +105,16 @@ class IndexerState(Base):
     #: Where a follower that pages by transaction rather than by block range stands (Stacks: the id of
     #: the newest contract transaction stored); None for block-range followers.
     cursor: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SolanaCursor(Base):
+    """The newest signature the Solana indexer read on each account it follows (a merchant's wallet
+    or USDC token account), committed with the ledger entries it led to (indexer/solana.py)."""
+
+    __tablename__ = "solana_cursors"
+
+    network: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signature: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -47,6 +47,14 @@ class PaymentIntent(Base):
             "expires_at",
             postgresql_where=text("status = 'requires_payment'"),
         ),
+        # The Solana indexer reads what changed since its last step (indexer/solana.py). Partial:
+        # EVM intents, found by their contract's events, are not in it.
+        Index(
+            "ix_payment_intents_watched",
+            "network",
+            "updated_at",
+            postgresql_where=text("rail <> 'evm-contract'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pi"))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sluice.rails.evm_contract import EvmContractRail
 from sluice.rails.evm_deposit import EvmDepositRail
 from sluice.rails.registry import Rails
+from sluice.rails.solana.rail import SolanaRail
 from sluice.rails.stacks.rail import StacksRail
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ def default_rails(registry: Registry, settings: Settings, nonces: NonceAllocator
         [
             EvmContractRail(registry, settings, nonces),
             EvmDepositRail(registry),
+            SolanaRail(),
             stacks_rail(registry, settings),
         ]
     )

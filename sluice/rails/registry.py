@@ -38,6 +38,13 @@ class Rails:
             )
         return self.get(name)
 
+    async def aclose(self) -> None:
+        """Closes what the rails hold open (RPC clients), at shutdown."""
+        for rail in self._rails.values():
+            close = getattr(rail, "aclose", None)
+            if close is not None:
+                await close()
+
     def check_address(self, family: str, address: str, param: str) -> str:
         """`address` checked (and made canonical) by a rail of chain `family`: the one rule for
         addresses of that family, whoever asks (payers, splits, merchants' payout addresses)."""

@@ -1,5 +1,6 @@
-"""The whole dev stack for browser tests: anvil with the contracts and dev tokens, a private
-database, and `sluice dev`'s API + indexer + worker (DevStackThread), plus headless Chromium."""
+"""The whole dev stack for browser tests: anvil with the contracts and dev tokens, the local Solana
+cluster, a private database, and `sluice dev`'s API + indexer + worker (DevStackThread), plus
+headless Chromium."""
 
 from __future__ import annotations
 
@@ -49,10 +50,13 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     # `processing` before it is `succeeded` (the wallet mines the extra block; see BrowserWallet).
     networks_file = root / "networks.json"
     networks_file.write_text(json.dumps({"networks": {"local": {"confirmations": CONFIRMATIONS}}}))
+    from sluice.rails.solana.devchain.devinfo import local_cluster
+
     with (
         pytest.MonkeyPatch.context() as mp,
         run_anvil("--chain-id", "31337") as rpc_url,
         stacks_chain(free_port(), deployments) as stacks,  # the local Stacks chain, as `sluice dev`
+        local_cluster(slot_seconds=0.1) as solana,
     ):
         mp.setenv("SLUICE_DEPLOYMENTS_DIR", str(deployments))
         mp.setenv("SLUICE_NETWORKS_FILE", str(networks_file))
@@ -68,6 +72,7 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
                 funded_accounts=[Account.from_key(k).address for k in ANVIL_KEYS[1:6]],
                 stacks_api_url=stacks[0] if stacks else None,
                 stacks_manifest=stacks[1] if stacks else None,
+                solana=solana,
             )
             stack = DevStackThread(ctx)
             info = stack.start()

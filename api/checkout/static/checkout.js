@@ -4,6 +4,8 @@
 // Plain modern JavaScript, no dependencies: the page works offline and under a strict CSP.
 
 const data = JSON.parse(document.getElementById("checkout-data").textContent);
+// Intents on Solana: ./solana.js finds Wallet Standard wallets, connects and pays; the rest is shared.
+const solana = data.family === "solana" ? await import("./solana.js") : null;
 const $ = (id) => document.getElementById(id);
 const main = $("checkout");
 const PAID = new Set(["succeeded", "requires_capture"]);
@@ -125,12 +127,20 @@ window.addEventListener("eip6963:announceProvider", (event) => {
   wallets.set(info.uuid, { info, provider });
   if (main.dataset.state === "ready" && state.account === null) renderWallets();
 });
-window.dispatchEvent(new Event("eip6963:requestProvider"));
+if (solana) {
+  solana.discover((wallet) => {
+    const { info, provider } = solana.entry(wallet);
+    wallets.set(info.uuid, { info, provider });
+    if (main.dataset.state === "ready" && state.account === null) renderWallets();
+  });
+} else {
+  window.dispatchEvent(new Event("eip6963:requestProvider"));
+}
 
 function defaultWallet() {
   const first = wallets.values().next();
   if (!first.done) return [first.value.provider, first.value.info.name];
-  if (window.ethereum) return [window.ethereum, "your wallet"];
+  if (window.ethereum && !solana) return [window.ethereum, "your wallet"];
   return [null, null];
 }
 
@@ -148,6 +158,7 @@ async function connect(provider, name) {
     $("qr").open = true;
     return;
   }
+  if (solana) return solana.connect(checkoutContext(), provider, name);
   state.provider = provider;
   state.walletName = name;
   try {
@@ -190,11 +201,16 @@ async function checkNetwork() {
 
 function readyToPay() {
   setState("connected");
-  $("pay").textContent = data.native
+  $("pay").textContent = data.native || solana
     ? `Pay ${data.amount_display} ${data.asset}`
     : `Approve and pay ${data.amount_display} ${data.asset}`;
   setStatus("Ready to pay", `Your wallet will ask you to confirm. Network: ${data.network.chainName}.`);
   $("pay").focus();
+}
+
+/** What ./solana.js uses of this page. */
+function checkoutContext() {
+  return { data, state, $, api, setState, setStatus, renderSteps, readyToPay, handleError, isFinal, shortAddress, CheckoutError };
 }
 
 async function switchNetwork() {
@@ -262,6 +278,7 @@ async function waitForReceipt(hash) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function pay(method) {
+  if (solana) return solana.pay(checkoutContext());
   if (state.paying) return;
   state.paying = true;
   setState("paying");
@@ -549,7 +566,8 @@ function tick() {
 
 // ----------------------------------------------------------------------------------------- start
 
-if (EVM) {
+if (EVM || solana) {
+  // Solana shares this page's connect and pay flow (./solana.js does the wallet's part).
   $("connect").addEventListener("click", () => connect(...defaultWallet()));
   $("switch").addEventListener("click", switchNetwork);
   $("pay").addEventListener("click", () => pay("approve"));
@@ -557,6 +575,7 @@ if (EVM) {
   $("pay-gasless").addEventListener("click", payGasless);
   $("retry").addEventListener("click", async () => {
     if (state.account === null) return connect(...defaultWallet());
+    if (solana) return readyToPay(); // no network to switch: the transaction names its cluster
     try {
       await checkNetwork();
     } catch (error) {

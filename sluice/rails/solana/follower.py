@@ -36,10 +36,16 @@ class FollowStep:
 
 
 async def follow_step(
-    rail: SolanaRail, watcher: ReferenceWatcher, network: str, pending: Sequence[str] = ()
+    rail: SolanaRail,
+    watcher: ReferenceWatcher,
+    network: str,
+    pending: Sequence[str] = (),
+    *,
+    max_transactions: int | None = None,
 ) -> FollowStep:
-    """Poll for new payments, decode them, and settle every signature not yet final."""
-    observations = tuple(await watcher.poll())
+    """Poll for new payments (at most `max_transactions` read), decode them, and settle every
+    signature not yet final."""
+    observations = tuple(await watcher.poll(max_transactions))
     entries = tuple(rail.decode(network, observations))
     signatures = list(dict.fromkeys([*pending, *(o.tx.signature for o in observations)]))
     commitment = get_solana_network(network).final_commitment

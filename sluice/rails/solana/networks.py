@@ -130,12 +130,13 @@ def check_mode(network: SolanaNetwork, livemode: bool) -> None:
         )
 
 
-def network_configs() -> dict[str, NetworkConfig]:
+def network_configs(environ: Mapping[str, str] | None = None) -> dict[str, NetworkConfig]:
     """The Solana networks as entries of the gateway's network registry (`sluice.chain.registry`):
     family `solana`, the `solana-pay` rail, SOL and USDC. Solana has no chain id: 0."""
+    env = os.environ if environ is None else environ
     configs = {}
     for network in SOLANA_NETWORKS.values():
-        url = os.environ.get(network.rpc_env) or network.default_rpc
+        url = env.get(network.rpc_env) or network.default_rpc
         configs[network.name] = NetworkConfig(
             name=network.name,
             chain_id=0,
@@ -144,7 +145,7 @@ def network_configs() -> dict[str, NetworkConfig]:
             native_symbol="SOL",
             fee_model="legacy",
             rpc_urls=tuple(u.strip() for u in url.split(",")) if url else (),
-            assets={symbol: a for symbol, a in network.assets.items() if a.address is not None},
+            assets=dict(network.assets),
             native_decimals=SOL_DECIMALS,
             family="solana",
             rails=("solana-pay",),

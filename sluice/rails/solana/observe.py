@@ -268,4 +268,6 @@ def ledger_entry(payment: SolanaPayment, tx: ObservedTransaction, validation: Va
         merchant_amount=max(0, validation.received.get(payment.merchant, 0)),
         fee_amounts=tuple(max(0, validation.received.get(s.recipient, 0)) for s in payment.splits),
         source=receiving_account(payment),
+        verdict=str(validation.verdict),
+        late=validation.late,
     )

@@ -21,6 +21,9 @@ class SolanaSettings(BaseSettings):
     #: Price per compute unit, in micro-lamports, that payment transactions offer as priority fee
     #: (0: none). Congested mainnet slots favour transactions that pay one.
     priority_fee_microlamports: int = Field(default=0, ge=0, le=10_000_000)
+    #: Transactions the indexer reads per step at most (one database commit each step): a backfill
+    #: after a pause commits in steps of this size.
+    indexer_max_transactions: int = Field(default=500, gt=0)
 
     @model_validator(mode="after")
     def _key_when_sponsoring(self) -> SolanaSettings:

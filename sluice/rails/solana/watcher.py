@@ -111,20 +111,26 @@ class ReferenceWatcher:
             before = str(page[-1]["signature"])
         return [(str(i["signature"]), i.get("err") is not None) for i in reversed(newest)]
 
-    async def poll(self) -> list[Observation]:
+    async def poll(self, max_transactions: int | None = None) -> list[Observation]:
         """Observations of every new transaction that references an open intent.
 
         A cursor moves only past transactions that were read: one the node lists but cannot return
         yet stops its account's cursor there (read again next poll), and an error restores every
         cursor and propagates, so the caller never stores a cursor beyond what it received.
         Reading a transaction twice is harmless: entries are keyed by signature.
+        `max_transactions` bounds the transactions read in one poll (a backfill then commits in
+        steps); the cursors stop at the last one read.
         """
         before = dict(self.cursors)
         seen: set[str] = set()
         out: list[Observation] = []
         try:
             for account in list(self.cursors):
+                if max_transactions is not None and len(seen) >= max_transactions:
+                    break
                 for signature, failed in await self._new_signatures(account):
+                    if max_transactions is not None and len(seen) >= max_transactions:
+                        break
                     if not failed and signature not in seen:
                         result = await self.rpc.transaction(signature, commitment=self.commitment)
                         if result is None:

@@ -26,6 +26,7 @@ from sluice.config import to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
+from sluice.rails.registry import Rails
 from sluice.rails.solana.devchain.cluster import LocalCluster
 from sluice.rails.solana.follower import follow_step
 from sluice.rails.solana.networks import network_configs
@@ -36,8 +37,8 @@ from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import build_transaction, decode_transaction
 from sluice.rails.solana.watcher import ReferenceWatcher
 
-from conftest import usdc_balance
 from intents_fixtures import auth, make_registry, make_settings
+from solana_fixtures import usdc_balance
 
 pytestmark = pytest.mark.db
 
@@ -48,7 +49,7 @@ async def make_solana_merchant(db_url: str, payout: Pubkey) -> str:
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             merchant = await merchant_service.create(
-                session, "Solana shop", payout_addresses={"solana": str(payout)}
+                session, "Solana shop", payout_addresses={"solana": str(payout)}, rails=Rails([SolanaRail()])
             )
             key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
     finally:
@@ -209,18 +210,26 @@ async def test_a_tampered_payment_is_stored_but_never_marks_the_intent_paid(
                 target = BatchTarget("solana-local", 0, await rpc.slot("finalized"), "http://127.0.0.1")
                 async with conn.transaction():
                     events = await index_batch(conn, target, step.entries, {})
+                async with conn.transaction():
+                    again = await index_batch(conn, target, step.entries, {})
                 stored = await conn.fetch(
-                    "SELECT amount::text, merchant_amount::text, tx_id FROM ledger_entries"
+                    "SELECT amount::text, merchant_amount::text, tx_id, verdict, late FROM ledger_entries"
                     " WHERE payment_intent_id = $1",
                     intent["id"],
                 )
             finally:
                 await conn.close()
             await rpc.aclose()
-            assert [tuple(r) for r in stored] == [("0", "8000000", signature)]
-            # Nothing is announced yet: announcing a rejected payment needs the verdict in the ledger
-            # (docs/solana.md, "Still needed from the core").
-            assert [e.type for e in events] == []
+            assert [tuple(r) for r in stored] == [("0", "8000000", signature, "split_mismatch", False)]
+            # Announced once, as what it is; the intent stays unpaid.
+            assert [e.type for e in events] == ["payment_intent.payment_failed"] and again == []
+            error = events[0].object["last_payment_error"]
+            assert (error["code"], error["tx_id"], error["amount_observed"]) == (
+                "split_mismatch",
+                signature,
+                "8000000",
+            )
+            assert events[0].object["status"] == "requires_payment"
             after = (await client.get(f"/v1/payment_intents/{intent['id']}", headers=auth(secret))).json()
             assert (after["status"], after["amount_received"]) == ("requires_payment", "0")
     await rail.aclose()

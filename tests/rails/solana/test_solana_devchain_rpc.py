@@ -27,7 +27,7 @@ from sluice.rails.solana.rpc import SolanaRpc, SolanaRpcError
 from sluice.rails.solana.transaction import decode_transaction
 from sluice.rails.solana.watcher import ReferenceWatcher, find_reference, watched_account
 
-from conftest import make_payment, usdc_balance
+from solana_fixtures import make_payment, usdc_balance
 
 
 async def pay(rpc: SolanaRpc, payment: object, payer: Keypair) -> str:

@@ -16,7 +16,7 @@ from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import decode_transaction
 from sluice.rails.solana.watcher import ReferenceWatcher
 
-from conftest import make_payment
+from solana_fixtures import make_payment
 
 
 @dataclass

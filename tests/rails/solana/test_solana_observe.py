@@ -22,7 +22,7 @@ from sluice.rails.solana.rail import SolanaRail
 from sluice.rails.solana.transaction import payment_instructions
 from sluice.rails.solana.watcher import ReferenceWatcher
 
-from conftest import make_payment
+from solana_fixtures import make_payment
 
 
 def send(cluster: LocalCluster, payer: Keypair, instructions: list[Instruction]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from sluice.rails.solana.solana_pay import (
 )
 from sluice.rails.solana.transaction import associated_token_account
 
-from conftest import make_payment
+from solana_fixtures import make_payment
 
 
 @given(st.integers(1, 10**30), st.lists(st.integers(0, 2_000), max_size=4))

@@ -18,7 +18,7 @@ from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import build_transaction, decode_transaction, encode_transaction
 from sluice.rails.solana.watcher import watched_account
 
-from conftest import make_payment
+from solana_fixtures import make_payment
 
 RECORDED: dict[str, Any] = json.loads((Path(__file__).parent / "recorded_answers.json").read_text())
 #: Fields a node may add or leave out (apiVersion appeared in answers with Solana 1.15).

@@ -21,7 +21,7 @@ from sluice.rails.solana.transaction import (
     encode_transaction,
 )
 
-from conftest import make_payment, usdc_balance
+from solana_fixtures import make_payment, usdc_balance
 
 MINT = Pubkey.from_string(LOCAL_USDC_MINT)
 
