@@ -12,13 +12,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
-from sluice.accounts.service import account_service
-from sluice.chain.registry import Registry
-from sluice.merchants.service import merchant_service
-from sluice.rails.registry import Rails
-from sluice.rails.solana.rail import SolanaRail
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 SOLANA_NETWORK = "solana-local"
 
@@ -38,22 +32,6 @@ def payout_address(solana: dict[str, Any]) -> str:
 def fee_recipient(solana: dict[str, Any]) -> str:
     """The platform fee's recipient on the local cluster: its `platform` dev keypair."""
     return str(solana["keypairs"]["platform"]["address"])
-
-
-async def ensure_payout(
-    sessions: async_sessionmaker[AsyncSession], registry: Registry, merchant_id: str, solana: dict[str, Any]
-) -> None:
-    """Gives the demo merchant its Solana payout address (kept when it already has one)."""
-    async with sessions() as session, session.begin():
-        merchant = await merchant_service.get(session, merchant_id)
-        if not (merchant.payout_addresses or {}).get("solana"):
-            await account_service.update(
-                session,
-                registry,
-                merchant_id,
-                payout_addresses={"solana": payout_address(solana)},
-                rails=Rails([SolanaRail()]),  # the rail that checks Solana addresses
-            )
 
 
 async def create_demo_intent(client: httpx.AsyncClient) -> dict[str, Any] | None:

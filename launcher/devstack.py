@@ -15,7 +15,7 @@ import os
 import shlex
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,8 +34,11 @@ from sluice.config import Environment, Settings, to_asyncpg_url
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.demo import DemoConfig
 from sluice.errors import AuthenticationError, SluiceError
+from sluice.intents.signing import NonceAllocator
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
+from sluice.rails.defaults import default_rails
+from sluice.rails.registry import Rails
 from sluice.users.dev import ensure_dev_user
 from sluice.webhooks.worker import run_worker
 
@@ -133,8 +136,14 @@ class DevMerchant:
     webhook_secret: str | None = None
 
 
-async def ensure_demo_merchant(sessions: async_sessionmaker[AsyncSession], keys_file: Path) -> DevMerchant:
-    """The demo merchant of the last run when its saved keys still work here; else a new one."""
+async def ensure_demo_merchant(
+    sessions: async_sessionmaker[AsyncSession],
+    keys_file: Path,
+    rails: Rails,
+    payouts: Mapping[str, str] = DEMO_PAYOUTS,
+) -> DevMerchant:
+    """The demo merchant of the last run when its saved keys still work here; else a new one. Either
+    way it has the payout address of every family in `payouts` (checked by `rails`)."""
     with contextlib.suppress(OSError, ValueError, TypeError):
         saved = DevMerchant(**json.loads(keys_file.read_text(encoding="utf-8")))
         try:
@@ -142,12 +151,14 @@ async def ensure_demo_merchant(sessions: async_sessionmaker[AsyncSession], keys_
                 by_secret = await merchant_service.authenticate(session, saved.secret_key)
                 by_publishable = await merchant_service.authenticate(session, saved.publishable_key)
             if by_secret.merchant_id == by_publishable.merchant_id == saved.merchant_id:
-                await _ensure_payout_addresses(sessions, saved.merchant_id)
+                await _ensure_payout_addresses(sessions, saved.merchant_id, rails, payouts)
                 return saved
         except AuthenticationError:
             log.info("dev_merchant_recreated", reason="saved keys unknown to this database")
     async with sessions() as session, session.begin():
-        merchant = await merchant_service.create(session, DEMO_MERCHANT, payout_addresses=DEMO_PAYOUTS)
+        merchant = await merchant_service.create(
+            session, DEMO_MERCHANT, payout_addresses=payouts, rails=rails
+        )
         secret_key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
         publishable = await merchant_service.issue_key(
             session, merchant.id, ApiKeyKind.publishable, Mode.test
@@ -157,15 +168,18 @@ async def ensure_demo_merchant(sessions: async_sessionmaker[AsyncSession], keys_
     return created
 
 
-async def _ensure_payout_addresses(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -> None:
-    """A demo merchant of an earlier run gets the payout addresses of families added since."""
+async def _ensure_payout_addresses(
+    sessions: async_sessionmaker[AsyncSession], merchant_id: str, rails: Rails, payouts: Mapping[str, str]
+) -> None:
+    """A demo merchant of an earlier run gets the payout addresses of families added since (those it
+    has are kept)."""
     from sluice.merchants import payout
 
     async with sessions() as session, session.begin():
         merchant = await merchant_service.get(session, merchant_id)
-        missing = {k: v for k, v in DEMO_PAYOUTS.items() if k not in (merchant.payout_addresses or {})}
+        missing = {k: v for k, v in payouts.items() if k not in (merchant.payout_addresses or {})}
         if missing:
-            merchant.payout_addresses = payout.merged(merchant.payout_addresses, missing)
+            merchant.payout_addresses = payout.merged(merchant.payout_addresses, missing, rails)
 
 
 def save_merchant(merchant: DevMerchant, keys_file: Path) -> None:
@@ -259,12 +273,12 @@ class DevStack:
         tasks: dict[str, asyncio.Task[None]] = {}
         server: uvicorn.Server | None = None
         try:
-            merchant = await ensure_demo_merchant(make_sessionmaker(engine), ctx.keys_file)
+            payouts = dict(DEMO_PAYOUTS)
             if ctx.solana:
                 await devsolana.forget_previous_cluster(engine)
-                await devsolana.ensure_payout(
-                    make_sessionmaker(engine), registry, merchant.merchant_id, ctx.solana
-                )
+                payouts["solana"] = devsolana.payout_address(ctx.solana)
+            rails = default_rails(registry, settings, NonceAllocator())
+            merchant = await ensure_demo_merchant(make_sessionmaker(engine), ctx.keys_file, rails, payouts)
             self.dashboard_login = await ensure_dev_user(
                 make_sessionmaker(engine), merchant.merchant_id, ctx.data_dir / "dev" / "dashboard.json"
             )
