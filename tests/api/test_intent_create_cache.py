@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 
 from api.keycache import key_cache
 from sluice.audit.service import AuditContext
+from sluice.intents.repository.create import AUDIT_LOGS, EVENTS, INTENTS, CreatedWriter
 from sluice.intents.schemas import CreateIntent
 from sluice.intents.signing import NonceAllocator
-from sluice.intents.store import AUDIT_LOGS, EVENTS, INTENTS, CreatedWriter
 from sluice.merchants import keys
 from sluice.merchants.service import merchant_service
 from sluice.models.audit import AuditLog
