@@ -27,8 +27,8 @@ from sluice.db.session import make_engine, make_sessionmaker
 from sluice.demo import DemoConfig
 from sluice.intents.operations import ChainOperations
 from sluice.intents.relaying import Relayers
+from sluice.intents.repository.create import CreatedWriter
 from sluice.intents.service import PaymentIntentService
-from sluice.intents.store import CreatedWriter
 from sluice.logging import configure_logging
 from sluice.pricing.base import PriceSource
 from sluice.pricing.factory import build_price_source
@@ -53,7 +53,7 @@ def create_app(
         url = database_url or resolve_database_url(settings)
         engine = make_engine(url, settings.db_pool_size)
         app.state.engine = engine
-        # Plain asyncpg connections for the create-intent hot path (sluice.intents.store).
+        # Plain asyncpg connections for the create-intent hot path (sluice.intents.repository.create).
         app.state.driver_pool = await make_driver_pool(url, settings.db_pool_size)
         app.state.intent_store = CreatedWriter(app.state.driver_pool)
         app.state.sessions = make_sessionmaker(engine)

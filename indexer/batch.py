@@ -7,6 +7,8 @@ transaction on one connection:
     lock the chunk's intents → store its events → sum each intent's events (+ its quotes)
     → move the intents, build the outbox payloads → UPDATE the intents, INSERT the outbox
 
+(the statements over intents, quotes and the outbox are `sluice.intents.repository.intents`').
+
 About half of it is PostgreSQL's work and half Python's (rows, the intents' new state and API views).
 The statements go through a `Lane` (one at a time, in order, sent by the event loop), the Python work
 runs in a worker thread: while PostgreSQL stores chunk n+1 and writes chunk n-1, Python builds chunk
@@ -27,12 +29,13 @@ from typing import Any
 
 import asyncpg
 
-from indexer.apply import aggregates_of, apply_writes, intents_of, lock_rows, writes_of
+from indexer.apply import aggregates_of, writes_of
 from indexer.lane import Lane
 from indexer.rejections import announce_rejections, new_rejections
 from indexer.store import create_stage, event_rows, insert_event_rows
 from sluice.events.outbox import NewEvent
-from sluice.intents.record import IntentRecord, QuoteRecord, quotes_of
+from sluice.intents.record import IntentRecord, QuoteRecord
+from sluice.intents.repository.intents import apply_writes, lock_rows, quotes_of, records_of
 from sluice.ledger.entries import LedgerEntry
 
 #: Events per chunk: small enough that the pipeline fills quickly, large enough that the per-statement
@@ -83,7 +86,7 @@ def _prepare(
     network: str, chunk: list[LedgerEntry], rows: list[asyncpg.Record], block_times: dict[int, int]
 ) -> tuple[list[IntentRecord], list[tuple[Any, ...]], list[str]]:
     """A chunk's locked intents and its event rows (the ids of the intents they touch)."""
-    intents = intents_of(rows)
+    intents = records_of(rows)
     stored, touched = event_rows(network, chunk, intents, block_times)
     return intents, stored, touched
 
@@ -148,6 +151,6 @@ async def index_batch(
         rest = sorted(set(recompute) - seen)
         if rest:
             rows = await lane.submit(partial(lock_rows, conn, ids=rest))
-            await finish(sums(intents_of(rows), rest))
+            await finish(sums(records_of(rows), rest))
     outbox.extend(await announce_rejections(conn, target.network, rejected, target.checkout_base_url))
     return outbox

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from indexer.apply import intents_of, lock_rows
-from sluice.events.outbox import NewEvent, insert_outbox, intent_event, outbox_rows
+from sluice.events.outbox import NewEvent, intent_event
 from sluice.events.types import EventType
+from sluice.intents.repository.intents import lock_rows, records_of
+from sluice.intents.repository.outbox import insert_events
 from sluice.ledger.entries import REJECTING_VERDICTS, LedgerEntry
 
 MESSAGES = {
@@ -69,7 +70,7 @@ async def announce_rejections(
     (in the caller's transaction, after the entries are stored); returns them."""
     if not rejected:
         return []
-    records = intents_of(await lock_rows(conn, onchain_ids=[e.intent_ref for e in rejected]))
+    records = records_of(await lock_rows(conn, onchain_ids=[e.intent_ref for e in rejected]))
     by_ref = {bytes(i.onchain_id): i for i in records}
     events = []
     for entry in rejected:
@@ -80,5 +81,5 @@ async def announce_rejections(
         event.object["last_payment_error"] = last_payment_error(entry)
         events.append(event)
     if events:
-        await insert_outbox(conn, outbox_rows(events))
+        await insert_events(conn, events)
     return events

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
@@ -20,6 +20,7 @@ from api.payment_intents.schemas import (
     TransactionsPublic,
 )
 from api.schemas import MAX_UNIX_TIME, ListResponse, from_unix
+from sluice import jsoncodec
 from sluice.errors import SluiceError
 from sluice.intents.operations import ChainOperations
 from sluice.intents.schemas import CreateIntent, PriceSpec, SplitSpec
@@ -44,6 +45,11 @@ async def operations(request: Request) -> ChainOperations:
 
 
 Operations = Annotated[ChainOperations, Depends(operations)]
+
+
+def _json(view: dict[str, Any]) -> Response:
+    """An intent's view (`sluice.intents.views.present`, in PaymentIntentPublic's shape) as the body."""
+    return Response(jsoncodec.dumps_bytes(view), media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_200_OK, response_model=PaymentIntentPublic)
@@ -90,9 +96,9 @@ async def create_payment_intent(
 @router.get("/{intent_id}", response_model=PaymentIntentPublic)
 async def retrieve_payment_intent(
     intent_id: str, principal: ReadKey, session: Session, service: Intents
-) -> PaymentIntentPublic:
+) -> Response:
     """Retrieve a payment intent. Another merchant's intent is not found (404)."""
-    return await service.view(session, await service.get(session, principal, intent_id))
+    return _json(await service.view(session, await service.get(session, principal, intent_id)))
 
 
 @router.get("", response_model=ListResponse[PaymentIntentPublic])
@@ -118,9 +124,8 @@ async def list_payment_intents(
         created_gte=from_unix(created_gte),
         created_lte=from_unix(created_lte),
     )
-    return ListResponse[PaymentIntentPublic](
-        data=await service.views(session, rows), has_more=has_more, url="/v1/payment_intents"
-    )
+    views = [PaymentIntentPublic.model_validate(view) for view in await service.views(session, rows)]
+    return ListResponse[PaymentIntentPublic](data=views, has_more=has_more, url="/v1/payment_intents")
 
 
 @router.post("/{intent_id}/cancel", response_model=PaymentIntentPublic)
@@ -131,12 +136,12 @@ async def cancel_payment_intent(
     ops: Operations,
     audit: Audit,
     body: Annotated[CancelIn | None, Body()] = None,
-) -> PaymentIntentPublic:
+) -> Response:
     """Cancel an intent that has not been captured: its nonce is burnt on chain so it can no longer
     be paid, or, for a funded escrow, the escrow is voided and the payer refunded."""
     intent = await ops.cancel(session, principal, intent_id, body.cancellation_reason if body else None)
     await audit("payment_intent.cancel", intent.id)
-    return await ops.intents.view(session, intent)
+    return _json(await ops.intents.view(session, intent))
 
 
 @router.post("/{intent_id}/transactions", response_model=TransactionsPublic)
@@ -204,10 +209,10 @@ async def capture_payment_intent(
     ops: Operations,
     audit: Audit,
     body: Annotated[CaptureIn | None, Body()] = None,
-) -> PaymentIntentPublic:
+) -> Response:
     """Capture escrowed funds (capture_method=manual): the operator relayer calls the escrow's
     `capture`, which pays the merchant and the splits. Partial captures leave the rest capturable."""
     amount = body.amount_to_capture if body else None
     intent = await ops.capture(session, principal, intent_id, amount)
     await audit("payment_intent.capture", intent.id)
-    return await ops.intents.view(session, intent)
+    return _json(await ops.intents.view(session, intent))

@@ -15,7 +15,7 @@ from sluice.models.audit import AuditLog
 @dataclass(frozen=True, slots=True)
 class AuditContext:
     """Where a mutating call came from: what its audit row records besides who, what and on which object
-    (for writers that insert the row themselves, see sluice.intents.store)."""
+    (for writers that insert the row themselves, see sluice.intents.repository.create)."""
 
     ip: str | None
     request_id: str | None

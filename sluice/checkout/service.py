@@ -13,17 +13,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.chain.registry import NetworkConfig, Registry
 from sluice.checkout.links import checkout_link as checkout_link  # re-export: api/, intents.operations
 from sluice.clock import utcnow
+from sluice.db.session import driver_connection
 from sluice.errors import NotFoundError
+from sluice.intents.record import IntentRecord, QuoteRecord
+from sluice.intents.repository import queries
+from sluice.intents.repository.intents import quotes_of
+from sluice.intents.status import PaymentIntentStatus
 from sluice.merchants.service import Principal
 from sluice.models.merchant import ApiKeyKind, Merchant, Mode
-from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
-from sluice.models.quote import Quote
 
 #: Statuses after which nothing more happens on the checkout page.
 FINAL_STATUSES = frozenset({"succeeded", "requires_capture", "canceled", "expired"})
@@ -31,7 +33,7 @@ FINAL_STATUSES = frozenset({"succeeded", "requires_capture", "canceled", "expire
 CHECKOUT_KEY_ID = "checkout"
 
 
-def display_status(intent: PaymentIntent, now: datetime | None = None) -> str:
+def display_status(intent: IntentRecord, now: datetime | None = None) -> str:
     """The status the payer sees: an unpaid intent past its expiry is `expired` even before the
     expiry job has moved it."""
     status = PaymentIntentStatus(intent.status)
@@ -50,9 +52,9 @@ def format_units(amount: int, decimals: int) -> str:
 class CheckoutIntent:
     """One intent as the checkout page sees it, with what the page shows around it."""
 
-    intent: PaymentIntent
+    intent: IntentRecord
     merchant_name: str
-    quote: Quote | None
+    quote: QuoteRecord | None
     network: NetworkConfig
     #: The merchant set an accent colour or a logo (served at /brand/{merchant id}…).
     branded: bool = False
@@ -91,24 +93,21 @@ class CheckoutService:
         missing = NotFoundError("no such checkout: the link is incomplete or wrong", param="secret")
         if not secret or len(intent_id) > 40:
             raise missing
-        row = (
-            await session.execute(
-                select(PaymentIntent, Merchant.name, Merchant.brand_color, Merchant.brand_logo_type)
-                .join(Merchant, Merchant.id == PaymentIntent.merchant_id)
-                .where(PaymentIntent.id == intent_id)
-            )
-        ).one_or_none()
-        if row is None or not hmac.compare_digest(row[0].client_secret.encode(), secret.encode()):
+        found = await queries.get_any(
+            session, intent_id, Merchant.name, Merchant.brand_color, Merchant.brand_logo_type, join=Merchant
+        )
+        if found is None or not hmac.compare_digest(found[0].client_secret.encode(), secret.encode()):
             raise missing
-        intent, merchant_name, brand_color, logo_type = row
-        quote = await session.get(Quote, intent.quote_id) if intent.quote_id else None
+        intent, (merchant_name, brand_color, logo_type) = found
+        quotes = await quotes_of(await driver_connection(session), [intent])
+        quote = quotes.get(intent.quote_id) if intent.quote_id else None
         network = self.registry.network(intent.network)
         branded = brand_color is not None or logo_type is not None
         return CheckoutIntent(intent, merchant_name, quote, network, branded, logo_type is not None)
 
     async def refresh(self, session: AsyncSession, checkout: CheckoutIntent) -> CheckoutIntent:
         """The same checkout with the intent re-read (for the live status stream)."""
-        intent = await session.get(PaymentIntent, checkout.intent.id, populate_existing=True)
-        if intent is None:
+        found = await queries.get_any(session, checkout.intent.id)
+        if found is None:
             raise NotFoundError("no such checkout", param="id")
-        return replace(checkout, intent=intent)
+        return replace(checkout, intent=found[0])

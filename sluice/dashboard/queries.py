@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.audit.queries import list_audit_logs
 from sluice.clock import utcnow
+from sluice.intents.record import IntentRecord
+from sluice.intents.repository.queries import records, select_records
 from sluice.merchants.service import Principal
 from sluice.models.audit import AuditLog
 from sluice.models.chain import LedgerRow
@@ -43,12 +45,12 @@ def explorer_tx(chain_id: int, tx_hash: str) -> str | None:
 
 async def search(
     session: AsyncSession, principal: Principal, q: str, *, limit: int = 50
-) -> list[PaymentIntent]:
+) -> list[IntentRecord]:
     """Intents matching an id (`pi_…`), a transaction hash (their on-chain events), or an address
     (payer or payout), newest first."""
     q = q.strip()
     scope = (PaymentIntent.merchant_id == principal.merchant_id, PaymentIntent.livemode == principal.livemode)
-    stmt = select(PaymentIntent).where(*scope)
+    stmt = select_records().where(*scope)
     if TX_HASH.match(q):
         ids = select(LedgerRow.payment_intent_id).where(
             LedgerRow.merchant_id == principal.merchant_id, func.lower(LedgerRow.tx_id) == q.lower()
@@ -67,7 +69,7 @@ async def search(
     else:
         stmt = stmt.where(PaymentIntent.id == q)
     rows = await session.execute(stmt.order_by(PaymentIntent.created_at.desc()).limit(limit))
-    return list(rows.scalars())
+    return records(rows.all())
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sluice.db.admin import plain_url
 
 async def make_driver_pool(url: str, size: int) -> asyncpg.Pool:
     """An asyncpg pool for hot paths that send their own SQL without SQLAlchemy's execution layer
-    (sluice.intents.store, the indexer's batches); `url` as make_engine takes it.
+    (sluice.intents.repository.create, the indexer's batches); `url` as make_engine takes it.
 
     Connections open on demand and stay open (up to 2 x `size`, as the engine's pool with its
     overflow), and go back to the pool as they are: their users keep no session state that could

@@ -1,19 +1,19 @@
-"""Recording events inside the caller's ORM session and transaction (the API's services and jobs).
+"""Recording events inside the caller's ORM session and transaction (refunds, webhook endpoints).
 
 The caller owns the transaction: an event is committed exactly when the state change it describes is.
-The events themselves, their rows and the COPY that writes many at once are `sluice.events.outbox`.
+The events are `sluice.events.outbox`; their rows are written by `sluice.intents.repository.outbox`
+(the one writer of the outbox) on the session's connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.db.session import driver_connection
-from sluice.events.outbox import EventType, NewEvent, insert_outbox, outbox_rows
-from sluice.models.event import Event
+from sluice.events.outbox import EventType, NewEvent
+from sluice.intents.repository.outbox import insert_events
 from sluice.models.refund import Refund
 from sluice.refunds.views import RefundPublic
 
@@ -32,13 +32,11 @@ def refund_event(
 
 
 async def record_events(session: AsyncSession, events: Iterable[NewEvent]) -> list[str]:
-    """Inserts the events in one statement (the expiry job records a batch at once); returns their ids."""
+    """Inserts the events in one statement in the session's transaction; returns their ids."""
     batch = list(events)
-    if len(batch) == 1:
-        await session.execute(insert(Event), [batch[0].row()])
-    elif batch:
-        await insert_outbox(await driver_connection(session), outbox_rows(batch))
-    return [event.id for event in batch]
+    if not batch:
+        return []
+    return await insert_events(await driver_connection(session), batch)
 
 
 async def record_event(session: AsyncSession, event: NewEvent) -> str:

@@ -26,9 +26,9 @@ from sluice.chain.operator import (
 from sluice.chain.registry import NetworkConfig
 from sluice.errors import SluiceError
 from sluice.intents.onchain import contract_kind, to_onchain
+from sluice.intents.record import IntentRecord
 from sluice.intents.relaying import Relayers
 from sluice.intents.transitions import Sums, Totals
-from sluice.models.payment_intent import PaymentIntent
 
 OPEN, VOIDED, RECLAIMED = 1, 2, 3
 
@@ -64,7 +64,7 @@ class EscrowState:
         return self.deposited - self.captured - self.refunded if self.status == OPEN else 0
 
 
-async def held_intent(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentIntent) -> OnchainIntent | None:
+async def held_intent(w3: AsyncWeb3, network: NetworkConfig, intent: IntentRecord) -> OnchainIntent | None:
     """The intent as the escrow keys it: the signed struct completed with the address that deposited
     (read from the escrow's Deposited log when the intent names no payer); None when nobody has."""
     onchain = to_onchain(intent)
@@ -74,7 +74,7 @@ async def held_intent(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentInte
     return None if depositor is None else replace(onchain, payer=depositor)
 
 
-async def read_escrow(w3: AsyncWeb3, network: NetworkConfig, intent: PaymentIntent) -> EscrowState:
+async def read_escrow(w3: AsyncWeb3, network: NetworkConfig, intent: IntentRecord) -> EscrowState:
     held = await held_intent(w3, network, intent)
     if held is None:
         return EscrowState(deposited=0, captured=0, refunded=0, released=0, status=0)
@@ -108,7 +108,7 @@ def escrow_totals(state: EscrowState) -> Totals:
 async def relay(
     w3: AsyncWeb3,
     network: NetworkConfig,
-    intent: PaymentIntent,
+    intent: IntentRecord,
     action: OperatorAction,
     relayers: Relayers,
     session: AsyncSession,
@@ -129,7 +129,7 @@ async def relay(
 async def invalidate(
     w3: AsyncWeb3,
     network: NetworkConfig,
-    intent: PaymentIntent,
+    intent: IntentRecord,
     relayers: Relayers,
     session: AsyncSession,
     *,
@@ -145,7 +145,7 @@ async def _send(
     relayers: Relayers,
     session: AsyncSession,
     network: NetworkConfig,
-    intent: PaymentIntent,
+    intent: IntentRecord,
     call: OperatorCall,
     timeout: float,
 ) -> str:

@@ -13,14 +13,12 @@ from sluice.chain.intents import (
     ZERO_ADDRESS,
     ContractKind,
     Split,
-    typed_data,
 )
 from sluice.chain.intents import PaymentIntent as OnchainIntent
 from sluice.intents.status import CaptureMethod
 
 if TYPE_CHECKING:
-    from sluice.intents.record import AnyIntent
-    from sluice.models.payment_intent import PaymentIntent
+    from sluice.intents.record import IntentRecord
 
 
 def contract_kind_of(capture_method: str) -> ContractKind:
@@ -28,11 +26,11 @@ def contract_kind_of(capture_method: str) -> ContractKind:
     return "payments" if CaptureMethod(capture_method) == CaptureMethod.automatic else "escrow"
 
 
-def contract_kind(intent: AnyIntent) -> ContractKind:
+def contract_kind(intent: IntentRecord) -> ContractKind:
     return contract_kind_of(intent.capture_method)
 
 
-def to_onchain(intent: PaymentIntent) -> OnchainIntent:
+def to_onchain(intent: IntentRecord) -> OnchainIntent:
     """Rebuilds exactly the struct the operator signed."""
     return OnchainIntent(
         id=bytes(intent.onchain_id),
@@ -46,26 +44,6 @@ def to_onchain(intent: PaymentIntent) -> OnchainIntent:
         reclaim_after=int(intent.reclaim_after.timestamp()) if intent.reclaim_after else 0,
         allow_partial=bool(intent.allow_partial),
     )
-
-
-def onchain_view(intent: PaymentIntent) -> dict[str, Any]:
-    """JSON view: numbers that may exceed 2**53 as strings, bytes as 0x-hex."""
-    onchain = to_onchain(intent)
-    kind = contract_kind(intent)
-    data = typed_data(onchain, chain_id=intent.chain_id, contract=intent.contract_address, kind=kind)
-    message = dict(data["message"])
-    for key in ("nonce", "amount", "deadline", "reclaimAfter"):
-        message[key] = str(message[key])
-    message["id"] = "0x" + onchain.id.hex()
-    data = {**data, "message": message}
-    return {
-        "chain_id": intent.chain_id,
-        "contract": intent.contract_address,
-        "kind": kind,
-        "intent": message,
-        "signature": "0x" + bytes(intent.signature).hex(),
-        "typed_data": data,
-    }
 
 
 @lru_cache(maxsize=256)
@@ -90,12 +68,14 @@ _TYPES: dict[str, Any] = {
 }
 
 
-def onchain_json(intent: AnyIntent) -> dict[str, Any]:
-    """`onchain_view` as plain JSON data (what `OnchainPublic(...).model_dump(mode="json")` gives), built
-    directly: no struct, no typed-data rebuild. The indexer builds one per outbox event.
+def onchain_json(intent: IntentRecord) -> dict[str, Any]:
+    """The intent's on-chain part of its API view (`OnchainPublic`): the signed struct, numbers that may
+    exceed 2**53 as strings, bytes as 0x-hex, and its EIP-712 typed data, built directly (no struct, no
+    typed-data rebuild: the indexer builds one per outbox event).
 
     The `types` and `domain` parts are shared, memoized objects: treat the result as read-only (it is
-    serialised, never mutated). tests/api/test_intent_views.py proves it equal to the pydantic path.
+    serialised, never mutated). tests/api/test_intent_views.py proves it equal to
+    `sluice.chain.intents.typed_data` of `to_onchain(intent)`, the struct the operator signed.
     """
     kind = contract_kind_of(intent.capture_method)
     reclaim_after = intent.reclaim_after

@@ -22,13 +22,14 @@ from sluice.intents.escrow import (
     read_escrow,
     relay,
 )
+from sluice.intents.record import IntentRecord
 from sluice.intents.relaying import Relayers
 from sluice.intents.service import PaymentIntentService
+from sluice.intents.status import CaptureMethod, PaymentIntentStatus
 from sluice.intents.transitions import cancel as cancel_decision
 from sluice.intents.transitions import decide
 from sluice.merchants.service import Principal
 from sluice.models.merchant import ApiKeyKind
-from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +88,7 @@ class ChainOperations:
         client_secret: str | None,
         *,
         lock: bool,
-    ) -> PaymentIntent:
+    ) -> IntentRecord:
         intent = await self.intents.get(session, principal, intent_id, lock=lock)
         if principal.kind == ApiKeyKind.publishable and client_secret != intent.client_secret:
             raise NotFoundError(f"no such payment_intent: {intent_id!r}", param="id")
@@ -197,7 +198,7 @@ class ChainOperations:
 
     async def capture(
         self, session: AsyncSession, principal: Principal, intent_id: str, amount: int | None
-    ) -> PaymentIntent:
+    ) -> IntentRecord:
         """Captures escrowed funds (all that is capturable by default) through the operator relayer."""
         intent = await self.intents.get(session, principal, intent_id, lock=True)
         if intent.capture_method != CaptureMethod.manual:
@@ -222,7 +223,7 @@ class ChainOperations:
 
     async def refund_escrow(
         self, session: AsyncSession, principal: Principal, intent_id: str, amount: int | None
-    ) -> tuple[PaymentIntent, int, str]:
+    ) -> tuple[IntentRecord, int, str]:
         """Returns uncaptured escrow funds to the payer; (intent, amount, transaction hash)."""
         intent = await self.intents.get(session, principal, intent_id, lock=True)
         if intent.capture_method != CaptureMethod.manual:
@@ -247,7 +248,7 @@ class ChainOperations:
 
     async def cancel(
         self, session: AsyncSession, principal: Principal, intent_id: str, reason: str | None
-    ) -> PaymentIntent:
+    ) -> IntentRecord:
         """Cancels the intent and makes sure it can no longer be paid: a funded escrow is voided (the
         payer gets the funds back); otherwise the intent's nonce is burnt on its contract."""
         intent = await self.intents.get(session, principal, intent_id, lock=True)
@@ -273,18 +274,15 @@ class ChainOperations:
         # Recorded after the chain step, so the event shows the voided amounts.
         return await self.intents.cancel(session, principal, intent_id, reason, totals=totals)
 
-    async def _sync(self, session: AsyncSession, intent: PaymentIntent, state: EscrowState) -> None:
+    async def _sync(self, session: AsyncSession, intent: IntentRecord, state: EscrowState) -> None:
         """Moves the intent to what the escrow's state says, recording the events the transitions
         announce (the indexer, seeing the same entries later, then finds nothing to change)."""
         decision = decide(intent, escrow_totals(state), now=utcnow())
-        if decision is None:
-            return
-        decision.apply(intent)
-        for type in decision.events:
-            await self.intents.record_change(session, intent, type, decision.previous)
+        if decision is not None:
+            await self.intents.apply(session, intent, decision)
 
     async def _escrow(
-        self, session: AsyncSession, intent: PaymentIntent
+        self, session: AsyncSession, intent: IntentRecord
     ) -> tuple[NetworkConfig, AsyncWeb3, EscrowState]:
         network = self.intents.registry.network(intent.network)
         w3 = async_web3(network)

@@ -1,25 +1,21 @@
-"""A payment intent's columns as a plain object, for code that handles thousands of intents at once.
+"""The one in-memory shape of a stored payment intent (`IntentRecord`) and of a quote (`QuoteRecord`).
 
-The indexer loads, moves and presents every intent its events touch. As ORM instances each attribute
-read and write goes through SQLAlchemy's instrumentation, about a third of the indexer's Python time
-per intent; these are plain slots with the same names and values as `PaymentIntent`'s (tests compare
-the two field by field), loaded by the indexer's own SELECT and written back by set-based UPDATEs.
-The views (`present_json`), the state machine (`transition`) and the outbox (`intent_event`) take
-either.
+Every intent the API, the jobs and the indexers handle is an IntentRecord loaded by
+`sluice.intents.repository` (or, for a new one, built by the create path before it is stored): plain
+slots with the names and values of `sluice.models.PaymentIntent`'s columns (the ORM class declares the
+table; tests compare the two field by field). ORM instances cost a third of the indexer's Python time
+per intent in instrumentation, and two shapes meant two of everything that reads them. The views
+(`sluice.intents.views.present`), the transitions and the rails take records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sluice import jsoncodec
-
-if TYPE_CHECKING:  # the ORM stays off the indexer's imports (SQLAlchemy: ~0.3 s of its start-up)
-    from sluice.models.payment_intent import PaymentIntent
 
 
 @dataclass(slots=True, eq=False)
@@ -64,8 +60,9 @@ class IntentRecord:
 
 
 #: IntentRecord's fields in order, as (column name, "money" | "json" | None) of PaymentIntent's columns:
-#: Money columns (NUMERIC) and JSON columns are read as text. Written out rather than derived from the
-#: model, so that this module does not import SQLAlchemy; a test derives it from the model and compares.
+#: Money columns (NUMERIC) and JSON columns are read as text (`sluice.intents.repository.intents.
+#: RECORD_SELECT`). Written out rather than derived from the model, so that the indexer does not import
+#: SQLAlchemy; a test derives it from the model and compares.
 RECORD_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("id", None),
     ("merchant_id", None),
@@ -105,12 +102,6 @@ RECORD_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("updated_at", None),
     ("created_at", None),
 )
-#: The SELECT list `record_of` reads. JSON and Money columns come as text and are decoded by
-#: `record_of`, in the thread that builds the records rather than on the event loop that receives the
-#: rows (where asyncpg would build a Decimal per amount, for `int` to take apart again).
-RECORD_SELECT = ", ".join(
-    f'"{name}"::text AS "{name}"' if kind is not None else f'"{name}"' for name, kind in RECORD_COLUMNS
-)
 _MONEY = tuple(i for i, (_, kind) in enumerate(RECORD_COLUMNS) if kind == "money")
 _JSON = tuple(i for i, (_, kind) in enumerate(RECORD_COLUMNS) if kind == "json")
 
@@ -130,8 +121,7 @@ def record_of(values: Any) -> IntentRecord:
 
 @dataclass(slots=True, frozen=True)
 class QuoteRecord:
-    """A quote's columns as a plain object (what the views read of `Quote`), loaded by the indexer
-    without the ORM for the payloads of fiat-priced intents."""
+    """A quote's columns as a plain object (`sluice.models.Quote` declares the table)."""
 
     id: str
     merchant_id: str
@@ -147,40 +137,8 @@ class QuoteRecord:
     created_at: datetime
 
 
-#: The SELECT list of `QuoteRecord`s, in field order (`amount` as int, as the ORM's Money type loads it).
-QUOTE_SELECT = (
-    "id, merchant_id, fiat_amount, currency, network, asset, decimals, rate, source, amount::text, "
-    "locked_until, created_at"
-)
-
-
 def quote_record_of(values: Any) -> QuoteRecord:
+    """A QuoteRecord from a row of QUOTE_SELECT (amount as decimal text)."""
     row = list(values)
     row[9] = int(row[9])
     return QuoteRecord(*row)
-
-
-_SELECT_QUOTES = f"SELECT {QUOTE_SELECT} FROM quotes WHERE id = ANY($1::varchar[])"  # noqa: S608 (constant)
-
-
-async def quotes_of(conn: asyncpg.Connection, intents: Iterable[AnyIntent]) -> dict[str, QuoteRecord]:
-    """The quotes of fiat-priced intents by id, in one query on `conn`: event payloads carry the quote
-    as GET /v1/payment_intents/{id} does (the indexer's batches and the expiry job)."""
-    ids = sorted({i.quote_id for i in intents if i.quote_id})
-    if not ids:
-        return {}
-    rows = await conn.fetch(_SELECT_QUOTES, ids)
-    return {row["id"]: quote_record_of(row) for row in rows}
-
-
-if TYPE_CHECKING:
-    from typing import TypeAlias
-
-    import asyncpg
-
-    from sluice.models.quote import Quote
-
-    #: What the views, the state machine and the outbox take: an ORM intent or its plain record.
-    AnyIntent: TypeAlias = PaymentIntent | IntentRecord
-    #: The same for quotes.
-    AnyQuote: TypeAlias = Quote | QuoteRecord

@@ -19,8 +19,8 @@ from sluice.chain.network_config import NetworkConfig
 from sluice.chain.relayer import RelayerNonceManager, RelayOutcome
 from sluice.chain.rpc import async_web3
 from sluice.config import Settings
+from sluice.intents.record import IntentRecord
 from sluice.intents.signing import relayer_account
-from sluice.models.payment_intent import PaymentIntent
 from sluice.models.relay import RelayTransaction
 
 log = structlog.get_logger(__name__)
@@ -71,7 +71,7 @@ class Relayers:
         self,
         session: AsyncSession,
         network: NetworkConfig,
-        intent: PaymentIntent,
+        intent: IntentRecord,
         action: str,
         call: dict[str, Any],
         gas: int,

@@ -11,33 +11,28 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sluice import jsoncodec
 from sluice.audit.service import AuditContext
 from sluice.chain.deploy import read_manifest
 from sluice.chain.registry import Asset, NetworkConfig, Registry
 from sluice.clock import utcnow
 from sluice.config import Settings
+from sluice.db.session import driver_connection
 from sluice.errors import InvalidRequestError, NotFoundError, PermissionDeniedError, SluiceError
 from sluice.events.outbox import EventType, intent_event
-from sluice.events.service import record_event
 from sluice.ids import new_id, random_token
-from sluice.intents.repository import payment_intent_repository
+from sluice.intents.record import IntentRecord, QuoteRecord
+from sluice.intents.repository import queries
+from sluice.intents.repository.create import CreatedWriter, JsonText, insert_created, insert_quote
+from sluice.intents.repository.intents import load_quote, quotes_of, save
 from sluice.intents.schemas import MAX_UINT256, CreateIntent
 from sluice.intents.signing import NonceAllocator
-from sluice.intents.store import (
-    CreatedWriter,
-    JsonText,
-    detached,
-    insert_created,
-    insert_quote,
-    load_quote,
-)
-from sluice.intents.transitions import Totals
+from sluice.intents.status import CaptureMethod, PaymentIntentStatus
+from sluice.intents.transitions import Decision, Totals
 from sluice.intents.transitions import cancel as cancel_decision
-from sluice.intents.views import PaymentIntentPublic, present
+from sluice.intents.views import present
 from sluice.merchants import payout
 from sluice.merchants.service import Account, Principal
-from sluice.models.payment_intent import CaptureMethod, PaymentIntent, PaymentIntentStatus
-from sluice.models.quote import Quote
 from sluice.pricing.base import PriceSource
 from sluice.pricing.quotes import make_quote
 from sluice.rails.base import Rail, Terms
@@ -95,10 +90,10 @@ class StaleAccountError(SluiceError, RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class CreatedIntent:
-    """A stored new intent (detached), its quote if priced, and its API view as JSON (the response)."""
+    """A stored new intent, its quote if priced, and its API view as JSON (the response)."""
 
-    intent: PaymentIntent
-    quote: Quote | None
+    intent: IntentRecord
+    quote: QuoteRecord | None
     json: bytes
 
 
@@ -124,7 +119,7 @@ class PaymentIntentService:
         """Validates, signs and stores an intent with its `payment_intent.created` event and audit row.
 
         `store` writes through an asyncpg pool (sluice.db.pool.make_driver_pool), outside ORM sessions:
-        nonces come in blocks, the three rows in one statement (sluice.intents.store). `account`
+        nonces come in blocks, the three rows in one statement (sluice.intents.repository.create). `account`
         may come from a cache: the insert re-checks it and raises StaleAccountError if it changed.
         """
         principal = account.principal
@@ -199,9 +194,8 @@ class PaymentIntentService:
             deposit = self.rails.get(DEPOSIT_RAIL)
             deposit_address = (await deposit.authorize(replace(terms, intent_ref=bound.intent_ref))).source
         intent_id = new_id("pi")
-        # Built as the stored row it is about to be (detached; sluice.intents.store writes it).
-        intent = detached(
-            PaymentIntent,
+        # Built as the stored row it is about to be (sluice.intents.repository.create writes it).
+        intent = IntentRecord(
             id=intent_id,
             merchant_id=principal.merchant_id,
             livemode=principal.livemode,
@@ -241,8 +235,7 @@ class PaymentIntentService:
             updated_at=created_at,
         )
         # The response and the event's object are the same view, serialized once.
-        view = present(intent, str(self.settings.checkout_base_url), quote)
-        body = view.model_dump_json()
+        body = jsoncodec.dumps(present(intent, str(self.settings.checkout_base_url), quote))
         event = {
             "id": new_id("evt"),
             "merchant_id": principal.merchant_id,
@@ -278,7 +271,7 @@ class PaymentIntentService:
         params: CreateIntent,
         network: NetworkConfig,
         asset: Asset,
-    ) -> tuple[int, Quote | None, bool]:
+    ) -> tuple[int, QuoteRecord | None, bool]:
         """The amount owed, the quote it comes from if any, and whether that quote is new (unstored)."""
         given = [x is not None for x in (params.amount, params.price, params.quote_id)]
         if sum(given) != 1:
@@ -319,11 +312,10 @@ class PaymentIntentService:
         asset: Asset,
         fiat_amount: Any,
         currency: str,
-    ) -> Quote:
+    ) -> QuoteRecord:
         """Prices a fiat amount in the asset, locks it, and stores the quote."""
         quote = await self._price(principal, network, asset, fiat_amount, currency)
-        session.add(quote)
-        await session.flush()
+        await insert_quote(await driver_connection(session), quote)
         return quote
 
     async def _price(
@@ -333,7 +325,7 @@ class PaymentIntentService:
         asset: Asset,
         fiat_amount: Any,
         currency: str,
-    ) -> Quote:
+    ) -> QuoteRecord:
         """A new quote (every attribute set, not stored yet)."""
         if self.prices is None:
             raise InvalidRequestError(
@@ -342,7 +334,7 @@ class PaymentIntentService:
         priced = await make_quote(
             self.prices, fiat_amount, currency, asset.symbol, asset.decimals, self.settings.price_lock_seconds
         )
-        return Quote(
+        return QuoteRecord(
             id=new_id("qt"),
             merchant_id=principal.merchant_id,
             fiat_amount=priced.fiat_amount,
@@ -437,8 +429,8 @@ class PaymentIntentService:
 
     async def get(
         self, session: AsyncSession, principal: Principal, intent_id: str, *, lock: bool = False
-    ) -> PaymentIntent:
-        intent = await payment_intent_repository.get(session, principal.merchant_id, intent_id, lock=lock)
+    ) -> IntentRecord:
+        intent = await queries.get(session, principal.merchant_id, intent_id, lock=lock)
         if intent is None or intent.livemode != principal.livemode:
             raise NotFoundError(f"no such payment_intent: {intent_id!r}", param="id")
         return intent
@@ -454,8 +446,8 @@ class PaymentIntentService:
         status: PaymentIntentStatus | None,
         created_gte: datetime | None,
         created_lte: datetime | None,
-    ) -> tuple[list[PaymentIntent], bool]:
-        return await payment_intent_repository.page(
+    ) -> tuple[builtins.list[IntentRecord], bool]:
+        return await queries.page(
             session,
             principal.merchant_id,
             livemode=principal.livemode,
@@ -477,41 +469,33 @@ class PaymentIntentService:
         reason: str | None,
         *,
         totals: Totals | None = None,
-    ) -> PaymentIntent:
+    ) -> IntentRecord:
         """Moves the intent to canceled in the database (ChainOperations.cancel makes it unpayable
         first; after a void it passes the escrow's `totals`) with its `payment_intent.canceled` event."""
         intent = await self.get(session, principal, intent_id, lock=True)
-        decision = cancel_decision(intent, reason, now=utcnow(), totals=totals)
-        decision.apply(intent)
-        for type in decision.events:
-            await self.record_change(session, intent, type, decision.previous)
+        await self.apply(session, intent, cancel_decision(intent, reason, now=utcnow(), totals=totals))
         return intent
 
+    async def apply(self, session: AsyncSession, intent: IntentRecord, decision: Decision) -> None:
+        """Moves an intent this transaction has locked to what the transitions decided and records the
+        events they announce, carrying the intent as the API shows it now (sluice.intents.repository)."""
+        decision.apply(intent)
+        conn = await driver_connection(session)
+        quote = (await quotes_of(conn, [intent])).get(intent.quote_id or "")
+        checkout = str(self.settings.checkout_base_url)
+        events = [
+            intent_event(intent, type, checkout, quote=quote, previous_attributes=decision.previous)
+            for type in decision.events
+        ]
+        await save(conn, [intent], events)
+
     async def views(
-        self, session: AsyncSession, intents: Sequence[PaymentIntent]
-    ) -> builtins.list[PaymentIntentPublic]:
+        self, session: AsyncSession, intents: Sequence[IntentRecord]
+    ) -> builtins.list[dict[str, Any]]:
         """The API views of intents with their quotes, as GET, lists, operations and webhooks show them."""
-        quotes = await payment_intent_repository.quotes(session, intents)
+        quotes = await quotes_of(await driver_connection(session), intents)
         checkout = str(self.settings.checkout_base_url)
         return [present(i, checkout, quotes.get(i.quote_id) if i.quote_id else None) for i in intents]
 
-    async def view(self, session: AsyncSession, intent: PaymentIntent) -> PaymentIntentPublic:
+    async def view(self, session: AsyncSession, intent: IntentRecord) -> dict[str, Any]:
         return (await self.views(session, [intent]))[0]
-
-    async def record_change(
-        self,
-        session: AsyncSession,
-        intent: PaymentIntent,
-        type: EventType,
-        previous_attributes: dict[str, Any] | None = None,
-    ) -> None:
-        """Records an event carrying the intent as the API shows it now, in the caller's transaction."""
-        quote = (await payment_intent_repository.quotes(session, [intent])).get(intent.quote_id or "")
-        event = intent_event(
-            intent,
-            type,
-            str(self.settings.checkout_base_url),
-            quote=quote,
-            previous_attributes=previous_attributes,
-        )
-        await record_event(session, event)

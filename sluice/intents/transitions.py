@@ -31,7 +31,7 @@ from sluice.intents.status import PaymentIntentStatus as S
 from sluice.ledger.entries import EntryKind, ReleaseReason
 
 if TYPE_CHECKING:
-    from sluice.intents.record import AnyIntent
+    from sluice.intents.record import IntentRecord
 
 #: How far along the observed statuses are: entries move an intent forwards, and only a
 #: reorganisation (which removes entries) moves it back.
@@ -124,7 +124,7 @@ class Decision:
     #: The stray deposits counted (None: unchanged).
     stray_deposits: int | None = None
 
-    def apply(self, intent: AnyIntent) -> None:
+    def apply(self, intent: IntentRecord) -> None:
         """Writes the decision into the intent (an ORM instance or a plain record)."""
         intent.status = self.status
         intent.amount_received = self.amount_received
@@ -146,7 +146,7 @@ class _Target:
     reclaimed: bool
 
 
-def _target(intent: AnyIntent, totals: Totals) -> _Target:
+def _target(intent: IntentRecord, totals: Totals) -> _Target:
     """What the entries say the intent is."""
     amount = int(intent.amount)
     seen, final = totals.seen, totals.final
@@ -205,7 +205,7 @@ def _status_event(new: S, partial: bool) -> EventType:
     }[new]
 
 
-def snapshot(intent: AnyIntent) -> dict[str, str]:
+def snapshot(intent: IntentRecord) -> dict[str, str]:
     """The watched fields as the API shows them."""
     return {
         "status": str(S(intent.status).value),
@@ -215,7 +215,9 @@ def snapshot(intent: AnyIntent) -> dict[str, str]:
     }
 
 
-def decide(intent: AnyIntent, totals: Totals, *, now: datetime, after_reorg: bool = False) -> Decision | None:
+def decide(
+    intent: IntentRecord, totals: Totals, *, now: datetime, after_reorg: bool = False
+) -> Decision | None:
     """The intent moved to what its entries say, or None when nothing changes.
 
     The indexer calls it for every intent it touches (thousands a second in a backfill): plain
@@ -290,7 +292,9 @@ def decide(intent: AnyIntent, totals: Totals, *, now: datetime, after_reorg: boo
     )
 
 
-def cancel(intent: AnyIntent, reason: str | None, *, now: datetime, totals: Totals | None = None) -> Decision:
+def cancel(
+    intent: IntentRecord, reason: str | None, *, now: datetime, totals: Totals | None = None
+) -> Decision:
     """The merchant cancels: the intent becomes canceled (after a void, with the escrow's `totals`);
     raises InvalidStateError when its status allows no cancel."""
     current = S(intent.status)
@@ -318,7 +322,7 @@ def cancel(intent: AnyIntent, reason: str | None, *, now: datetime, totals: Tota
     )
 
 
-def expire(intent: AnyIntent) -> Decision:
+def expire(intent: IntentRecord) -> Decision:
     """The deadline passed unpaid: the intent expires, announced as under-paid too when it received
     part of its amount. Raises InvalidStateError when its status allows no expiry."""
     current = S(intent.status)

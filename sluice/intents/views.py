@@ -1,4 +1,9 @@
-"""The public (API and webhook) view of payment intents: one shape for responses and event payloads."""
+"""The public (API and webhook) view of payment intents: one shape for responses and event payloads.
+
+`present` builds it, as JSON-ready data, for every response and every event; `PaymentIntentPublic` is
+its schema (OpenAPI, response models), and tests/api/test_intent_views.py checks that what `present`
+builds validates against it and dumps back unchanged.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from sluice.checkout.links import checkout_link
-from sluice.intents.onchain import onchain_json, onchain_view
+from sluice.intents.onchain import onchain_json
 from sluice.intents.status import CaptureMethod, PaymentIntentStatus
 from sluice.pricing.currencies import minor_units
 from sluice.rails.evm_deposit import deposit_view
 
-if TYPE_CHECKING:  # the indexer presents plain records and does not load the ORM
-    from sluice.intents.record import AnyIntent, AnyQuote
-    from sluice.models.payment_intent import PaymentIntent
+if TYPE_CHECKING:
+    from sluice.intents.record import IntentRecord, QuoteRecord
 
 
 class QuotePublic(BaseModel):
@@ -33,7 +37,7 @@ class QuotePublic(BaseModel):
     locked_until: int
 
     @classmethod
-    def of(cls, quote: AnyQuote) -> QuotePublic:
+    def of(cls, quote: QuoteRecord) -> QuotePublic:
         return cls(
             id=quote.id,
             fiat_amount=str(quote.fiat_amount.quantize(Decimal(1).scaleb(-minor_units(quote.currency)))),
@@ -120,49 +124,11 @@ def _ts(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp())
 
 
-def present(
-    intent: PaymentIntent, checkout_base_url: str, quote: AnyQuote | None = None
-) -> PaymentIntentPublic:
-    """The API view of an intent (what webhooks will carry too)."""
-    created = _ts(intent.created_at)
-    expires = _ts(intent.expires_at)
-    assert created is not None and expires is not None
-    return PaymentIntentPublic(
-        id=intent.id,
-        status=PaymentIntentStatus(intent.status),
-        amount=str(intent.amount),
-        amount_received=str(intent.amount_received),
-        amount_capturable=str(intent.amount_capturable),
-        amount_refunded=str(intent.amount_refunded),
-        asset=intent.asset,
-        decimals=intent.decimals,
-        network=intent.network,
-        capture_method=CaptureMethod(intent.capture_method),
-        rail=intent.rail,
-        payment_method_types=list(intent.payment_method_types),
-        deposit=DepositPublic(**deposit) if (deposit := deposit_view(intent)) is not None else None,
-        client_secret=intent.client_secret,
-        created=created,
-        expires_at=expires,
-        livemode=intent.livemode,
-        description=intent.description,
-        metadata=intent.metadata_,
-        payer=intent.payer,
-        quote=QuotePublic.of(quote) if quote is not None else None,
-        onchain=OnchainPublic(**onchain_view(intent)) if intent.rail == SIGNED_RAIL else None,
-        checkout_url=checkout_link(checkout_base_url, intent.id, intent.client_secret),
-        canceled_at=_ts(intent.canceled_at),
-        cancellation_reason=intent.cancellation_reason,
-    )
-
-
-def present_json(intent: AnyIntent, checkout_base_url: str, quote: AnyQuote | None = None) -> dict[str, Any]:
-    """`present(...).model_dump(mode="json")` built as plain data, ~10x faster (no model validation and
-    serialisation): the payload of every outbox event (the indexer writes thousands a second).
-
-    Must stay exactly equal to the pydantic path, key order included: tests/api/test_intent_views.py
-    compares the two over varied intents. Nested parts may be shared, memoized objects (read-only).
-    """
+def present(intent: IntentRecord, checkout_base_url: str, quote: QuoteRecord | None = None) -> dict[str, Any]:
+    """The API view of an intent as JSON-ready data, in `PaymentIntentPublic`'s shape and key order:
+    every response and every event payload (the indexer builds thousands a second, so it is plain data,
+    ~10x faster than building and dumping the pydantic model). Nested parts may be shared, memoized
+    objects: treat the result as read-only."""
     created = _ts(intent.created_at)
     expires = _ts(intent.expires_at)
     assert created is not None and expires is not None

@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sluice.db.session import driver_connection
 from sluice.errors import SluiceError
 from sluice.events.outbox import NewEvent, intent_event
-from sluice.events.service import record_events
 from sluice.idempotency.service import prune_idempotency_keys
-from sluice.intents.record import quotes_of
+from sluice.intents.record import IntentRecord
+from sluice.intents.repository.intents import claim_expired, quotes_of, save
 from sluice.intents.transitions import expire
-from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
 from sluice.models.quote import Quote
 from sluice.pricing.base import PriceSource
 
@@ -37,30 +36,21 @@ async def expire_intents(
     """Moves unpaid intents more than `grace` past their deadline to `expired`, with a
     `payment_intent.expired` event each, in this transaction; returns their ids. Intents another
     worker (or the indexer, or a cancel) holds right now are skipped and picked up next time."""
-    intents = (
-        await session.scalars(
-            select(PaymentIntent)
-            .where(
-                PaymentIntent.status == PaymentIntentStatus.requires_payment,
-                PaymentIntent.expires_at <= now - grace,
-            )
-            .order_by(PaymentIntent.expires_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    quotes = await quotes_of(await driver_connection(session), intents)
+    conn = await driver_connection(session)
+    intents = await claim_expired(conn, now - grace, limit)
+    quotes = await quotes_of(conn, intents)
+    moved: list[IntentRecord] = []
     events: list[NewEvent] = []
     for intent in intents:
         decision = expire(intent)
         decision.apply(intent)
+        moved.append(intent)
         quote = quotes.get(intent.quote_id) if intent.quote_id else None
         events.extend(
             intent_event(intent, type, checkout_base_url, quote=quote, previous_attributes=decision.previous)
             for type in decision.events
         )
-    await session.flush()
-    await record_events(session, events)
+    await save(conn, moved, events)
     return list(dict.fromkeys(e.object_id for e in events if e.object_id))
 
 

@@ -23,7 +23,7 @@ from sluice.rails.base import Authorization, Finality, PayerInstructions, Terms
 if TYPE_CHECKING:
     from sluice.chain.registry import Registry
     from sluice.config import Settings
-    from sluice.intents.record import AnyIntent
+    from sluice.intents.record import IntentRecord
     from sluice.intents.signing import NonceAllocator
 
 #: Each contract event as a ledger entry kind (and a release's reason).
@@ -122,7 +122,7 @@ class EvmContractRail:
         )
         return Authorization(intent_ref=onchain.id, nonce=nonce, source=contract, signature=signature)
 
-    async def build(self, intent: AnyIntent, payer: str, **options: Any) -> PayerInstructions:
+    async def build(self, intent: IntentRecord, payer: str, **options: Any) -> PayerInstructions:
         """The transactions the payer signs (approve + pay, pay with value, or the permit flow)."""
         from sluice.chain.payment_uri import eip681_uri
         from sluice.chain.rpc import async_web3
@@ -133,7 +133,7 @@ class EvmContractRail:
         )
 
         network = self.registry.network(intent.network)
-        onchain = to_onchain(intent)  # type: ignore[arg-type]
+        onchain = to_onchain(intent)
         kind = contract_kind(intent)
         method = options.get("method") or default_method(network.asset_for_token(onchain.token))
         permit_signature = options.get("permit_signature")

@@ -28,7 +28,7 @@ from sluice.rails.base import Authorization, Finality, PayerInstructions, Terms
 
 if TYPE_CHECKING:
     from sluice.chain.registry import NetworkConfig, Registry
-    from sluice.intents.record import AnyIntent
+    from sluice.intents.record import IntentRecord
 
 #: The rail's name (stored with its ledger entries).
 DEPOSIT_RAIL = "evm-deposit"
@@ -217,7 +217,7 @@ class EvmDepositRail:
             raise InvalidRequestError(str(exc), param="network", code="contract_not_deployed") from exc
         return Authorization(intent_ref=ref, source=address)
 
-    async def build(self, intent: AnyIntent, payer: str, **options: Any) -> PayerInstructions:
+    async def build(self, intent: IntentRecord, payer: str, **options: Any) -> PayerInstructions:
         """The plain transfer to the deposit address, its EIP-681 URI and QR code."""
         from sluice.chain.payment_uri import qr_svg
 
@@ -251,7 +251,7 @@ def decode_observed(network: str, observed: Sequence[TransferSeen | BalanceSeen]
     return out
 
 
-def deposit_view(intent: AnyIntent) -> dict[str, Any] | None:
+def deposit_view(intent: IntentRecord) -> dict[str, Any] | None:
     """What a payer needs to pay the intent's deposit address: the address, the exact amount still
     to send, the EIP-681 URI of the whole amount (None without a deposit address)."""
     address = intent.deposit_address

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 
 from api.keycache import key_cache
 from sluice.audit.service import AuditContext
+from sluice.intents.repository.create import AUDIT_LOGS, EVENTS, INTENTS, CreatedWriter
 from sluice.intents.schemas import CreateIntent
 from sluice.intents.signing import NonceAllocator
-from sluice.intents.store import AUDIT_LOGS, EVENTS, INTENTS, CreatedWriter
 from sluice.merchants import keys
 from sluice.merchants.service import merchant_service
 from sluice.models.audit import AuditLog
@@ -131,7 +131,7 @@ async def test_a_failing_batch_is_written_row_by_row_so_only_the_bad_row_fails(a
     # Written together (queued before the writer runs); the third reuses the first one's intent id,
     # so the batch statement fails on the primary key.
     third = captured[2]
-    third[2].__dict__["id"] = captured[0][2].id
+    third[2].id = captured[0][2].id
     writer = CreatedWriter(app.state.driver_pool)
     results = await asyncio.gather(*(writer.write(*row) for row in captured), return_exceptions=True)
     assert results[0] is True and results[1] is True and isinstance(results[2], Exception)

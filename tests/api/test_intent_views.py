@@ -1,4 +1,5 @@
-"""`present_json` (the outbox payload builder) is exactly `present(...).model_dump(mode="json")`."""
+"""`present` (every response and outbox payload) builds exactly `PaymentIntentPublic`'s JSON, and its
+on-chain part is the EIP-712 typed data of the struct the operator signed."""
 
 from __future__ import annotations
 
@@ -12,16 +13,12 @@ import pytest
 from sqlalchemy import JSON
 from sqlalchemy import inspect as sa_inspect
 
+from sluice.chain.intents import typed_data
 from sluice.db.base import Money
-from sluice.intents.record import (
-    QUOTE_SELECT,
-    RECORD_COLUMNS,
-    IntentRecord,
-    QuoteRecord,
-    quote_record_of,
-    record_of,
-)
-from sluice.intents.views import present, present_json
+from sluice.intents.onchain import contract_kind, to_onchain
+from sluice.intents.record import RECORD_COLUMNS, IntentRecord, QuoteRecord, quote_record_of, record_of
+from sluice.intents.repository.intents import QUOTE_SELECT
+from sluice.intents.views import OnchainPublic, PaymentIntentPublic, QuotePublic, present
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
 
@@ -146,20 +143,40 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
+def _onchain_reference(intent: IntentRecord) -> dict[str, Any]:
+    """The on-chain part rebuilt the slow, canonical way: `typed_data` of the signed struct."""
+    onchain = to_onchain(intent)
+    kind = contract_kind(intent)
+    data = typed_data(onchain, chain_id=intent.chain_id, contract=intent.contract_address, kind=kind)
+    message = dict(data["message"])
+    for key in ("nonce", "amount", "deadline", "reclaimAfter"):
+        message[key] = str(message[key])
+    message["id"] = "0x" + onchain.id.hex()
+    view = {
+        "chain_id": intent.chain_id,
+        "contract": intent.contract_address,
+        "kind": kind,
+        "intent": message,
+        "signature": "0x" + bytes(intent.signature).hex(),
+        "typed_data": {**data, "message": message},
+    }
+    return OnchainPublic(**view).model_dump(mode="json")
+
+
 @pytest.mark.parametrize("with_quote", [False, True], ids=["no_quote", "quote"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_present_json_equals_pydantic_dump(case: str, with_quote: bool) -> None:
-    intent = _intent(**CASES[case])
-    quote = _quote() if with_quote else None
-    expected = present(intent, "https://pay.example.com/c/", quote).model_dump(mode="json")
-    fast = present_json(intent, "https://pay.example.com/c/", quote)
-    assert fast == expected
+def test_present_is_the_public_schema(case: str, with_quote: bool) -> None:
+    intent = _record(_intent(**CASES[case]))
+    quote = _quote_record(_quote()) if with_quote else None
+    view = present(intent, "https://pay.example.com/c/", quote)
+    # What the schema makes of it is what it is: every field, its type and its key order.
+    expected = PaymentIntentPublic.model_validate(view).model_dump(mode="json")
+    assert view == expected
     # Same JSON text too: key order and value types (int vs str, bool) all alike.
-    assert json.dumps(fast) == json.dumps(expected)
-    # The indexer's plain records of the same rows present the same.
-    record_quote = _quote_record(quote) if quote is not None else None
-    from_records = present_json(_record(intent), "https://pay.example.com/c/", record_quote)
-    assert json.dumps(from_records) == json.dumps(expected)
+    assert json.dumps(view) == json.dumps(expected)
+    assert view["onchain"] == _onchain_reference(intent)
+    assert view["quote"] == (QuotePublic.of(quote).model_dump(mode="json") if quote is not None else None)
+    assert view["quote"] is None or view["quote"]["fiat_amount"] == "25.00"
 
 
 def _quote_record(quote: Quote) -> QuoteRecord:
@@ -201,8 +218,8 @@ def test_quote_record_has_every_column_of_the_model() -> None:
     assert selected == [f.name for f in fields(QuoteRecord)]
 
 
-def test_present_json_does_not_share_mutable_intent_state() -> None:
-    intent = _intent(metadata_={"a": "1"})
-    view = present_json(intent, "https://pay.example.com")
+def test_present_does_not_share_mutable_intent_state() -> None:
+    intent = _record(_intent(metadata_={"a": "1"}))
+    view = present(intent, "https://pay.example.com")
     view["metadata"]["a"] = "2"
     assert intent.metadata_ == {"a": "1"}

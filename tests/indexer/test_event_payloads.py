@@ -1,21 +1,24 @@
 """The indexer's outbox events carry the intent exactly as the API presents it.
 
-The indexer loads intents from plain rows and builds payloads with `present_json`, not through the ORM
-and pydantic: the payload of each intent's latest event must equal `present(...)` of the intent loaded
-through the ORM afterwards.
+The indexer loads intents with its own locked SELECT (`sluice.intents.repository.intents`) and builds
+the payloads in a worker thread: the payload of each intent's latest event must equal the API's view
+of the intent loaded afterwards as the API loads it (`sluice.intents.repository.queries`), through the
+public schema.
 """
 
 from __future__ import annotations
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from sluice.chain.intents import ZERO_ADDRESS
-from sluice.intents.views import present
+from sluice.intents.record import quote_record_of
+from sluice.intents.repository.intents import QUOTE_SELECT
+from sluice.intents.repository.queries import records, select_records
+from sluice.intents.views import PaymentIntentPublic, present
 from sluice.models.payment_intent import PaymentIntent
-from sluice.models.quote import Quote
 
 from indexer_env import (
     ChainEnv,
@@ -63,14 +66,20 @@ async def test_latest_event_of_each_intent_is_its_api_view(env: ChainEnv, db_url
     try:
         with Session(engine) as session:
             ids = [i.id for i in [*usdc, native, escrow]]
-            intents = session.scalars(select(PaymentIntent).where(PaymentIntent.id.in_(ids))).all()
+            intents = records(session.execute(select_records().where(PaymentIntent.id.in_(ids))).all())
             assert len(intents) == 4
             statuses = {i.id: str(i.status) for i in intents}
             assert statuses[escrow.id] == "requires_capture"
             assert {statuses[i.id] for i in [*usdc, native]} == {"succeeded"}
             for intent in intents:
-                quote = session.get(Quote, intent.quote_id) if intent.quote_id else None
-                assert latest[intent.id] == present(intent, checkout, quote).model_dump(mode="json")
+                quote = None
+                if intent.quote_id:
+                    row = session.execute(
+                        text(f"SELECT {QUOTE_SELECT} FROM quotes WHERE id = :id"), {"id": intent.quote_id}
+                    ).one()
+                    quote = quote_record_of(row)
+                view = PaymentIntentPublic.model_validate(present(intent, checkout, quote))
+                assert latest[intent.id] == view.model_dump(mode="json")
             assert latest[usdc[0].id]["quote"]["id"] == "qt_payloads"
     finally:
         engine.dispose()

@@ -1,5 +1,5 @@
-"""Storing a new intent in one round trip: the intent, its `payment_intent.created` event (the webhook
-outbox) and its audit row in one SQL statement, sent on the raw asyncpg connection.
+"""The create path's statements: a new intent, its `payment_intent.created` event (the webhook outbox)
+and its audit row in one SQL statement, sent on the raw asyncpg connection; new quotes.
 
 Creating intents is the API's hot path. Through the ORM it took a BEGIN, a flush per object and a
 COMMIT, each a round trip with SQLAlchemy's unit of work and execution layer around it: about half the
@@ -10,8 +10,9 @@ The statement also re-checks what the intent was signed with: the caller's key i
 merchant's payout address and fee override are the ones the caller's account said (the account may
 come from the API's key cache). If not, nothing is inserted and `insert_created` returns False.
 
-The column lists come from the models, so a new column is written too (with the value of the object's
-attribute); Python-side column defaults are not applied here: the caller sets every value.
+The column lists come from the models, so a new column is written too (with the value of the record's
+attribute of the same name); Python-side column defaults are not applied here: the caller sets every
+value.
 """
 
 from __future__ import annotations
@@ -19,32 +20,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from sqlalchemy import JSON, ColumnElement, String
 from sqlalchemy.dialects import postgresql
 
 from sluice import jsoncodec
-from sluice.db.base import Base, Money
+from sluice.db.base import Base
+from sluice.intents.record import IntentRecord, QuoteRecord
 from sluice.merchants.service import Account
 from sluice.models.audit import AuditLog
 from sluice.models.event import Event
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.quote import Quote
 
-M = TypeVar("M", bound=Base)
-
 log = structlog.get_logger(__name__)
-
-
-def detached(model: type[M], **values: Any) -> M:
-    """An instance holding `values` (every column) as the ORM holds a loaded row's, in no session,
-    without the change tracking its constructor sets up for every attribute: for objects written
-    here and then only read."""
-    instance: M = model.__mapper__.class_manager.new_instance()
-    instance.__dict__.update(values)
-    return instance
 
 
 class JsonText(str):
@@ -166,14 +157,12 @@ SELECT id FROM intent"""  # noqa: S608
 
 INSERT_QUOTE = QUOTES.sql(1)
 
-SELECT_QUOTE = "SELECT * FROM quotes WHERE id = $1 AND merchant_id = $2"
-
 
 async def insert_created(
     conn: Any,
     account: Account,
     now: datetime,
-    intent: PaymentIntent,
+    intent: IntentRecord,
     event: Mapping[str, Any],
     audit: Mapping[str, Any],
 ) -> bool:
@@ -184,7 +173,7 @@ async def insert_created(
 
 
 def _created_row(
-    account: Account, now: datetime, intent: PaymentIntent, event: Mapping[str, Any], audit: Mapping[str, Any]
+    account: Account, now: datetime, intent: IntentRecord, event: Mapping[str, Any], audit: Mapping[str, Any]
 ) -> list[Any]:
     """The parameters of INSERT_CREATED (and one row of INSERT_CREATED_MANY)."""
     principal = account.principal
@@ -221,7 +210,7 @@ class CreatedWriter:
         self,
         account: Account,
         now: datetime,
-        intent: PaymentIntent,
+        intent: IntentRecord,
         event: Mapping[str, Any],
         audit: Mapping[str, Any],
     ) -> bool:
@@ -276,20 +265,6 @@ def _settle(done: asyncio.Future[bool], value: bool = False, *, error: BaseExcep
         done.set_result(value)
 
 
-async def insert_quote(conn: Any, quote: Quote) -> None:
-    """Stores a quote built in Python (every attribute set, the id included)."""
+async def insert_quote(conn: Any, quote: QuoteRecord) -> None:
+    """Stores a new quote (every attribute set, the id included)."""
     await conn.execute(INSERT_QUOTE, *QUOTES.values_of(quote))
-
-
-async def load_quote(conn: Any, merchant_id: str, quote_id: str) -> Quote | None:
-    """One of the merchant's quotes, detached (not in any session), or None."""
-    row = await conn.fetchrow(SELECT_QUOTE, quote_id, merchant_id)
-    if row is None:
-        return None
-    return detached(
-        Quote,
-        **{
-            key: int(row[column.name]) if isinstance(column.type, Money) else row[column.name]
-            for key, column in QUOTES.attributes
-        },
-    )
