@@ -20,8 +20,12 @@ SOLANA_NETWORK = "solana-local"
 async def forget_previous_cluster(engine: AsyncEngine) -> None:
     """Drops the indexer's state of the previous local cluster (its signatures and slots)."""
     async with engine.begin() as conn:
-        for table in ("solana_cursors", "ledger_entries", "indexer_state"):
-            await conn.execute(text(f"DELETE FROM {table} WHERE network = :n"), {"n": SOLANA_NETWORK})  # noqa: S608
+        for statement in (
+            "DELETE FROM solana_cursors WHERE network = :n",
+            "DELETE FROM ledger_entries WHERE network = :n",
+            "DELETE FROM indexer_state WHERE network = :n",
+        ):
+            await conn.execute(text(statement), {"n": SOLANA_NETWORK})
 
 
 def payout_address(solana: dict[str, Any]) -> str:

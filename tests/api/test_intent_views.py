@@ -174,7 +174,8 @@ def test_present_is_the_public_schema(case: str, with_quote: bool) -> None:
     assert view == expected
     # Same JSON text too: key order and value types (int vs str, bool) all alike.
     assert json.dumps(view) == json.dumps(expected)
-    assert view["onchain"] == _onchain_reference(intent)
+    # The signed EVM intent is the contract-call rail's; a deposit-address intent has none.
+    assert view["onchain"] == (_onchain_reference(intent) if intent.rail == "evm-contract" else None)
     assert view["quote"] == (QuotePublic.of(quote).model_dump(mode="json") if quote is not None else None)
     assert view["quote"] is None or view["quote"]["fiat_amount"] == "25.00"
 
