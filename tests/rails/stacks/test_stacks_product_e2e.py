@@ -37,6 +37,7 @@ from sluice.db.pool import make_driver_pool
 from sluice.db.session import make_engine, make_sessionmaker
 from sluice.merchants.service import merchant_service
 from sluice.models.merchant import ApiKeyKind, Mode
+from sluice.rails.registry import Rails
 from sluice.rails.stacks.api import StacksApi
 from sluice.rails.stacks.devnode import DEV_WALLET_1_KEY, setup_stacks_local, simnet_api
 from sluice.rails.stacks.rail import StacksRail
@@ -64,12 +65,15 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
 
 
 async def make_stacks_merchant(db_url: str) -> str:
-    """A merchant paid out on EVM and on Stacks, and its test secret key."""
+    """A merchant paid out on Stacks, and its test secret key."""
     engine = make_engine(to_asyncpg_url(db_url), pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             merchant = await merchant_service.create(
-                session, "Stacks shop", payout_addresses={"evm": "0x" + "cd" * 20, "stacks": MERCHANT}
+                session,
+                "Stacks shop",
+                payout_addresses={"stacks": MERCHANT},
+                rails=Rails([StacksRail({})]),  # the rail whose rule checks Stacks addresses
             )
             key = await merchant_service.issue_key(session, merchant.id, ApiKeyKind.secret, Mode.test)
     finally:
