@@ -115,7 +115,8 @@ def _page_data(request: Request, checkout: CheckoutIntent, secret: str) -> dict[
         "checkout_url": checkout_link(base, intent.id, secret),
         "status": checkout.status(),
         "deposit": deposit_view(intent),
-        "wallet": "contract_call" in (intent.payment_method_types or ()),
+        # A wallet pays every method but a deposit address (the EVM contract call, Solana Pay, Stacks).
+        "wallet": any(m != "deposit_address" for m in intent.payment_method_types or ()),
         "solana": checkout_solana(request, checkout, secret),
         "endpoints": {
             "status": f"/pay/{intent.id}/status",
