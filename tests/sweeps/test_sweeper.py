@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from sweep_env import AMOUNT, RELAYER, paid_intents, set_confirmed, sweep_rows
 
+from sluice.deposits import sweeper as sweeper_module
 from sluice.deposits.sweeper import Sweeper
 
 from indexer_env import MERCHANT, SPLITS
@@ -40,6 +41,7 @@ async def test_paid_addresses_are_swept_in_one_batch_with_the_gas_recorded_per_i
     assert {r["outcome"] for r in rows} == {"swept"}
     tx_gas = rows[0]["tx_gas_used"]
     assert all(r["gas_used"] == tx_gas // 3 and r["fee_wei"] > 0 for r in rows)
+    assert {r["relay_status"] for r in rows} == {"succeeded"} and {r["relay_tx"] for r in rows} == {run.sent[0]}
     merchant_amount, _ = fee_shares(AMOUNT)
     assert env.usdc.functions.balanceOf(MERCHANT).call() - merchant_before == 3 * merchant_amount
     assert all(env.usdc.functions.balanceOf(p.address).call() == 0 for p in paid)
@@ -92,14 +94,23 @@ async def test_a_sweep_reorganised_out_is_sent_again_and_sweeps_once(env, db_url
 
 
 async def test_a_sweep_whose_nonce_went_elsewhere_is_dropped_and_planned_again(
-    env, db_url, merchant_id, sessions
+    env, db_url, merchant_id, sessions, monkeypatch
 ):
     paid = paid_intents(env, db_url, merchant_id, 1)
     set_confirmed(db_url, env.head())
     job = sweeper(env, sessions)
     run = type("Run", (), {"waiting": []})()
-    planned = await job.plan(run)  # recorded, never sent (a crash)
-    assert planned is not None
+
+    def crash(point: str) -> None:  # a crash after recording, before the broadcast
+        if point == "after_plan":
+            raise RuntimeError("killed")
+
+    monkeypatch.setattr(sweeper_module, "_fault", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        await job.plan(run)  # recorded, never sent
+    monkeypatch.undo()
+    planned = type("Planned", (), {"tx_hash": sweep_rows(db_url)[0]["tx_hash"]})()
+    job = sweeper(env, sessions)  # a new process: a new nonce manager
     # The relayer key sends something else with that nonce (an escrow capture from the API, say).
     env.w3.eth.send_transaction({"from": RELAYER.address, "to": RELAYER.address, "value": 0})
     result = await job.run_once()  # the old one is dropped, a new sweep planned and sent
@@ -107,6 +118,8 @@ async def test_a_sweep_whose_nonce_went_elsewhere_is_dropped_and_planned_again(
     assert len(result.sent) == 1 and result.sent[0] != planned.tx_hash
     rows = sweep_rows(db_url)
     assert [r["outcome"] for r in rows] == ["failed", "swept"]
+    assert [r["relay_status"] for r in rows] == ["dropped", "succeeded"]
+    assert rows[0]["fee_wei"] is None and rows[1]["fee_wei"] > 0
     assert env.usdc.functions.balanceOf(paid[0].address).call() == 0
 
 
@@ -124,8 +137,7 @@ async def test_an_intent_whose_entries_name_another_address_is_not_swept(env, db
 async def test_a_legacy_gas_network_like_bsc_sweeps_with_a_gas_price(env, db_url, merchant_id, sessions):
     paid_intents(env, db_url, merchant_id, 2)
     set_confirmed(db_url, env.head())
-    job = sweeper(env, sessions)
-    job.network = replace(job.network, fee_model="legacy")
+    job = Sweeper(sessions, replace(env.network, fee_model="legacy"), env.async_w3(), RELAYER)
     run = await job.run_once()
     tx = env.w3.eth.get_transaction(run.sent[0])
     assert int(tx["type"]) == 0 and int(tx["gasPrice"]) > 0
