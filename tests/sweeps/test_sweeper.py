@@ -47,6 +47,18 @@ async def test_paid_addresses_are_swept_in_one_batch_with_the_gas_recorded_per_i
     assert all(env.usdc.functions.balanceOf(p.address).call() == 0 for p in paid)
     assert env.usdc.functions.balanceOf(short[0].address).call() == AMOUNT - 1  # not paid: not swept
 
+    # The payments report shows each intent's share of the sweep on its payment row (relayer_fee).
+    from sluice.reports.filters import ReportFilters
+    from sluice.reports.queries import event_page
+
+    async with sessions() as session:
+        page, _ = await event_page(session, merchant_id, ReportFilters(("local",)), ("payment",), limit=10)
+    fees = {row.event.payment_intent_id: row.relayer_fee for row in page}
+    assert fees == {
+        **{p.id: r["fee_wei"] for p in paid for r in rows if r["intent"] == p.id},
+        short[0].id: None,
+    }
+
     # Next run: final at 1 confirmation, nothing new to send.
     again = await sweeper(env, sessions).run_once()
     assert again.sent == [] and set(again.reconciled.values()) <= {"confirmed"}
@@ -142,3 +154,50 @@ async def test_a_legacy_gas_network_like_bsc_sweeps_with_a_gas_price(env, db_url
     tx = env.w3.eth.get_transaction(run.sent[0])
     assert int(tx["type"]) == 0 and int(tx["gasPrice"]) > 0
     assert {r["outcome"] for r in sweep_rows(db_url)} == {"swept"}
+
+
+async def test_a_stuck_sweep_is_replaced_with_its_nonce_and_every_version_recorded(
+    env, db_url, merchant_id, sessions
+):
+    import asyncio
+
+    import psycopg
+
+    from sluice.chain.relayer import RelayerNonceManager
+
+    paid = paid_intents(env, db_url, merchant_id, 2)
+    set_confirmed(db_url, env.head())
+    env.w3.provider.make_request("evm_setAutomine", [False])  # nothing is mined: the sweep gets stuck
+    manager = RelayerNonceManager(env.async_w3(), env.network, RELAYER, stuck_after=0.3, poll_interval=0.1)
+    job = sweeper(env, sessions, receipt_wait=0, manager=manager)
+    run = await job.run_once()
+    first = run.sent[0]
+
+    def versions() -> list[str]:
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute("SELECT versions FROM deposit_sweep_txs WHERE tx_hash = %s", (first,)).fetchone()
+            return list(row[0])
+
+    for _ in range(100):
+        if len(versions()) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    recorded = versions()
+    assert len(recorded) >= 2 and recorded[0] == first  # replaced (same nonce, higher fee), recorded first
+    replacement = env.w3.eth.get_transaction(recorded[-1])
+    assert int(replacement["nonce"]) == 0
+    env.w3.provider.make_request("evm_setAutomine", [True])
+    env.w3.provider.make_request("evm_mine", [])
+    mined = env.w3.eth.get_transaction_receipt(recorded[-1])
+    assert mined["status"] == 1
+
+    again = await sweeper(env, sessions).run_once()  # a new process reconciles from the versions
+    assert again.reconciled == {first: "confirmed"}
+    rows = sweep_rows(db_url)
+    assert {r["outcome"] for r in rows} == {"swept"} and {r["relay_tx"] for r in rows} == {recorded[-1]}
+    assert all(r["gas_used"] == int(mined["gasUsed"]) // 2 for r in rows)
+    with psycopg.connect(db_url) as conn:
+        replaced = conn.execute("SELECT DISTINCT replacements FROM relay_transactions").fetchall()
+    assert replaced == [(len(recorded) - 1,)]
+    assert all(env.usdc.functions.balanceOf(p.address).call() == 0 for p in paid)
+    assert len(env.swept_events()) == 2
