@@ -48,6 +48,7 @@ from sluice.deposits.calldata import sweep_calldata
 from sluice.deposits.terms import DepositTerms, deposit_address, factory_address
 from sluice.models.deposit_sweep import DepositSweep, DepositSweepTx, SweepOutcome, SweepTxStatus
 from sluice.models.relay import RelayTransaction
+from sluice.rails.evm_deposit import SWEPT_TOPIC
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -67,7 +68,6 @@ FAULT_ENV = "SLUICE_SWEEP_FAULT"
 #: The relay_transactions action of a sweep.
 SWEEP_ACTION = "sweep"
 
-SWEPT_TOPIC = "0x" + keccak(b"Swept(bytes32,address,uint256)").hex()
 SKIPPED_TOPIC = "0x" + keccak(b"SweepSkipped(bytes32,address,uint256)").hex()
 _ERC20_BALANCE_OF = keccak(b"balanceOf(address)")[:4]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, String, text

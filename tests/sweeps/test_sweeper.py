@@ -41,7 +41,9 @@ async def test_paid_addresses_are_swept_in_one_batch_with_the_gas_recorded_per_i
     assert {r["outcome"] for r in rows} == {"swept"}
     tx_gas = rows[0]["tx_gas_used"]
     assert all(r["gas_used"] == tx_gas // 3 and r["fee_wei"] > 0 for r in rows)
-    assert {r["relay_status"] for r in rows} == {"succeeded"} and {r["relay_tx"] for r in rows} == {run.sent[0]}
+    assert {r["relay_status"] for r in rows} == {"succeeded"} and {r["relay_tx"] for r in rows} == {
+        run.sent[0]
+    }
     merchant_amount, _ = fee_shares(AMOUNT)
     assert env.usdc.functions.balanceOf(MERCHANT).call() - merchant_before == 3 * merchant_amount
     assert all(env.usdc.functions.balanceOf(p.address).call() == 0 for p in paid)
@@ -175,7 +177,9 @@ async def test_a_stuck_sweep_is_replaced_with_its_nonce_and_every_version_record
 
     def versions() -> list[str]:
         with psycopg.connect(db_url) as conn:
-            row = conn.execute("SELECT versions FROM deposit_sweep_txs WHERE tx_hash = %s", (first,)).fetchone()
+            row = conn.execute(
+                "SELECT versions FROM deposit_sweep_txs WHERE tx_hash = %s", (first,)
+            ).fetchone()
             return list(row[0])
 
     for _ in range(100):

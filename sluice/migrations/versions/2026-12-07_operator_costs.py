@@ -25,12 +25,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 MONEY = sa.Numeric(78, 0)
+UQ = "uq_relay_transactions_tx_hash_payment_intent_id"
 
 
 def upgrade() -> None:
     op.drop_constraint("uq_relay_transactions_tx_hash", "relay_transactions", type_="unique")
     op.create_unique_constraint(
-        "uq_relay_transactions_tx_hash_payment_intent_id", "relay_transactions", ["tx_hash", "payment_intent_id"]
+        "uq_relay_transactions_tx_hash_payment_intent_id",
+        "relay_transactions",
+        ["tx_hash", "payment_intent_id"],
     )
     op.create_index("ix_relay_transactions_tx_hash", "relay_transactions", ["tx_hash"])
     op.add_column(
@@ -52,5 +55,7 @@ def downgrade() -> None:
     op.drop_column("deposit_sweep_txs", "versions")
     op.execute("DELETE FROM relay_transactions WHERE action = 'sweep'")
     op.drop_index("ix_relay_transactions_tx_hash", table_name="relay_transactions")
-    op.drop_constraint("uq_relay_transactions_tx_hash_payment_intent_id", "relay_transactions", type_="unique")
+    op.drop_constraint(
+        "uq_relay_transactions_tx_hash_payment_intent_id", "relay_transactions", type_="unique"
+    )
     op.create_unique_constraint("uq_relay_transactions_tx_hash", "relay_transactions", ["tx_hash"])
