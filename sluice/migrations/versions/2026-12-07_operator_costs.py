@@ -10,7 +10,8 @@ now, each intent's share of a batched sweep, so a sweep transaction has one row 
 A sweep transaction is sent through the relayer nonce manager, which replaces a stuck one with the
 same nonce and a higher fee: `deposit_sweep_txs.versions` lists the hash of every signed version
 (the first is the row's `tx_hash`), `raw_tx` is the last one, `unsigned_tx` its fields (to replace it
-again after a restart).
+again after a restart). `refunds.destination`: where a deposit-address refund went (the merchant's
+choice).
 """
 
 from collections.abc import Sequence
@@ -46,9 +47,11 @@ def upgrade() -> None:
     op.execute("UPDATE deposit_sweep_txs SET versions = ARRAY[tx_hash]")
     op.drop_column("deposit_sweeps", "gas_used")
     op.drop_column("deposit_sweeps", "fee_wei")
+    op.add_column("refunds", sa.Column("destination", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("refunds", "destination")
     op.add_column("deposit_sweeps", sa.Column("fee_wei", MONEY, nullable=True))
     op.add_column("deposit_sweeps", sa.Column("gas_used", sa.BigInteger(), nullable=True))
     op.drop_column("deposit_sweep_txs", "unsigned_tx")
