@@ -29,7 +29,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sluice.chain.hashing import checksum
-from sluice.deposits.calldata import refund_calldata, refund_typed_data
+from sluice.deposits.calldata import refund_typed_data
 from sluice.deposits.terms import DepositTerms, factory_address
 from sluice.errors import InvalidRequestError
 from sluice.models.chain import LedgerRow
@@ -218,8 +218,7 @@ async def relay(
 ) -> RelayResult:
     """Sends SluiceDeposits' `refund` from the relayer (estimated first: a refusal raises
     TransactionRevertedError naming the contract's error) and waits for it to be mined."""
-    from sluice.chain._utils import call_params
-    from sluice.chain.gas import estimate_gas
+    from sluice.deposits.transactions import build_refund
 
     if refund.deadline < int(time.time()):
         raise InvalidRequestError(
@@ -227,11 +226,18 @@ async def relay(
             param="deadline",
             code="authorization_expired",
         )
-    factory = factory_address(network)
-    data = refund_calldata(
-        terms_of(intent), intent.token_address, refund.destination, refund.amount, refund.deadline, signature
-    ).to_0x_hex()
     manager = relayers.manager(network)
-    gas = await estimate_gas(w3, call_params(manager.account.address, factory, data))
-    call = {"to": factory, "data": data, "value": "0x0"}
-    return await relayers.relay(session, network, intent, REFUND_ACTION, call, gas, timeout=timeout)
+    built = await build_refund(
+        w3,
+        network,
+        terms_of(intent),
+        token=intent.token_address,
+        to=refund.destination,
+        amount=refund.amount,
+        deadline=refund.deadline,
+        merchant_signature=signature,
+        relayer=manager.account.address,
+    )
+    return await relayers.relay(
+        session, network, intent, REFUND_ACTION, dict(built.call), built.gas, timeout=timeout
+    )

@@ -14,7 +14,6 @@ import asyncpg
 import pytest
 from deposit_env import DepositEnv
 from eth_account import Account
-from web3 import Web3
 
 from indexer_env import PAYER
 from intents_fixtures import auth
@@ -127,10 +126,10 @@ async def test_bad_refund_requests_are_clear_400s(deposits: DepositEnv):
 
     env.send_token(env.chain.usdc, PAYER, intent["deposit"]["address"], USDC_25 + 1_000_000)
     await env.wait(intent["id"], status="succeeded", amount_received=str(USDC_25 + 1_000_000))
-    for destination in ("0x1234", "0x" + "00" * 20, customer.lower().replace("a", "A", 1)):
+    letter = next(i for i, c in enumerate(customer) if i > 1 and c.isalpha())
+    bad_checksum = customer[:letter] + customer[letter].swapcase() + customer[letter + 1 :]
+    for destination in ("0x1234", "0x" + "00" * 20, bad_checksum, intent["deposit"]["address"]):
         bad = await post(env, path, {"destination": destination})
-        if destination == customer.lower().replace("a", "A", 1) and Web3.is_checksum_address(destination):
-            continue
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_address", destination
     too_much = await post(env, path, {"destination": customer, "amount": "1000001"})
     assert too_much.status_code == 400 and too_much.json()["error"]["code"] == "amount_too_large"
