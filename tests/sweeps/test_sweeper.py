@@ -164,6 +164,7 @@ async def test_a_stuck_sweep_is_replaced_with_its_nonce_and_every_version_record
     import asyncio
 
     import psycopg
+    from web3.exceptions import TransactionNotFound
 
     from sluice.chain.relayer import RelayerNonceManager
 
@@ -182,10 +183,19 @@ async def test_a_stuck_sweep_is_replaced_with_its_nonce_and_every_version_record
             ).fetchone()
             return list(row[0])
 
-    for _ in range(100):
-        if len(versions()) >= 2:
+    def broadcast(tx_hash: str) -> bool:
+        try:
+            env.w3.eth.get_transaction(tx_hash)
+        except TransactionNotFound:
+            return False
+        return True
+
+    for _ in range(100):  # each version is recorded first, then broadcast
+        if len(found := versions()) >= 2 and broadcast(found[-1]):
             break
         await asyncio.sleep(0.1)
+    manager.stuck_after = 3600  # no further replacement: the test mines the one it saw
+    await asyncio.sleep(0.3)
     recorded = versions()
     assert len(recorded) >= 2 and recorded[0] == first  # replaced (same nonce, higher fee), recorded first
     replacement = env.w3.eth.get_transaction(recorded[-1])
