@@ -16,5 +16,5 @@ def _topic(name: str) -> str:
 
 
 def test_swept_and_refunded_topics_match_the_abi():
-    assert SWEPT_TOPIC == _topic("Swept")
-    assert REFUNDED_TOPIC == _topic("Refunded")
+    assert _topic("Swept") == SWEPT_TOPIC
+    assert _topic("Refunded") == REFUNDED_TOPIC
