@@ -126,10 +126,12 @@ def _v1_routers() -> list[APIRouter]:
     from api.networks.endpoints import router as networks
     from api.payment_intents.endpoints import router as payment_intents
     from api.quotes.endpoints import router as quotes
+    from api.refunds.endpoints import intent_router as deposit_refunds
     from api.refunds.endpoints import router as refunds
     from api.reports.endpoints import router as reports
     from api.webhook_endpoints.endpoints import router as webhook_endpoints
 
     return [
-        payment_intents, networks, quotes, refunds, audit_logs, reports, events, webhook_endpoints, accounts,
+        payment_intents, networks, quotes, refunds, deposit_refunds, audit_logs, reports, events,
+        webhook_endpoints, accounts,
     ]  # fmt: skip

@@ -85,7 +85,7 @@ def deposit_config(network: NetworkConfig) -> DepositConfig | None:
     if "evm-deposit" not in network.rails:
         return None
     tokens = tuple(a.address for a in network.assets.values() if a.address is not None)
-    return DepositConfig(tokens=tokens, multicall=MULTICALL3)
+    return DepositConfig(tokens=tokens, multicall=MULTICALL3, factory=network.contracts.deposits)
 
 
 def indexed_networks(registry: Registry, names: Sequence[str] | None) -> list[NetworkConfig]:

@@ -9,6 +9,12 @@ blocks. A watcher polls the receipts of every transaction in flight; one not min
 require ≥ 10% on both EIP-1559 fields to replace), until one of its versions is mined. The outcome
 carries the gas the relayer paid (gasUsed × effectiveGasPrice), which the caller records per intent.
 
+A caller that must survive a crash between signing and broadcasting (the deposit sweeper) passes
+`before_send`: it is awaited with every signed version (the first and each replacement) before that
+version is broadcast, so the caller can record it durably; after a restart the caller hands the
+versions it recorded back with `adopt`, which sends the last one again if the node lost it and keeps
+watching (and replacing) it like any relay in flight.
+
 Several API processes must not share one relayer key: each keeps its own counter (a collision is
 detected — the node answers "nonce too low" — and the counter re-read, but the relay that lost fails).
 """
@@ -18,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +72,20 @@ class RelayOutcome:
         return len(self.hashes) - 1
 
 
+@dataclass(frozen=True)
+class SignedVersion:
+    """One signed version of a relayer transaction, handed to `before_send` before it is broadcast."""
+
+    nonce: int
+    tx_hash: str
+    raw: bytes
+    #: The unsigned fields (what `adopt` needs to replace it later).
+    tx: dict[str, Any]
+
+
+BeforeSend = Callable[[SignedVersion], Awaitable[None]]
+
+
 @dataclass(eq=False)
 class PendingRelay:
     """A relay in flight: its nonce, the versions sent, and the outcome once mined."""
@@ -77,6 +97,8 @@ class PendingRelay:
     sent_at: float
     outcome: asyncio.Future[RelayOutcome]
     callbacks: list[Callable[[RelayOutcome], Any]] = field(default_factory=list)
+    #: Awaited with each replacement before it is broadcast (the caller records it durably).
+    before_send: BeforeSend | None = None
 
     @property
     def tx_hash(self) -> str:
@@ -121,8 +143,17 @@ class RelayerNonceManager:
     def in_flight(self) -> int:
         return len(self._pending)
 
-    async def send(self, call: dict[str, Any], gas: int, *, label: str = "relay") -> PendingRelay:
-        """Signs `call` (from the relayer) with the next nonce and current fees and broadcasts it."""
+    async def send(
+        self,
+        call: dict[str, Any],
+        gas: int,
+        *,
+        label: str = "relay",
+        before_send: BeforeSend | None = None,
+    ) -> PendingRelay:
+        """Signs `call` (from the relayer) with the next nonce and current fees and broadcasts it;
+        `before_send` (if given) is awaited with the signed version first, and an exception it raises
+        stops the send (nothing broadcast, the nonce not used)."""
         call = {**call, "from": self.account.address}
         fees = await suggest_fees(self.w3, self.network)
         async with self._lock:
@@ -132,6 +163,8 @@ class RelayerNonceManager:
                 nonce = self._next
                 tx = dict(unsigned_transaction(call, nonce, gas, self.network.chain_id, fees))  # type: ignore[arg-type]
                 signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+                if before_send is not None:
+                    await before_send(_version(nonce, tx, signed))
                 try:
                     await self.w3.eth.send_raw_transaction(signed.raw_transaction)
                 except Exception as exc:
@@ -151,11 +184,60 @@ class RelayerNonceManager:
                 hashes=[signed.hash.to_0x_hex()],
                 sent_at=time.monotonic(),
                 outcome=asyncio.get_running_loop().create_future(),
+                before_send=before_send,
             )
             self._pending[nonce] = pending
         log.info("relay_sent", network=self.network.name, label=label, nonce=nonce, tx=pending.tx_hash)
         self._ensure_watcher()
         return pending
+
+    def pending(self, nonce: int) -> PendingRelay | None:
+        """The relay in flight with `nonce` in this process, if any."""
+        return self._pending.get(nonce)
+
+    async def adopt(
+        self,
+        nonce: int,
+        tx: dict[str, Any],
+        hashes: list[str],
+        raw: bytes,
+        *,
+        label: str = "relay",
+        before_send: BeforeSend | None = None,
+        rebroadcast: bool = False,
+    ) -> PendingRelay:
+        """Watches a transaction signed before (by this or an earlier process, recorded by the caller)
+        as a relay in flight: `raw` (its last version) is broadcast again when `rebroadcast`, and a
+        version not mined within `stuck_after` is replaced like any other."""
+        async with self._lock:
+            found = self._pending.get(nonce)
+            if found is not None:
+                return found
+            if rebroadcast:
+                try:
+                    await self.w3.eth.send_raw_transaction(raw)
+                except Exception as exc:  # "already known", "nonce too low": the caller reconciles
+                    log.warning("relay_rebroadcast_refused", nonce=nonce, error=str(exc))
+            if self._next is not None and self._next <= nonce:
+                self._next = nonce + 1
+            pending = PendingRelay(
+                nonce=nonce,
+                tx=dict(tx),
+                label=label,
+                hashes=list(hashes),
+                sent_at=time.monotonic(),
+                outcome=asyncio.get_running_loop().create_future(),
+                before_send=before_send,
+            )
+            self._pending[nonce] = pending
+        self._ensure_watcher()
+        return pending
+
+    def forget(self, nonce: int) -> None:
+        """Stops watching a relay that can never be mined (its nonce went to another transaction)."""
+        pending = self._pending.pop(nonce, None)
+        if pending is not None and not pending.outcome.done():
+            pending.outcome.cancel()
 
     async def wait(self, pending: PendingRelay, timeout: float) -> RelayOutcome:
         """The outcome once one version is mined; TimeoutError after `timeout` (it stays watched)."""
@@ -224,6 +306,8 @@ class RelayerNonceManager:
             tx["maxPriorityFeePerGas"], tx["maxFeePerGas"] = hex(tip), hex(cap)
         signed = self.account.sign_transaction(tx)
         pending.sent_at = time.monotonic()
+        if pending.before_send is not None:
+            await pending.before_send(_version(pending.nonce, tx, signed))
         try:
             await self.w3.eth.send_raw_transaction(signed.raw_transaction)
         except Exception as exc:  # mined meanwhile (nonce too low), or still underpriced: next round
@@ -239,3 +323,7 @@ class RelayerNonceManager:
             tx=pending.tx_hash,
             versions=len(pending.hashes),
         )
+
+
+def _version(nonce: int, tx: dict[str, Any], signed: Any) -> SignedVersion:
+    return SignedVersion(nonce, signed.hash.to_0x_hex(), bytes(signed.raw_transaction), dict(tx))

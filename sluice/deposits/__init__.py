@@ -1,6 +1,7 @@
 """Keyless deposit addresses (the `evm-deposit` rail's chain side): CREATE2 addresses of
 SluiceDeposits whose salt commits to an intent's terms, the calldata that sweeps, refunds and rescues
-them, and the sweep job (sluice.deposits.sweeper). See docs/contracts.md, "SluiceDeposits"."""
+them, the sweep job (sluice.deposits.sweeper) and the merchant-signed refunds
+(sluice.deposits.refunds). See docs/contracts.md, "SluiceDeposits"."""
 
 from sluice.deposits.calldata import (
     refund_calldata,

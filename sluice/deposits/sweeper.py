@@ -2,19 +2,24 @@
 
 One run for one network (`Sweeper.run_once`):
 
-1. **Reconcile** every sweep transaction not yet final from the chain: a receipt records the block,
-   each intent's outcome (`Swept` / `SweepSkipped` of the factory) and its share of the gas; a
-   transaction the node does not know is sent again exactly as signed (same hash, same nonce) unless
-   its nonce went to another transaction (then it is `dropped` and its intents are planned again); a
-   mined one that left the canonical chain goes back to `sent` (and is re-sent); one at the network's
-   finality depth is `confirmed`.
+1. **Reconcile** every sweep transaction not yet final from the chain: a receipt of any of its signed
+   versions records the block, each intent's outcome (`Swept` / `SweepSkipped` of the factory) and
+   each intent's share of the gas (`relay_transactions`, action `sweep`: the one record of what the
+   operator paid per intent); a transaction the node does not know is sent again exactly as signed
+   (same hash, same nonce) unless its nonce went to another transaction (then it is `dropped` and its
+   intents are planned again); a mined one that left the canonical chain goes back to `sent` (and is
+   re-sent); one at the network's finality depth is `confirmed`. One the node knows but has not mined
+   is handed to the relayer nonce manager, which replaces it if it is stuck.
 2. **Plan** a batch: intents paid through their deposit address (`received` ledger entries of the
    `evm-deposit` rail at or below the indexer's confirmed height adding up to the amount, and the
-   intent `succeeded`) without a live sweep, whose address still holds the amount on chain. The
-   transaction is signed and written with its intents (`planned`) in one database transaction
-   **before** it is sent; the partial unique index on live sweeps refuses a second sweep of the same
-   intent.
-3. **Send** it, mark it `sent`, and wait briefly for the receipt (else the next run reconciles).
+   intent `succeeded`) without a live sweep and not swept by anyone else (a `swept` ledger entry: anyone
+   may call `sweep`), whose address still holds the amount on chain.
+3. **Send** it through the relayer nonce manager (sluice.chain.relayer, the one sender of the relayer
+   key's transactions: nonces, several in flight, stuck ones replaced with the same nonce and a higher
+   fee). Its `before_send` hook writes each signed version with the batch's intents (`planned`) in one
+   database transaction **before** the version is broadcast; the partial unique index on live sweeps
+   refuses a second sweep of the same intent. Then the row is marked `sent` and the receipt awaited
+   briefly (else the next run reconciles).
 
 A crash anywhere leaves at worst a `planned` or `sent` row whose signed transaction the next run finds
 on chain or sends again: the same funds are never swept by two transactions. And the contract itself
@@ -37,10 +42,13 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sluice.chain.hashing import checksum, keccak
+from sluice.chain.relayer import RelayerNonceManager, SignedVersion
 from sluice.db.session import transaction
 from sluice.deposits.calldata import sweep_calldata
 from sluice.deposits.terms import DepositTerms, deposit_address, factory_address
 from sluice.models.deposit_sweep import DepositSweep, DepositSweepTx, SweepOutcome, SweepTxStatus
+from sluice.models.relay import RelayTransaction
+from sluice.rails.evm_deposit import SWEPT_TOPIC
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -54,18 +62,20 @@ log = structlog.get_logger(__name__)
 DEPOSIT_RAIL = "evm-deposit"
 #: Deposit addresses per sweep transaction (gas per address flattens out past ~10; see docs/contracts.md).
 DEFAULT_BATCH_SIZE = 50
-#: Test hook: SLUICE_SWEEP_FAULT=after_plan|after_send kills the process (SIGKILL) at that point.
+#: Test hook: SLUICE_SWEEP_FAULT=after_plan|after_send kills the process (SIGKILL) at that point
+#: (after_plan: the signed sweep is recorded, not yet broadcast).
 FAULT_ENV = "SLUICE_SWEEP_FAULT"
+#: The relay_transactions action of a sweep.
+SWEEP_ACTION = "sweep"
 
-SWEPT_TOPIC = "0x" + keccak(b"Swept(bytes32,address,uint256)").hex()
 SKIPPED_TOPIC = "0x" + keccak(b"SweepSkipped(bytes32,address,uint256)").hex()
 _ERC20_BALANCE_OF = keccak(b"balanceOf(address)")[:4]
 
 #: Paid intents of a network without a live sweep: final `received` deposit entries adding up to the amount.
 _CANDIDATES = text(
     """
-    SELECT pi.id, pi.onchain_id, pi.chain_id, pi.payout_address, pi.token_address, pi.amount, pi.splits,
-           array_agg(DISTINCT lower(le.source)) AS sources
+    SELECT pi.id, pi.merchant_id, pi.onchain_id, pi.chain_id, pi.payout_address, pi.token_address,
+           pi.amount, pi.splits, array_agg(DISTINCT lower(le.source)) AS sources
     FROM payment_intents pi
     JOIN ledger_entries le ON le.payment_intent_id = pi.id
     WHERE pi.network = :network
@@ -74,6 +84,10 @@ _CANDIDATES = text(
       AND NOT EXISTS (
           SELECT 1 FROM deposit_sweeps s
           WHERE s.payment_intent_id = pi.id AND s.outcome IN ('pending', 'swept')
+      )
+      AND NOT EXISTS (  -- swept by anyone (the factory's Swept event, recorded by the indexer)
+          SELECT 1 FROM ledger_entries sw
+          WHERE sw.payment_intent_id = pi.id AND sw.rail = :rail AND sw.kind = 'swept'
       )
     GROUP BY pi.id
     HAVING sum(le.amount) >= pi.amount
@@ -88,6 +102,7 @@ class Candidate:
     """A paid intent's deposit address, ready to sweep."""
 
     intent_id: str
+    merchant_id: str
     terms: DepositTerms
     address: str
 
@@ -120,6 +135,7 @@ class Sweeper:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         receipt_wait: float = 5.0,
+        manager: RelayerNonceManager | None = None,
     ) -> None:
         self.sessions = sessions
         self.network = network
@@ -128,6 +144,8 @@ class Sweeper:
         self.batch_size = batch_size
         self.receipt_wait = receipt_wait
         self.factory = factory_address(network)
+        #: The relayer key's sender in this process (share the process's own: sluice.intents.relaying).
+        self.manager = manager or RelayerNonceManager(w3, network, relayer)
 
     # ------------------------------------------------------------------ run
 
@@ -154,8 +172,6 @@ class Sweeper:
         planned = await self.plan(run)
         if planned is None:
             return run
-        _fault("after_plan")
-        await self.send(planned)
         _fault("after_send")
         await self._mark(planned.tx_hash, SweepTxStatus.sent, only_if=SweepTxStatus.planned)
         run.sent.append(planned.tx_hash)
@@ -177,7 +193,7 @@ class Sweeper:
             },
         )
         out = []
-        for intent_id, ref, chain_id, merchant, token, amount, splits, sources in rows:
+        for intent_id, merchant_id, ref, chain_id, merchant, token, amount, splits, sources in rows:
             terms = DepositTerms.of(
                 intent_ref=bytes(ref),
                 chain_id=int(chain_id),
@@ -190,11 +206,12 @@ class Sweeper:
             if set(sources) != {address.lower()}:  # the rail derived another address: never guess
                 log.error("deposit_address_mismatch", intent=intent_id, derived=address, observed=sources)
                 continue
-            out.append(Candidate(intent_id, terms, address))
+            out.append(Candidate(intent_id, merchant_id, terms, address))
         return out
 
     async def plan(self, run: SweepRun) -> DepositSweepTx | None:
-        """Signs and records (before anything is sent) a sweep of the paid addresses still funded."""
+        """Picks the paid addresses still funded and sends one sweep of them through the relayer nonce
+        manager, each signed version recorded (`planned`) before it is broadcast."""
         async with transaction(self.sessions) as session:
             # One planner per network at a time (the unique index would refuse a second plan anyway).
             locked = await session.scalar(
@@ -213,39 +230,84 @@ class Sweeper:
                 log.warning("deposit_sweep_waiting", network=self.network.name, intents=run.waiting)
             if not batch:
                 return None
-            signed = await self._sign([c.terms for c in batch])
-            tx = DepositSweepTx(
-                tx_hash=signed["hash"],
-                network=self.network.name,
-                sender=self.relayer.address,
-                nonce=signed["nonce"],
-                raw_tx=signed["raw"],
-                status=SweepTxStatus.planned,
-                size=len(batch),
-            )
-            session.add(tx)
-            await session.flush()
-            session.add_all(
-                DepositSweep(
-                    payment_intent_id=c.intent_id,
-                    tx_hash=tx.tx_hash,
-                    network=self.network.name,
-                    deposit_address=c.address,
-                    amount=c.terms.amount,
-                    outcome=SweepOutcome.pending,
-                )
-                for c in batch
-            )
-        run.planned_intents = [c.intent_id for c in batch]
-        log.info("deposit_sweep_planned", network=self.network.name, tx=tx.tx_hash, size=len(batch))
-        return tx
+            from sluice.chain._utils import call_params
+            from sluice.chain.gas import estimate_gas
 
-    async def send(self, tx: DepositSweepTx) -> None:
-        """Sends the signed transaction; a node that already has it is not an error."""
-        try:
-            await self.w3.eth.send_raw_transaction(tx.raw_tx)
-        except Exception as exc:  # "already known", "nonce too low": the reconciliation decides
-            log.warning("deposit_sweep_send_failed", tx=tx.tx_hash, error=str(exc))
+            call = call_params(
+                self.relayer.address, self.factory, sweep_calldata([c.terms for c in batch]).to_0x_hex()
+            )
+            gas = await estimate_gas(self.w3, call)
+            record = _Recorder(self, batch)
+            await self.manager.send(dict(call), gas, label="sweep", before_send=record)
+        assert record.tx_hash is not None
+        run.planned_intents = [c.intent_id for c in batch]
+        log.info("deposit_sweep_sent", network=self.network.name, tx=record.tx_hash, size=len(batch))
+        async with transaction(self.sessions) as session:
+            tx = await session.get(DepositSweepTx, record.tx_hash)
+            assert tx is not None
+            return tx
+
+    async def record_version(
+        self, batch: Sequence[Candidate], first: str | None, version: SignedVersion
+    ) -> str:
+        """Writes a signed version of a sweep before it is broadcast: the first creates the transaction
+        row, its intents (`pending`) and their relay_transactions rows; a later one (same nonce and a
+        higher fee, or a new nonce after a collision) is added to the row's versions. Returns the row's
+        id (its first hash)."""
+        async with transaction(self.sessions) as session:
+            if first is None:
+                tx = DepositSweepTx(
+                    tx_hash=version.tx_hash,
+                    network=self.network.name,
+                    sender=self.relayer.address,
+                    nonce=version.nonce,
+                    versions=[version.tx_hash],
+                    raw_tx=version.raw,
+                    unsigned_tx=version.tx,
+                    status=SweepTxStatus.planned,
+                    size=len(batch),
+                )
+                session.add(tx)
+                await session.flush()
+                session.add_all(
+                    DepositSweep(
+                        payment_intent_id=c.intent_id,
+                        tx_hash=tx.tx_hash,
+                        network=self.network.name,
+                        deposit_address=c.address,
+                        amount=c.terms.amount,
+                        outcome=SweepOutcome.pending,
+                    )
+                    for c in batch
+                )
+                session.add_all(
+                    RelayTransaction(
+                        merchant_id=c.merchant_id,
+                        payment_intent_id=c.intent_id,
+                        network=self.network.name,
+                        action=SWEEP_ACTION,
+                        relayer=self.relayer.address,
+                        nonce=version.nonce,
+                        tx_hash=version.tx_hash,
+                        status="pending",
+                        replacements=0,
+                    )
+                    for c in batch
+                )
+                first = tx.tx_hash
+            else:
+                row = await session.get(DepositSweepTx, first, with_for_update=True)
+                assert row is not None
+                old = list(row.versions)
+                row.versions = [*old, version.tx_hash]
+                row.nonce, row.raw_tx, row.unsigned_tx = version.nonce, version.raw, version.tx
+                await session.execute(
+                    update(RelayTransaction)
+                    .where(RelayTransaction.tx_hash.in_(old), RelayTransaction.action == SWEEP_ACTION)
+                    .values(tx_hash=version.tx_hash, nonce=version.nonce, replacements=len(old))
+                )
+        _fault("after_plan")
+        return first
 
     # ------------------------------------------------------------- reconcile
 
@@ -254,7 +316,11 @@ class Sweeper:
         async with transaction(self.sessions) as session:
             tx = await session.get(DepositSweepTx, tx_hash, with_for_update=True)
             assert tx is not None
-            receipt = await self._receipt(tx_hash)
+            receipt = None
+            for version in reversed(tx.versions or [tx.tx_hash]):
+                receipt = await self._receipt(version)
+                if receipt is not None:
+                    break
             if receipt is None:
                 return await self._not_in_chain(session, tx)
             if head is None:
@@ -268,36 +334,72 @@ class Sweeper:
             return str(tx.status)
 
     async def _not_in_chain(self, session: AsyncSession, tx: DepositSweepTx) -> str:
+        versions = list(tx.versions or [tx.tx_hash])
         if tx.status == SweepTxStatus.mined:  # reorganised out: back to pending, sent again below
             log.warning("deposit_sweep_reorged", tx=tx.tx_hash, block=tx.block_number)
             tx.block_number = tx.block_hash = None
             tx.gas_used = tx.gas_price = None
-            await self._set_outcomes(session, tx.tx_hash, SweepOutcome.pending, gas_used=None, fee=None)
-        if await self._known(tx.tx_hash):
-            tx.status = SweepTxStatus.sent
+            await self._set_outcomes(session, tx.tx_hash, SweepOutcome.pending)
+            await self._set_costs(session, versions, status="pending")
+        in_flight = self.manager.pending(tx.nonce)
+        if in_flight is not None and in_flight.tx_hash in versions:
+            tx.status = SweepTxStatus.sent  # this process sent it and watches it (replacing it if stuck)
             return str(tx.status)
-        used = int(await self.w3.eth.get_transaction_count(to_checksum_address(tx.sender), "latest"))
-        if used > tx.nonce:  # its nonce went to another transaction: it can never be mined
-            tx.status = SweepTxStatus.dropped
-            await self._set_outcomes(session, tx.tx_hash, SweepOutcome.failed, gas_used=None, fee=None)
-            log.warning("deposit_sweep_dropped", tx=tx.tx_hash, nonce=tx.nonce)
-            return str(tx.status)
-        await self.send(tx)
+        known = [v for v in versions if await self._known(v)]
+        if not known:
+            used = int(await self.w3.eth.get_transaction_count(to_checksum_address(tx.sender), "latest"))
+            if used > tx.nonce:  # its nonce went to another transaction: it can never be mined
+                tx.status = SweepTxStatus.dropped
+                await self._set_outcomes(session, tx.tx_hash, SweepOutcome.failed)
+                await self._set_costs(session, versions, status="dropped")
+                log.warning("deposit_sweep_dropped", tx=tx.tx_hash, nonce=tx.nonce)
+                return str(tx.status)
+        await self._adopt(tx, rebroadcast=not known)
         tx.status = SweepTxStatus.sent
         return str(tx.status)
+
+    async def _adopt(self, tx: DepositSweepTx, *, rebroadcast: bool) -> None:
+        """Hands a recorded sweep to the relayer nonce manager (sent again as signed if the node lost it);
+        its replacements are recorded like its first version."""
+        if tx.unsigned_tx is None:  # recorded before versions were kept: send it again as it is
+            if rebroadcast:
+                await self.send(tx)
+            return
+        first = tx.tx_hash
+
+        async def record(version: SignedVersion) -> None:
+            await self.record_version((), first, version)
+
+        await self.manager.adopt(
+            tx.nonce,
+            dict(tx.unsigned_tx),
+            list(tx.versions or [tx.tx_hash]),
+            bytes(tx.raw_tx),
+            label="sweep",
+            before_send=record,
+            rebroadcast=rebroadcast,
+        )
 
     async def _record_receipt(self, session: AsyncSession, tx: DepositSweepTx, receipt: Any) -> None:
         gas_used = int(receipt["gasUsed"])
         price = int(receipt.get("effectiveGasPrice") or 0)
         share = gas_used // max(tx.size, 1)
+        mined = _hex(receipt["transactionHash"])
         tx.gas_used, tx.gas_price = gas_used, price
         tx.block_number = int(receipt["blockNumber"])
         tx.block_hash = _hex(receipt["blockHash"])
-        if int(receipt["status"]) != 1:
+        succeeded = int(receipt["status"]) == 1
+        await self._set_costs(
+            session,
+            list(tx.versions or [tx.tx_hash]),
+            status="succeeded" if succeeded else "reverted",
+            tx_hash=mined,
+            gas_used=share,
+            price=price,
+        )
+        if not succeeded:
             tx.status = SweepTxStatus.failed
-            await self._set_outcomes(
-                session, tx.tx_hash, SweepOutcome.failed, gas_used=share, fee=share * price
-            )
+            await self._set_outcomes(session, tx.tx_hash, SweepOutcome.failed)
             log.warning("deposit_sweep_failed", tx=tx.tx_hash)
             return
         if tx.status != SweepTxStatus.confirmed:
@@ -305,7 +407,6 @@ class Sweeper:
         swept, skipped = _outcomes(receipt["logs"], self.factory)
         rows = (await session.scalars(select(DepositSweep).where(DepositSweep.tx_hash == tx.tx_hash))).all()
         for row in rows:
-            row.gas_used, row.fee_wei = share, share * price
             address = row.deposit_address.lower()
             row.outcome = (
                 SweepOutcome.swept
@@ -315,20 +416,43 @@ class Sweeper:
                 else SweepOutcome.failed
             )
 
-    async def _set_outcomes(
+    async def _set_outcomes(self, session: AsyncSession, tx_hash: str, outcome: SweepOutcome) -> None:
+        await session.execute(
+            update(DepositSweep).where(DepositSweep.tx_hash == tx_hash).values(outcome=outcome)
+        )
+
+    async def _set_costs(
         self,
         session: AsyncSession,
-        tx_hash: str,
-        outcome: SweepOutcome,
+        versions: Sequence[str],
         *,
-        gas_used: int | None,
-        fee: int | None,
+        status: str,
+        tx_hash: str | None = None,
+        gas_used: int | None = None,
+        price: int | None = None,
     ) -> None:
+        """Each intent's share of the sweep's gas, in relay_transactions (None: not mined, or no more)."""
+        values: dict[str, Any] = {
+            "status": status,
+            "gas_used": gas_used,
+            "effective_gas_price": price,
+            "fee_paid": None if gas_used is None or price is None else gas_used * price,
+            "replacements": max(len(versions) - 1, 0),
+        }
+        if tx_hash is not None:
+            values["tx_hash"] = tx_hash
         await session.execute(
-            update(DepositSweep)
-            .where(DepositSweep.tx_hash == tx_hash)
-            .values(outcome=outcome, gas_used=gas_used, fee_wei=fee)
+            update(RelayTransaction)
+            .where(RelayTransaction.tx_hash.in_(list(versions)), RelayTransaction.action == SWEEP_ACTION)
+            .values(**values)
         )
+
+    async def send(self, tx: DepositSweepTx) -> None:
+        """Sends the recorded signed transaction again as it is; a node that has it is not an error."""
+        try:
+            await self.w3.eth.send_raw_transaction(tx.raw_tx)
+        except Exception as exc:  # "already known", "nonce too low": the reconciliation decides
+            log.warning("deposit_sweep_send_failed", tx=tx.tx_hash, error=str(exc))
 
     async def _mark(self, tx_hash: str, status: SweepTxStatus, *, only_if: SweepTxStatus) -> None:
         async with transaction(self.sessions) as session:
@@ -353,19 +477,6 @@ class Sweeper:
         data = _ERC20_BALANCE_OF + bytes.fromhex(address[2:].lower().rjust(64, "0"))
         raw = await self.w3.eth.call({"to": checksum(token), "data": "0x" + data.hex()})  # type: ignore[typeddict-item]
         return int.from_bytes(bytes(raw), "big") if raw else 0
-
-    async def _sign(self, batch: Sequence[DepositTerms]) -> dict[str, Any]:
-        from sluice.chain._utils import call_params, unsigned_transaction
-        from sluice.chain.fees import suggest_fees
-        from sluice.chain.gas import estimate_gas
-
-        call = call_params(self.relayer.address, self.factory, sweep_calldata(batch).to_0x_hex())
-        gas = await estimate_gas(self.w3, call)
-        fees = await suggest_fees(self.w3, self.network)
-        nonce = int(await self.w3.eth.get_transaction_count(self.relayer.address, "pending"))
-        tx = unsigned_transaction(call, nonce, gas, self.network.chain_id, fees)
-        signed = self.relayer.sign_transaction(tx)  # type: ignore[arg-type]
-        return {"hash": signed.hash.to_0x_hex(), "raw": bytes(signed.raw_transaction), "nonce": nonce}
 
     async def _receipt(self, tx_hash: str) -> Any:
         from web3.exceptions import TransactionNotFound
@@ -411,3 +522,15 @@ def _outcomes(logs: Sequence[Any], factory: str) -> tuple[set[str], set[str]]:
         elif topic0 == SKIPPED_TOPIC:
             skipped.add(address)
     return swept, skipped
+
+
+class _Recorder:
+    """The `before_send` hook of one planned sweep: records each signed version before its broadcast."""
+
+    def __init__(self, sweeper: Sweeper, batch: Sequence[Candidate]) -> None:
+        self.sweeper = sweeper
+        self.batch = batch
+        self.tx_hash: str | None = None
+
+    async def __call__(self, version: SignedVersion) -> None:
+        self.tx_hash = await self.sweeper.record_version(self.batch, self.tx_hash, version)

@@ -1,5 +1,6 @@
 """Transactions on deposit addresses other than sweeps: the merchant's rescue of a wrong token (an
-unsigned transaction for the merchant's wallet) and a merchant-signed refund relayed by the relayer.
+unsigned transaction for the merchant's wallet) and a merchant-signed refund for the relayer, which the
+relayer nonce manager signs and sends (sluice.chain.relayer: the one sender of the relayer key).
 
 Both are estimated first, so one the factory would refuse raises TransactionRevertedError naming the
 contract's error (NotMerchant, NotRescuable, InvalidMerchantSignature, RefundAlreadyUsed, …).
@@ -14,7 +15,6 @@ from sluice.deposits.calldata import refund_calldata, rescue_calldata
 from sluice.deposits.terms import DepositTerms, factory_address
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
     from web3 import AsyncWeb3
 
     from sluice.chain._utils import UnsignedTransaction
@@ -22,12 +22,12 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class SignedRefund:
-    """A refund signed by the relayer key, ready for eth_sendRawTransaction."""
+class RefundCall:
+    """The relayer's `refund` call (to, data, value) and its estimated gas, for
+    `RelayerNonceManager.send` / `Relayers.relay` (which pick the nonce and the fees)."""
 
-    transaction: UnsignedTransaction
-    raw_transaction: bytes
-    hash: str
+    call: dict[str, str]
+    gas: int
 
 
 async def build_rescue(
@@ -48,14 +48,18 @@ async def build_refund(
     amount: int,
     deadline: int,
     merchant_signature: bytes,
-    relayer: LocalAccount,
-) -> SignedRefund:
-    """`refund(...)` signed by the relayer: `amount` of `token` from the deposit address to `to`, as
-    the merchant signed (`refund_typed_data`)."""
+    relayer: str,
+) -> RefundCall:
+    """`refund(...)` from `relayer`: `amount` of `token` from the deposit address to `to`, as the
+    merchant signed (`refund_typed_data`); estimated, so a refusal raises TransactionRevertedError."""
+    from sluice.chain._utils import call_params, check_chain
+    from sluice.chain.gas import estimate_gas
+
+    await check_chain(w3, network)
+    factory = factory_address(network)
     data = refund_calldata(terms, token, to, amount, deadline, merchant_signature).to_0x_hex()
-    tx = await _unsigned(w3, network, relayer.address, data)
-    signed = relayer.sign_transaction(tx)  # type: ignore[arg-type]
-    return SignedRefund(tx, bytes(signed.raw_transaction), signed.hash.to_0x_hex())
+    gas = await estimate_gas(w3, call_params(relayer, factory, data))
+    return RefundCall({"to": factory, "data": data, "value": "0x0"}, gas)
 
 
 async def _unsigned(w3: AsyncWeb3, network: NetworkConfig, sender: str, data: str) -> UnsignedTransaction:

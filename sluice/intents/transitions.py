@@ -74,6 +74,8 @@ class Sums:
             if kind == EntryKind.stray:
                 strays += 1
                 continue
+            if kind == EntryKind.swept:  # money moving on to the merchant: no intent amount changes
+                continue
             key = "deposited" if kind == EntryKind.escrow_deposited else kind.value
             totals[key] += int(e.amount)
             if kind == EntryKind.released:
@@ -157,11 +159,14 @@ def _target(intent: IntentRecord, totals: Totals) -> _Target:
             status = S.processing
         else:
             status = S.requires_payment
+        # Refunded: a deposit address's over- or late payment refunded by the merchant (the only
+        # refunds of an automatic intent the chain reports; refunds from the merchant's own wallet are
+        # not seen).
         return _Target(
             status,
             seen.received,
             0,
-            int(intent.amount_refunded),
+            seen.refunded,
             partial=0 < seen.received < amount,
             reclaimed=False,
         )

@@ -29,6 +29,11 @@ class EntryKind(StrEnum):
     #: An asset the intent did not ask for reached its deposit address (a wrong token). Counts toward
     #: none of the intent's amounts; kept so the merchant can rescue it, announced once.
     stray = "stray"
+    #: A deposit address's funds moved on to the merchant and split recipients (the deposit factory's
+    #: `Swept`, whoever sent the sweep). Counts toward none of the intent's amounts (the payment was
+    #: counted when it arrived); the sweep job reads it (never sweep twice), and the native-coin
+    #: watcher counts a later balance from zero.
+    swept = "swept"
 
 
 class ReleaseReason(StrEnum):

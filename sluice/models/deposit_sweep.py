@@ -3,14 +3,18 @@
 The transaction row is written, signed, before it is sent (status `planned`, with the raw signed
 transaction), so a crash between sending and recording is reconciled from the chain on restart: the
 same signed transaction (same nonce) is looked up or sent again, never a second one for the same funds.
+The gas each intent's share cost is recorded with the relayer's other transactions (`relay_transactions`,
+action `sweep`), the one record of what the operator paid per intent.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, String, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sluice.clock import utcnow
@@ -57,12 +61,17 @@ class DepositSweepTx(Base):
     __tablename__ = "deposit_sweep_txs"
     __table_args__ = (Index("ix_deposit_sweep_txs_network_status", "network", "status"),)
 
+    #: The hash of the first signed version (the row's id).
     tx_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
     network: Mapped[str] = mapped_column(String(40))
     sender: Mapped[str] = mapped_column(String(42))
     nonce: Mapped[int] = mapped_column(BigInteger)
-    #: The signed transaction, sent again as it is when the node lost it (same hash, same nonce).
+    #: Hashes of every signed version, in order (a stuck one is replaced: same nonce, higher fee).
+    versions: Mapped[list[str]] = mapped_column(ARRAY(String(66)), default=list)
+    #: The last signed version, sent again as it is when the node lost it (same hash, same nonce).
     raw_tx: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The last version's unsigned fields (to replace it with a higher fee after a restart).
+    unsigned_tx: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     status: Mapped[SweepTxStatus] = mapped_column(String(16))
     #: Deposit addresses in the batch.
     size: Mapped[int]
@@ -76,7 +85,7 @@ class DepositSweepTx(Base):
 
 
 class DepositSweep(Base):
-    """One intent's deposit address in one sweep transaction, with its share of the gas."""
+    """One intent's deposit address in one sweep transaction (its share of the gas: relay_transactions)."""
 
     __tablename__ = "deposit_sweeps"
     __table_args__ = (
@@ -97,8 +106,5 @@ class DepositSweep(Base):
     deposit_address: Mapped[str] = mapped_column(String(42))
     amount: Mapped[int] = mapped_column(Money)
     outcome: Mapped[SweepOutcome] = mapped_column(String(16))
-    #: This intent's share of the transaction's gas (gasUsed / batch size), and its cost in wei.
-    gas_used: Mapped[int | None] = mapped_column(BigInteger)
-    fee_wei: Mapped[int | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

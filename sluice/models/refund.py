@@ -1,4 +1,5 @@
-"""Refunds of escrowed funds back to the payer."""
+"""Refunds: escrowed funds back to the payer, or a deposit address's over- or late payment to an address
+the merchant gives."""
 
 from __future__ import annotations
 
@@ -28,3 +29,5 @@ class Refund(TimestampMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    #: Where a deposit-address refund went (the merchant's choice); None for an escrow refund (the payer).
+    destination: Mapped[str | None] = mapped_column(String(64))

@@ -12,7 +12,9 @@ plain ERC-20 `transfer` or a native-coin send; the indexer (indexer/deposits.py)
 
 Both become `received` ledger entries (`stray` for an asset the intent did not ask for); partial
 payments add up and over-, under-, late and repeated payments are decided and announced by the shared
-transitions (sluice.intents.transitions) like those of every rail.
+transitions (sluice.intents.transitions) like those of every rail. The deposit factory's own events
+about a watched address become entries too: `Swept` (whoever sent the sweep) a `swept` entry, and
+`Refunded` (a merchant-signed refund, relayed) a `refunded` entry.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 TX_INDEX_OFFSET = 1 << 20
 #: Balance-read entries have no transaction: their id names the address and the block read.
 BALANCE_TX_PREFIX = "balance:"
+#: SluiceDeposits' events about a deposit address (topic 1: the intent id, topic 2: the address).
+#: keccak256("Swept(bytes32,address,uint256)")
+SWEPT_TOPIC = "0x0e083373a7cffc389e5d184d0332d4e0d35a0e948d1a6a96c94c6916a44cd061"
+#: keccak256("Refunded(bytes32,address,address,address,uint256)")
+REFUNDED_TOPIC = "0x3d224272a3f186833d736fc1af9c4aafbac5df9d4010b2fb93d8cb8a9c80d029"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,14 @@ class Watched:
 @dataclass(frozen=True, slots=True)
 class TransferSeen:
     """An ERC-20 Transfer log whose `to` is a watched address."""
+
+    log: Mapping[str, Any]
+    watched: Watched
+
+
+@dataclass(frozen=True, slots=True)
+class FactorySeen:
+    """A deposit factory log (`Swept`, `Refunded`) about a watched address."""
 
     log: Mapping[str, Any]
     watched: Watched
@@ -143,6 +158,48 @@ def transfer_entry(network: str, seen: TransferSeen) -> LedgerEntry | None:
         amount=int(data, 16),
         asset=_checksum(token),
         payer=_checksum("0x" + str(topics[1])[-40:]),
+        source=w.address,
+    )
+
+
+def factory_entry(network: str, seen: FactorySeen) -> LedgerEntry | None:
+    """The entry of a deposit factory's `Swept` (kind `swept`) or `Refunded` (kind `refunded`, the
+    receiver the merchant chose as `payer`) about a watched address; None for another log."""
+    lg = seen.log
+    topics: Sequence[Any] = lg.get("topics") or ()
+    if lg.get("removed") or len(topics) != 3:
+        return None
+    topic0 = str(topics[0]).lower()
+    data = bytes.fromhex(str(lg.get("data") or "0x")[2:])
+    w = seen.watched
+    payer = None
+    if topic0 == SWEPT_TOPIC and len(data) == 32:
+        kind, amount, asset = EntryKind.swept, int.from_bytes(data, "big"), w.token
+    elif topic0 == REFUNDED_TOPIC and len(data) == 96:
+        kind, amount = EntryKind.refunded, int.from_bytes(data[64:96], "big")
+        token = "0x" + data[12:32].hex()
+        asset = None if int(token, 16) == 0 else token
+        payer = _checksum("0x" + data[44:64].hex())
+    else:
+        return None
+    log_index = int(lg["logIndex"], 16)
+    time = lg.get("blockTimestamp")
+    return LedgerEntry(
+        kind=kind,
+        network=network,
+        rail=DEPOSIT_RAIL,
+        intent_ref=w.ref,
+        tx_id=str(lg["transactionHash"]).lower(),
+        position=ChainPosition(
+            height=int(lg["blockNumber"], 16),
+            index=log_index,
+            tx_index=log_index,
+            block_id=str(lg["blockHash"]).lower(),
+            time=int(time, 16) if time else None,
+        ),
+        amount=amount,
+        asset=_checksum(asset) if asset else None,
+        payer=payer,
         source=w.address,
     )
 
@@ -238,12 +295,19 @@ class EvmDepositRail:
         return decode_observed(network, observed)
 
 
-def decode_observed(network: str, observed: Sequence[TransferSeen | BalanceSeen]) -> list[LedgerEntry]:
-    """Entries of `TransferSeen` and `BalanceSeen` items (the indexer matched their addresses)."""
+def decode_observed(
+    network: str, observed: Sequence[TransferSeen | BalanceSeen | FactorySeen]
+) -> list[LedgerEntry]:
+    """Entries of `TransferSeen`, `FactorySeen` and `BalanceSeen` items (the indexer matched their
+    addresses)."""
     out: list[LedgerEntry] = []
     for item in observed:
         if isinstance(item, BalanceSeen):
             out.append(balance_entry(network, item))
+        elif isinstance(item, FactorySeen):
+            found = factory_entry(network, item)
+            if found is not None:
+                out.append(found)
         else:
             entry = transfer_entry(network, item)
             if entry is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +47,78 @@ class RefundService:
         )
         await self._record(session, principal, refund, EventType.refund_succeeded)
         return refund
+
+    async def create_deposit_refund(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        *,
+        destination: str,
+        amount: int,
+        deadline: int,
+        merchant_signature: str,
+        reason: str | None,
+    ) -> Refund:
+        """Refunds an over- or late payment held at the intent's deposit address to `destination`, as the
+        merchant signed (`deposit_refund_authorization`), relayed by the gateway. Re-checks what is
+        refundable, the signature and the deadline first (400s, nothing sent); a refund whose transaction
+        reverted is kept `failed` (and `refund.failed` sent)."""
+        from sluice.deposits import refunds as deposit_refunds
+
+        intent, network, w3 = await self._deposit_intent(session, principal, intent_id)
+        checked = await deposit_refunds.authorization(
+            session, w3, network, intent, destination, amount, deadline=deadline
+        )
+        signature = deposit_refunds.check_signature(intent, checked, merchant_signature)
+        result = await deposit_refunds.relay(
+            session, w3, network, intent, checked, signature, self.operations.relayers
+        )
+        if result.outcome is None:
+            refund = await self._add(
+                session, principal, intent.id, checked.amount, RefundStatus.pending, reason, result.tx_hash
+            )
+            refund.destination = checked.destination
+            await self._record_created(session, principal, refund)
+            return refund
+        status = RefundStatus.succeeded if result.outcome.succeeded else RefundStatus.failed
+        refund = await self._add(
+            session, principal, intent.id, checked.amount, status, reason, result.tx_hash
+        )
+        refund.destination = checked.destination
+        outcome = EventType.refund_succeeded if result.outcome.succeeded else EventType.refund_failed
+        await self._record(session, principal, refund, outcome)
+        return refund
+
+    async def deposit_refund_authorization(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        intent_id: str,
+        *,
+        destination: str,
+        amount: int | None,
+    ) -> Any:
+        """What the merchant signs to refund `amount` (default: all that is refundable) of the intent's
+        deposit address to `destination` (sluice.deposits.refunds.DepositRefund)."""
+        from sluice.deposits import refunds as deposit_refunds
+
+        intent, network, w3 = await self._deposit_intent(session, principal, intent_id)
+        return await deposit_refunds.authorization(session, w3, network, intent, destination, amount)
+
+    async def _deposit_intent(
+        self, session: AsyncSession, principal: Principal, intent_id: str
+    ) -> tuple[PaymentIntent, Any, Any]:
+        from sluice.chain.rpc import async_web3
+
+        intent = await self.operations.intents.get(session, principal, intent_id, lock=True)
+        network = self.operations.intents.registry.network(intent.network)
+        return intent, network, async_web3(network)
+
+    async def _record_created(self, session: AsyncSession, principal: Principal, refund: Refund) -> None:
+        await record_events(
+            session, [refund_event(refund, EventType.refund_created, livemode=principal.livemode)]
+        )
 
     async def _add(
         self,

@@ -19,6 +19,8 @@ class RefundPublic(BaseModel):
     tx_hash: str | None
     #: Why a `failed` refund failed ("transaction_reverted"); None otherwise.
     failure_reason: str | None = None
+    #: Where a deposit-address refund went (the address the merchant gave); None for an escrow refund.
+    destination: str | None = None
     created: int
 
     @classmethod
@@ -31,5 +33,6 @@ class RefundPublic(BaseModel):
             reason=refund.reason,
             tx_hash=refund.tx_hash,
             failure_reason=refund.failure_reason,
+            destination=refund.destination,
             created=int(refund.created_at.timestamp()),
         )

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from sluice.db.pagination import cursor_page
 from sluice.models.chain import IndexerState, LedgerRow
@@ -97,7 +98,9 @@ class EventRow:
     head_block: int | None
     splits: list[dict[str, Any]] | None
     refund_id: str | None = None
-    #: native coin the gateway's relayer paid for this row's transaction (gasless payments, captures)
+    #: native coin the gateway's relayer paid for this row: its transaction when the relayer sent it
+    #: (gasless payments, captures), and for the first payment to a deposit address, the intent's
+    #: share of the sweeps that moved it to the merchant
     relayer_fee: int | None = None
 
     @property
@@ -125,7 +128,7 @@ async def event_page(
             IndexerState.head_block,
             PaymentIntent.splits,
             Refund.id,
-            RelayTransaction.fee_paid,
+            _relayer_fee(),
         )
         .outerjoin(PaymentIntent, PaymentIntent.id == LedgerRow.payment_intent_id)
         .outerjoin(IndexerState, IndexerState.network == LedgerRow.network)
@@ -159,6 +162,43 @@ async def event_page(
         int_prefix=ROW_PREFIX,
     )
     return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows], has_more
+
+
+#: The rail whose payments a sweep moves on to the merchant (sluice.rails.evm_deposit).
+DEPOSIT_RAIL = "evm-deposit"
+
+
+def _relayer_fee() -> Any:
+    """What the relayer paid for a row (relay_transactions, the one record of the operator's cost per
+    intent): the relay that is the row's own transaction, plus, on the intent's first payment to its
+    deposit address, the intent's shares of every sweep of that address (counted once per intent)."""
+    first = aliased(LedgerRow)
+    first_deposit = (
+        select(func.min(first.id))
+        .where(
+            first.payment_intent_id == LedgerRow.payment_intent_id,
+            first.rail == DEPOSIT_RAIL,
+            first.kind == "received",
+        )
+        .scalar_subquery()
+    )
+    sweeps = (
+        select(func.sum(RelayTransaction.fee_paid))
+        .where(
+            RelayTransaction.payment_intent_id == LedgerRow.payment_intent_id,
+            RelayTransaction.action == "sweep",
+        )
+        .correlate(LedgerRow)
+        .scalar_subquery()
+    )
+    own = RelayTransaction.fee_paid
+    on_first = and_(
+        LedgerRow.rail == DEPOSIT_RAIL, LedgerRow.kind == "received", LedgerRow.id == first_deposit
+    )
+    return case(
+        (and_(on_first, sweeps.is_not(None)), func.coalesce(own, 0) + sweeps),
+        else_=own,
+    )
 
 
 # ------------------------------------------------------------------------------------------ balances

@@ -193,9 +193,16 @@ def set_confirmed(db_url: str, height: int) -> None:
 
 def sweep_rows(db_url: str) -> list[dict[str, Any]]:
     with psycopg.connect(db_url) as conn:
+        # The intent's share of the gas is in relay_transactions (the one record of the operator's cost).
         cur = conn.execute(
-            "SELECT s.payment_intent_id, s.outcome, s.gas_used, s.fee_wei, s.tx_hash, t.status, t.gas_used "
-            "FROM deposit_sweeps s JOIN deposit_sweep_txs t USING (tx_hash) ORDER BY s.id"
+            "SELECT s.payment_intent_id, s.outcome, r.gas_used, r.fee_paid, s.tx_hash, t.status, t.gas_used, "
+            "r.status, r.tx_hash "
+            "FROM deposit_sweeps s JOIN deposit_sweep_txs t USING (tx_hash) "
+            "LEFT JOIN relay_transactions r ON r.payment_intent_id = s.payment_intent_id "
+            "AND r.action = 'sweep' AND r.tx_hash = ANY(t.versions) ORDER BY s.id"
         )
-        keys = ["intent", "outcome", "gas_used", "fee_wei", "tx_hash", "tx_status", "tx_gas_used"]
+        keys = [
+            "intent", "outcome", "gas_used", "fee_wei", "tx_hash", "tx_status", "tx_gas_used",
+            "relay_status", "relay_tx",
+        ]  # fmt: skip
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]

@@ -7,6 +7,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sweep_env import AMOUNT, RELAYER, paid_intents
 
+from sluice.chain.relayer import RelayerNonceManager
 from sluice.deposits import refund_typed_data
 from sluice.deposits.transactions import build_refund, build_rescue
 from sluice.errors import TransactionRevertedError
@@ -29,7 +30,7 @@ async def test_over_payment_refunded_to_the_address_the_merchant_signed(env, db_
     paid = paid_intents(env, db_url, merchant_id, 1, paid=AMOUNT + 5_000)[0]
     deadline = env.w3.eth.get_block("latest")["timestamp"] + 3600
     w3 = env.async_w3()
-    signed = await build_refund(
+    built = await build_refund(
         w3,
         env.network,
         paid.terms,
@@ -38,11 +39,12 @@ async def test_over_payment_refunded_to_the_address_the_merchant_signed(env, db_
         amount=5_000,
         deadline=deadline,
         merchant_signature=sign_refund(env, paid.terms, CUSTOMER, 5_000, deadline),
-        relayer=RELAYER,
+        relayer=RELAYER.address,
     )
     before = env.usdc.functions.balanceOf(CUSTOMER).call()
-    receipt = env.w3.eth.wait_for_transaction_receipt(env.w3.eth.send_raw_transaction(signed.raw_transaction))
-    assert receipt["status"] == 1
+    manager = RelayerNonceManager(w3, env.network, RELAYER)  # the relayer key's one sender
+    outcome = await manager.wait(await manager.send(built.call, built.gas, label="deposit_refund"), 30)
+    assert outcome.succeeded
     assert env.usdc.functions.balanceOf(CUSTOMER).call() - before == 5_000
     assert env.usdc.functions.balanceOf(paid.address).call() == AMOUNT  # the payment itself stays
 
@@ -61,7 +63,7 @@ async def test_a_refund_signed_by_someone_else_is_refused_before_sending(env, db
             amount=5_000,
             deadline=deadline,
             merchant_signature=forged,
-            relayer=RELAYER,
+            relayer=RELAYER.address,
         )
 
 
