@@ -32,9 +32,10 @@ from sluice.chain.hashing import checksum
 from sluice.deposits.calldata import refund_typed_data
 from sluice.deposits.terms import DepositTerms, factory_address
 from sluice.errors import InvalidRequestError
+from sluice.intents.record import IntentRecord
 from sluice.models.chain import LedgerRow
 from sluice.models.deposit_sweep import DepositSweep, SweepOutcome
-from sluice.models.payment_intent import PaymentIntent, PaymentIntentStatus
+from sluice.models.payment_intent import PaymentIntentStatus
 
 if TYPE_CHECKING:
     from web3 import AsyncWeb3
@@ -59,7 +60,7 @@ class DepositRefund:
     typed_data: dict[str, Any]
 
 
-def terms_of(intent: PaymentIntent) -> DepositTerms:
+def terms_of(intent: IntentRecord) -> DepositTerms:
     return DepositTerms.of(
         intent_ref=bytes(intent.onchain_id),
         chain_id=int(intent.chain_id),
@@ -70,7 +71,7 @@ def terms_of(intent: PaymentIntent) -> DepositTerms:
     )
 
 
-async def _swept(session: AsyncSession, intent: PaymentIntent) -> bool:
+async def _swept(session: AsyncSession, intent: IntentRecord) -> bool:
     """Whether the intent's amount left its address (a sweep mined, by the job or by anyone)."""
     found = await session.scalar(
         select(
@@ -93,7 +94,7 @@ async def _held(w3: AsyncWeb3, token: str | None, address: str) -> int:
     return int.from_bytes(bytes(raw), "big") if raw else 0
 
 
-async def refundable(session: AsyncSession, w3: AsyncWeb3, intent: PaymentIntent) -> int:
+async def refundable(session: AsyncSession, w3: AsyncWeb3, intent: IntentRecord) -> int:
     """What the gateway lets the merchant refund from the intent's deposit address now."""
     status = PaymentIntentStatus(intent.status)
     received, refunded, amount = int(intent.amount_received), int(intent.amount_refunded), int(intent.amount)
@@ -123,7 +124,7 @@ async def authorization(
     session: AsyncSession,
     w3: AsyncWeb3,
     network: NetworkConfig,
-    intent: PaymentIntent,
+    intent: IntentRecord,
     destination: str,
     amount: int | None,
     *,
@@ -172,7 +173,7 @@ async def authorization(
     return DepositRefund(to, value, until, typed)
 
 
-def check_signature(intent: PaymentIntent, refund: DepositRefund, signature: str) -> bytes:
+def check_signature(intent: IntentRecord, refund: DepositRefund, signature: str) -> bytes:
     """The merchant's signature of the refund as bytes; InvalidRequestError (`invalid_signature`) when it
     is malformed or another key signed (a contract merchant's ERC-1271 signature is left to the chain)."""
     from eth_account import Account
@@ -209,7 +210,7 @@ async def relay(
     session: AsyncSession,
     w3: AsyncWeb3,
     network: NetworkConfig,
-    intent: PaymentIntent,
+    intent: IntentRecord,
     refund: DepositRefund,
     signature: bytes,
     relayers: Relayers,

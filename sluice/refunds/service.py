@@ -12,6 +12,7 @@ from sluice.errors import NotFoundError
 from sluice.events.outbox import EventType
 from sluice.events.service import record_events, refund_event
 from sluice.intents.operations import ChainOperations, RefundRevertedError
+from sluice.intents.record import IntentRecord
 from sluice.merchants.service import Principal
 from sluice.models.payment_intent import PaymentIntent
 from sluice.models.refund import Refund, RefundStatus
@@ -108,7 +109,7 @@ class RefundService:
 
     async def _deposit_intent(
         self, session: AsyncSession, principal: Principal, intent_id: str
-    ) -> tuple[PaymentIntent, Any, Any]:
+    ) -> tuple[IntentRecord, Any, Any]:
         from sluice.chain.rpc import async_web3
 
         intent = await self.operations.intents.get(session, principal, intent_id, lock=True)

@@ -1,7 +1,7 @@
 """operator costs: sweeps recorded in relay_transactions; sweep transactions keep every signed version
 
 Revision ID: i18f_operator_costs
-Revises: i18_deposit_sweeps
+Revises: i19_solana_indexer
 Create Date: 2026-12-07 23:30:00
 
 One record of the gas the operator's relayer key paid per intent: `relay_transactions` (relays and,
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "i18f_operator_costs"
-down_revision: str | Sequence[str] | None = "i18_deposit_sweeps"
+down_revision: str | Sequence[str] | None = "i19_solana_indexer"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
