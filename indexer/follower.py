@@ -32,7 +32,6 @@ from indexer.rpc import RangeTooLargeError, RpcClient, RpcError
 from indexer.store import (
     Checkpoint,
     Header,
-    LostLeadershipError,
     advance_checkpoint,
     delete_above,
     init_checkpoint,
@@ -116,26 +115,16 @@ class NetworkFollower:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Waits for leadership, then follows the chain until `stop` is set (or the network halts)."""
-        while not stop.is_set():
-            if not await self.leadership.wait(stop):
-                return
-            metrics.LEADER.labels(self.network).set(1)
-            try:
-                await self._lead(stop)
-                return
-            except LostLeadershipError as exc:
-                log.error("indexer_lost_leadership", network=self.network, error=str(exc))
-            finally:
-                self._drop_prefetch()
-                metrics.LEADER.labels(self.network).set(0)
-                await self.leadership.release()
-                self.reporter.close()
+        await self.leadership.lead(stop, lambda: self._lead(stop), on_release=self._released)
+
+    def _released(self) -> None:
+        self._drop_prefetch()
+        self.reporter.close()
 
     async def _lead(self, stop: asyncio.Event) -> None:
         await self._load_checkpoint()
         while not stop.is_set():
-            if not await self.leadership.check():
-                raise LostLeadershipError("the advisory lock connection was lost")
+            await self.leadership.ensure()
             try:
                 if self.finalized_supported is None:
                     await self._probe_finalized()

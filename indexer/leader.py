@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
 
+from indexer import metrics
+from indexer.store import LostLeadershipError
 from sluice.db.admin import plain_url
 
 log = structlog.get_logger(__name__)
@@ -67,6 +70,39 @@ class Leadership:
             await self._drop()
             return False
         return True
+
+    async def ensure(self) -> None:
+        """Raises LostLeadershipError unless the lock is still held (`check`): before each step."""
+        if not await self.check():
+            raise LostLeadershipError("the advisory lock connection was lost")
+
+    async def lead(
+        self,
+        stop: asyncio.Event,
+        body: Callable[[], Awaitable[None]],
+        *,
+        on_lost: Callable[[], None] | None = None,
+        on_release: Callable[[], None] | None = None,
+    ) -> None:
+        """Every network follower's life: wait for the lock, run `body` while holding it (until
+        `stop`), and when the lock is lost (LostLeadershipError) call `on_lost` and wait again. The
+        lock is released, and `on_release` called, however `body` ends."""
+        while not stop.is_set():
+            if not await self.wait(stop):
+                return
+            metrics.LEADER.labels(self.network).set(1)
+            try:
+                await body()
+                return
+            except LostLeadershipError as exc:
+                log.error("indexer_lost_leadership", network=self.network, error=str(exc))
+                if on_lost is not None:
+                    on_lost()
+            finally:
+                if on_release is not None:
+                    on_release()
+                metrics.LEADER.labels(self.network).set(0)
+                await self.release()
 
     async def release(self) -> None:
         if self._conn is not None and not self._conn.is_closed():

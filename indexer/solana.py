@@ -115,25 +115,17 @@ class SolanaFollower:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Waits for leadership, then follows the network until `stop` is set."""
-        while not stop.is_set():
-            if not await self.leadership.wait(stop):
-                return
-            try:
-                async with self.pool.acquire() as conn, conn.transaction():
-                    await init_checkpoint(conn, self.network, CHAIN_ID, 0)
-                log.info("indexer_started", network=self.network, rail=RAIL_NAME)
-                await self._lead(stop)
-                return
-            except LostLeadershipError as exc:
-                log.error("indexer_lost_leadership", network=self.network, error=str(exc))
-                self.watcher = None
-            finally:
-                await self.leadership.release()
+        await self.leadership.lead(stop, lambda: self._lead(stop), on_lost=self._forget)
+
+    def _forget(self) -> None:
+        self.watcher = None  # another leader moved the cursors: reload them
 
     async def _lead(self, stop: asyncio.Event) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await init_checkpoint(conn, self.network, CHAIN_ID, 0)
+        log.info("indexer_started", network=self.network, rail=RAIL_NAME)
         while not stop.is_set():
-            if not await self.leadership.check():
-                raise LostLeadershipError("the advisory lock connection was lost")
+            await self.leadership.ensure()
             try:
                 result = await self.step()
             except LostLeadershipError:

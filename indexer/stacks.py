@@ -32,7 +32,6 @@ from indexer.batch import BatchTarget, index_batch
 from indexer.leader import Leadership
 from indexer.store import (
     Checkpoint,
-    LostLeadershipError,
     advance_cursor,
     init_checkpoint,
     intents_confirmed_between,
@@ -92,25 +91,13 @@ class StacksFollower:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Waits for leadership, then steps until `stop` is set."""
-        while not stop.is_set():
-            if not await self.leadership.wait(stop):
-                return
-            metrics.LEADER.labels(self.network).set(1)
-            try:
-                await self._lead(stop)
-                return
-            except LostLeadershipError as exc:
-                log.error("indexer_lost_leadership", network=self.network, error=str(exc))
-            finally:
-                metrics.LEADER.labels(self.network).set(0)
-                await self.leadership.release()
+        await self.leadership.lead(stop, lambda: self._lead(stop))
 
     async def _lead(self, stop: asyncio.Event) -> None:
         await self.load()
         log.info("indexer_started", network=self.network, contract=self.config.contract, cursor=self.cursor)
         while not stop.is_set():
-            if not await self.leadership.check():
-                raise LostLeadershipError("the advisory lock connection was lost")
+            await self.leadership.ensure()
             try:
                 await self.step()
             except (NetworkError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
