@@ -174,8 +174,12 @@ async def test_sigkill_during_a_solana_backfill_loses_and_duplicates_nothing(
                 time.sleep(rng.uniform(0, 0.05))
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
+        starts = log_path.read_text().count("indexer_started")
         with indexer_process(db_url, info["rpc_url"], log_path) as proc:
             wait_for(lambda: succeeded(db_url) == count, timeout=120)
+            # Running (signal handlers installed) before the clean stop, even if it had nothing left
+            # to do (the killed ones may have stored everything): as the EVM crash test.
+            wait_for(lambda: log_path.read_text().count("indexer_started") > starts, timeout=60)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(20) == 0, log_path.read_text()[-2000:]
     assert killed >= 3, "the backfill finished before enough kills"
