@@ -49,3 +49,37 @@ def test_platform_issue_key_is_shown_once_and_stored_hashed(cli, db_url):
     with psycopg.connect(db_url) as conn:
         stored = conn.execute("SELECT prefix, key_hash, description FROM platform_api_keys").fetchone()
     assert stored[0] == secret[:12] and secret not in stored[1] and stored[2] == "ops"
+
+
+def test_merchants_create_takes_a_payout_address_per_chain_family(cli, db_url):
+    """`--payout FAMILY=ADDRESS` sets another family's payout address, checked by that family's rail;
+    bad input is a clear error and creates nothing."""
+    wallet = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
+    created = cli.invoke(
+        app,
+        [
+            "merchants",
+            "create",
+            "Two chains",
+            "--payout-address",
+            "0x" + "cd" * 20,
+            "--payout",
+            f"solana={wallet}",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    merchant_id = re.search(r"acct_[A-Za-z0-9]+", created.output).group(0)
+    with psycopg.connect(db_url) as conn:
+        (addresses,) = conn.execute(
+            "SELECT payout_addresses FROM merchants WHERE id = %s", (merchant_id,)
+        ).fetchone()
+    assert addresses["solana"] == wallet and addresses["evm"].lower() == "0x" + "cd" * 20
+
+    malformed = cli.invoke(app, ["merchants", "create", "Bad", "--payout", "solana"])
+    assert malformed.exit_code == 2 and "FAMILY=ADDRESS" in malformed.output
+    unknown = cli.invoke(app, ["merchants", "create", "Bad", "--payout", "bitcoin=bc1qxyz"])
+    assert unknown.exit_code == 2 and "unknown_family" in unknown.output
+    not_a_wallet = cli.invoke(app, ["merchants", "create", "Bad", "--payout", "solana=0x" + "cd" * 20])
+    assert not_a_wallet.exit_code == 2 and "invalid_address" in not_a_wallet.output
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM merchants WHERE name = 'Bad'").fetchone() == (0,)
