@@ -356,8 +356,6 @@ def test_a_500_over_real_http_keeps_the_connection_alive(db_url, monkeypatch):
     import asyncio
     import socket
 
-    from servers import serve
-
     from api.app import create_app
     from sluice.config import to_asyncpg_url
     from sluice.db.session import make_engine, make_sessionmaker
@@ -365,6 +363,7 @@ def test_a_500_over_real_http_keeps_the_connection_alive(db_url, monkeypatch):
     from sluice.models.merchant import ApiKeyKind, Mode
 
     from intents_fixtures import make_registry, make_settings
+    from servers import serve
 
     async def new_key() -> str:
         engine = make_engine(to_asyncpg_url(db_url), pool_size=1)

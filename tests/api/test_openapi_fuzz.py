@@ -27,7 +27,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from servers import serve
 
 from api.app import create_app
 from sluice.config import to_asyncpg_url
@@ -37,6 +36,7 @@ from sluice.models.merchant import ApiKeyKind, Mode
 
 from databases import truncate_all
 from intents_fixtures import auth, make_registry, make_settings
+from servers import serve
 
 pytestmark = pytest.mark.db
 

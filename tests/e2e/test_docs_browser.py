@@ -9,11 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from servers import serve
 
 from api.app import create_app
 from api.docs import SWAGGER_UI_DIR
 from sluice.config import Settings, to_asyncpg_url
+
+from servers import serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db]
 

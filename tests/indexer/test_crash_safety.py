@@ -6,19 +6,16 @@ small block ranges make many batches, so the kills land before, inside and after
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+import servers
 from indexer_env import (
     ChainEnv,
     checkpoint,
@@ -34,37 +31,18 @@ from indexer_env import (
 
 pytestmark = [pytest.mark.db, pytest.mark.chain, pytest.mark.e2e]
 
-SLUICE = Path(sys.executable).parent / "sluice"
 
-
-@contextmanager
-def indexer_process(env: ChainEnv, db_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    # Not the session's SLUICE_NETWORKS_FILE: the browser tests' fixture sets one (two confirmations
-    # on the local network) for the whole session of its xdist worker.
-    inherited = {k: v for k, v in os.environ.items() if k != "SLUICE_NETWORKS_FILE"}
-    process_env = {
-        **inherited,
-        "SLUICE_ENV": "test",
-        "SLUICE_DATABASE_URL": db_url,
-        "SLUICE_RPC_URL_LOCAL": env.url,
-        "SLUICE_DEPLOYMENTS_DIR": str(env.deployments),
-        "SLUICE_INDEXER_MAX_BLOCK_RANGE": "8",
-        "SLUICE_INDEXER_POLL_SECONDS": "0.05",
-        "SLUICE_INDEXER_LEADER_POLL_SECONDS": "0.1",
-    }
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [str(SLUICE), "indexer", "--network", "local"],
-            env=process_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+def indexer_process(env: ChainEnv, db_url: str, log_path: Path) -> Any:
+    return servers.indexer_process(
+        "local",
+        db_url,
+        log_path,
+        {
+            "SLUICE_RPC_URL_LOCAL": env.url,
+            "SLUICE_DEPLOYMENTS_DIR": str(env.deployments),
+            "SLUICE_INDEXER_MAX_BLOCK_RANGE": "8",
+        },
+    )
 
 
 def backfill_with_kills(

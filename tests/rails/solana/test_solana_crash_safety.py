@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import httpx
@@ -37,12 +38,12 @@ from sluice.rails.solana.payment import payment_from_intent
 from sluice.rails.solana.rpc import SolanaRpc
 from sluice.rails.solana.transaction import build_transaction
 
+import servers
 from intents_fixtures import auth, make_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[3]
-SLUICE = Path(sys.executable).parent / "sluice"
 
 
 @contextmanager
@@ -75,31 +76,13 @@ def devchain(tmp_path: Path) -> Iterator[dict]:
         proc.wait(timeout=10)
 
 
-@contextmanager
-def indexer_process(db_url: str, rpc_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    inherited = {k: v for k, v in os.environ.items() if k != "SLUICE_NETWORKS_FILE"}
-    env = {
-        **inherited,
-        "SLUICE_ENV": "test",
-        "SLUICE_DATABASE_URL": db_url,
-        "SLUICE_RPC_URL_SOLANA_LOCAL": rpc_url,
-        "SLUICE_SOLANA_INDEXER_MAX_TRANSACTIONS": "4",
-        "SLUICE_INDEXER_POLL_SECONDS": "0.05",
-        "SLUICE_INDEXER_LEADER_POLL_SECONDS": "0.1",
-    }
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [str(SLUICE), "indexer", "--network", "solana-local"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+def indexer_process(db_url: str, rpc_url: str, log_path: Path) -> Any:
+    return servers.indexer_process(
+        "solana-local",
+        db_url,
+        log_path,
+        {"SLUICE_RPC_URL_SOLANA_LOCAL": rpc_url, "SLUICE_SOLANA_INDEXER_MAX_TRANSACTIONS": "4"},
+    )
 
 
 def wait_for(check, timeout: float, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
